@@ -1,0 +1,368 @@
+//! `vmf-null`: kappa-hat when the truth is known (the vMF study's Table 1 and Figure 8).
+//!
+//! `vmf-null table1` reproduces Table 1 of the vMF study (its appendix F): kappa-hat of
+//! 1,000, 2,000 and 3,000 uniformly random unit vectors in the dimensions of its eight
+//! networks, 5 runs each, beside the paper's values. The default method simulates the
+//! length of the resultant exactly in distribution without the d-dimensional vectors
+//! (`gradscope_stats::vmf::null_walk`); `--method direct` draws the real vectors
+//! (normalised Gaussian vectors, summed in f64) as the study did, for a check. Besides the
+//! 5-run mean and sd, every row carries the expectation from many runs (`--expected-runs`,
+//! default 2,000) and how many standard errors the paper's mean is from it.
+//!
+//! `vmf-null figure8` reproduces Figure 8: kappa-hat (Banerjee) and the maximum-likelihood
+//! kappa from 1,000, 2,000 and 3,000 vMF samples against the true kappa, in d = 10,000 as
+//! in the study and in d = 1,920,000 (the largest network), which the study could not
+//! reach because it sampled the full vectors.
+
+use crate::app::{init_threads, tool_name};
+use crate::summary::{num, print_table};
+use crate::table::TableBuilder;
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use gradscope_io::{write_table, Provenance};
+use gradscope_plot::{draw_png, Panel, Series};
+use gradscope_stats::rng::{splitmix64, stream};
+use gradscope_stats::vmf::null_walk::{resultant_length_uniform, resultant_length_vmf};
+use gradscope_stats::vmf::wood::uniform_direction;
+use gradscope_stats::vmf::{banerjee, maximum_likelihood};
+use rayon::prelude::*;
+use std::path::PathBuf;
+
+/// kappa-hat under a known kappa: the vMF study's Table 1 and Figure 8.
+#[derive(Debug, Parser)]
+#[command(name = "vmf-null", version, about, long_about = None)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Worker threads (0: one per core).
+    #[arg(long, global = true, default_value_t = 0)]
+    pub threads: usize,
+}
+
+/// The reproductions.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Table 1: kappa-hat of uniformly random unit vectors in the study's dimensions.
+    Table1(Table1Args),
+    /// Figure 8: kappa-hat against the true kappa.
+    Figure8(Figure8Args),
+}
+
+/// How the resultant length is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Method {
+    /// The exact one-dimensional walk (milliseconds).
+    Walk,
+    /// Real d-dimensional vectors (minutes for the large rows).
+    Direct,
+}
+
+#[derive(Debug, Parser)]
+pub struct Table1Args {
+    /// Output table (.csv, .parquet or .json).
+    #[arg(short, long, default_value = "results/table1.csv")]
+    pub output: PathBuf,
+
+    /// How to draw kappa-hat.
+    #[arg(long, value_enum, default_value_t = Method::Walk)]
+    pub method: Method,
+
+    /// Networks (rows) to compute, comma-separated (default: all eight; with
+    /// --method direct only `cnn`, the smallest, unless named).
+    #[arg(long, value_delimiter = ',')]
+    pub networks: Vec<String>,
+
+    /// Runs per cell, as in the study.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+
+    /// Runs for the expectation column (walk method; 0 skips it).
+    #[arg(long, default_value_t = 2000)]
+    pub expected_runs: usize,
+
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Parser)]
+pub struct Figure8Args {
+    /// Output table (.csv, .parquet or .json).
+    #[arg(short, long, default_value = "results/figure8.csv")]
+    pub output: PathBuf,
+
+    /// PNG plot.
+    #[arg(long, default_value = "results/figure8.png")]
+    pub plot: PathBuf,
+
+    /// Dimensions, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![10_000usize, 1_920_000])]
+    pub dims: Vec<usize>,
+
+    /// Sample sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1000usize, 2000, 3000])]
+    pub samples: Vec<usize>,
+
+    /// True kappas: 0 and 10^(k/2) for k = 0..=2*MAX_EXP.
+    #[arg(long, default_value_t = 7)]
+    pub max_exp: u32,
+
+    /// Runs per point.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// A row of the study's Table 1: network, dimension, and (mean, sd) for 1,000, 2,000 and
+/// 3,000 samples (Lee, Cho and Kang 2020, appendix F, Table 1).
+pub const TABLE1: [(&str, usize, [(f64, f64); 3]); 8] = [
+    ("CNN", 206_128, [(6527.09, 5.98), (4608.16, 6.18), (3762.45, 7.23)]),
+    ("CNN+Res", 206_128, [(6527.09, 5.98), (4608.16, 6.18), (3762.45, 7.23)]),
+    ("CNN+BN", 207_152, [(6563.62, 8.68), (4633.84, 5.60), (3781.04, 3.12)]),
+    ("CNN+Res+BN", 207_152, [(6563.62, 8.68), (4633.84, 5.60), (3781.04, 3.12)]),
+    ("FNN", 635_200, [(20111.90, 13.04), (14196.89, 14.91), (11607.39, 9.27)]),
+    ("FNN+BN", 636_800, [(20157.57, 14.06), (14259.83, 16.38), (11621.63, 6.83)]),
+    ("DFNN", 1_915_200, [(60619.02, 13.49), (42849.86, 18.90), (34983.31, 15.62)]),
+    ("DFNN+BN", 1_920_000, [(60789.84, 17.93), (42958.71, 25.61), (35075.99, 12.39)]),
+];
+
+/// The sample sizes of Table 1.
+pub const TABLE1_SAMPLES: [usize; 3] = [1000, 2000, 3000];
+
+/// Runs the tool.
+pub fn run(args: Args) -> Result<()> {
+    init_threads(args.threads);
+    match args.command {
+        Command::Table1(a) => table1(a),
+        Command::Figure8(a) => figure8(a),
+    }
+}
+
+fn mean_sd(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    let m = x.iter().sum::<f64>() / n;
+    let sd = if x.len() > 1 { (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1.0)).sqrt() } else { f64::NAN };
+    (m, sd)
+}
+
+/// The random stream of one (dimension, samples, kappa, run) cell: rows with the same
+/// dimension get the same numbers, as the study's CNN and CNN+Res rows do.
+fn cell_key(seed: u64, d: usize, n: usize, kappa: f64, run: usize) -> u64 {
+    splitmix64(seed ^ splitmix64(d as u64 ^ splitmix64((n as u64) << 20 ^ kappa.to_bits() ^ splitmix64(run as u64))))
+}
+
+/// kappa-hat of n uniform directions in R^d drawn as real vectors, summed in f64 in a
+/// fixed order of fixed blocks (the same result for any number of threads).
+pub fn direct_kappa_hat(n: usize, d: usize, key: u64) -> f64 {
+    const BLOCKS: usize = 16;
+    let per = n.div_ceil(BLOCKS);
+    let partial: Vec<Vec<f64>> = (0..BLOCKS)
+        .into_par_iter()
+        .map(|b| {
+            let mut sum = vec![0.0f64; d];
+            let mut x = vec![0.0f64; d];
+            for i in b * per..((b + 1) * per).min(n) {
+                let mut rng = stream(key, i as u64);
+                uniform_direction(&mut rng, &mut x);
+                sum.iter_mut().zip(&x).for_each(|(s, v)| *s += v);
+            }
+            sum
+        })
+        .collect();
+    let mut total = vec![0.0f64; d];
+    for p in &partial {
+        total.iter_mut().zip(p).for_each(|(t, v)| *t += v);
+    }
+    let r = total.iter().map(|v| v * v).sum::<f64>().sqrt() / n as f64;
+    banerjee(r, d as f64)
+}
+
+fn table1(a: Table1Args) -> Result<()> {
+    if a.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let wanted: Vec<String> = if a.networks.is_empty() {
+        match a.method {
+            Method::Walk => TABLE1.iter().map(|r| r.0.to_ascii_lowercase()).collect(),
+            Method::Direct => vec!["cnn".into()],
+        }
+    } else {
+        a.networks.iter().map(|s| s.to_ascii_lowercase()).collect()
+    };
+    for w in &wanted {
+        if !TABLE1.iter().any(|r| r.0.to_ascii_lowercase() == *w) {
+            bail!("--networks: unknown network `{w}` (Table 1 has {})", TABLE1.iter().map(|r| r.0).collect::<Vec<_>>().join(", "));
+        }
+    }
+    struct Out {
+        network: &'static str,
+        d: usize,
+        n: usize,
+        mean: f64,
+        sd: f64,
+        paper: (f64, f64),
+        expected: (f64, f64),
+    }
+    let mut out = Vec::new();
+    for (network, d, paper) in TABLE1.iter().filter(|r| wanted.contains(&r.0.to_ascii_lowercase())) {
+        for (k, &n) in TABLE1_SAMPLES.iter().enumerate() {
+            let kappas: Vec<f64> = match a.method {
+                Method::Walk => (0..a.runs)
+                    .into_par_iter()
+                    .map(|run| {
+                        let mut rng = stream(cell_key(a.seed, *d, n, 0.0, run), 0);
+                        banerjee(resultant_length_uniform(n, *d, &mut rng) / n as f64, *d as f64)
+                    })
+                    .collect(),
+                Method::Direct => (0..a.runs).map(|run| direct_kappa_hat(n, *d, cell_key(a.seed, *d, n, 0.0, run))).collect(),
+            };
+            let (mean, sd) = mean_sd(&kappas);
+            let expected = if a.expected_runs > 0 {
+                let many: Vec<f64> = (0..a.expected_runs)
+                    .into_par_iter()
+                    .map(|run| {
+                        let mut rng = stream(cell_key(a.seed ^ 0x5eed, *d, n, 0.0, run), 1);
+                        banerjee(resultant_length_uniform(n, *d, &mut rng) / n as f64, *d as f64)
+                    })
+                    .collect();
+                mean_sd(&many)
+            } else {
+                (f64::NAN, f64::NAN)
+            };
+            out.push(Out { network, d: *d, n, mean, sd, paper: paper[k], expected });
+        }
+    }
+    let method = match a.method {
+        Method::Walk => "walk",
+        Method::Direct => "direct",
+    };
+    // How far the paper's 5-run mean is from the expectation, in standard errors of a
+    // 5-run mean.
+    let z_paper = |o: &Out| (o.paper.0 - o.expected.0) / (o.expected.1 / (a.runs as f64).sqrt());
+    let batch = TableBuilder::new()
+        .str("network", out.iter().map(|o| o.network))
+        .u64("dimension", out.iter().map(|o| o.d as u64))
+        .u64("samples", out.iter().map(|o| o.n as u64))
+        .f64("kappa_mean", out.iter().map(|o| o.mean))
+        .f64("kappa_std", out.iter().map(|o| o.sd))
+        .f64("paper_mean", out.iter().map(|o| o.paper.0))
+        .f64("paper_std", out.iter().map(|o| o.paper.1))
+        .str("method", out.iter().map(|_| method))
+        .u64("runs", out.iter().map(|_| a.runs as u64))
+        .f64("expected_mean", out.iter().map(|o| o.expected.0))
+        .f64("expected_std", out.iter().map(|o| o.expected.1))
+        .f64("paper_z", out.iter().map(z_paper))
+        .build()?;
+    let mut prov = Provenance::new("vmf-table1", &tool_name("vmf-null"));
+    prov.seed = Some(a.seed);
+    prov.extra.insert("method".into(), method.into());
+    if let Some(dir) = a.output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    write_table(&a.output, &batch, &prov)?;
+    let rows: Vec<Vec<String>> = out
+        .iter()
+        .map(|o| {
+            vec![
+                o.network.to_string(),
+                o.d.to_string(),
+                o.n.to_string(),
+                format!("{:.2} ± {:.2}", o.mean, o.sd),
+                format!("{:.2} ± {:.2}", o.paper.0, o.paper.1),
+                format!("{:.2} ± {:.2}", o.expected.0, o.expected.1),
+                num(z_paper(o)),
+            ]
+        })
+        .collect();
+    eprintln!("vMF study, Table 1: kappa-hat of uniform unit vectors ({method}, {} runs; expectation from {} runs)", a.runs, a.expected_runs);
+    print_table(&["network", "dimension", "samples", "ours", "paper", "expected", "paper z"], &rows);
+    eprintln!("wrote {}", a.output.display());
+    Ok(())
+}
+
+fn figure8(a: Figure8Args) -> Result<()> {
+    if a.runs == 0 || a.dims.is_empty() || a.samples.is_empty() {
+        bail!("--runs, --dims and --samples must be non-empty");
+    }
+    if let Some(d) = a.dims.iter().find(|&&d| d < 2) {
+        bail!("--dims: dimension {d} is below 2");
+    }
+    let mut kappas = vec![0.0];
+    kappas.extend((0..=2 * a.max_exp).map(|k| 10f64.powf(k as f64 / 2.0)));
+    struct Pt {
+        d: usize,
+        n: usize,
+        kappa: f64,
+        hat: (f64, f64),
+        ml: (f64, f64),
+    }
+    let mut cells: Vec<(usize, usize, f64)> = Vec::new();
+    for &d in &a.dims {
+        for &n in &a.samples {
+            cells.extend(kappas.iter().map(|&k| (d, n, k)));
+        }
+    }
+    let pts: Vec<Pt> = cells
+        .par_iter()
+        .map(|&(d, n, kappa)| {
+            let (hats, mls): (Vec<f64>, Vec<f64>) = (0..a.runs)
+                .map(|run| {
+                    let mut rng = stream(cell_key(a.seed, d, n, kappa, run), 2);
+                    let len = if kappa == 0.0 { resultant_length_uniform(n, d, &mut rng) } else { resultant_length_vmf(n, d, kappa, &mut rng) };
+                    let r = (len / n as f64).min(1.0);
+                    (banerjee(r, d as f64), maximum_likelihood(r, d as f64))
+                })
+                .unzip();
+            Pt { d, n, kappa, hat: mean_sd(&hats), ml: mean_sd(&mls) }
+        })
+        .collect();
+    let batch = TableBuilder::new()
+        .u64("dimension", pts.iter().map(|p| p.d as u64))
+        .u64("samples", pts.iter().map(|p| p.n as u64))
+        .f64("kappa_true", pts.iter().map(|p| p.kappa))
+        .f64("kappa_hat_mean", pts.iter().map(|p| p.hat.0))
+        .f64("kappa_hat_std", pts.iter().map(|p| p.hat.1))
+        .f64("kappa_ml_mean", pts.iter().map(|p| p.ml.0))
+        .f64("kappa_ml_std", pts.iter().map(|p| p.ml.1))
+        .u64("runs", pts.iter().map(|_| a.runs as u64))
+        .build()?;
+    let mut prov = Provenance::new("vmf-figure8", &tool_name("vmf-null"));
+    prov.seed = Some(a.seed);
+    for p in [&a.output, &a.plot] {
+        if let Some(dir) = p.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+    }
+    write_table(&a.output, &batch, &prov)?;
+    // One panel per dimension: kappa-hat against the true kappa on log-log axes (kappa =
+    // 0 drawn as dashed horizontal lines), and the identity.
+    let panels: Vec<Panel> = a
+        .dims
+        .iter()
+        .map(|&d| {
+            let mut series = Vec::new();
+            let mut hlines = Vec::new();
+            for (i, &n) in a.samples.iter().enumerate() {
+                let of = |ml: bool| pts.iter().filter(|p| p.d == d && p.n == n && p.kappa > 0.0).map(|p| (p.kappa, if ml { p.ml.0 } else { p.hat.0 })).collect::<Vec<_>>();
+                series.push(Series::new(&format!("kappa-hat, {n} samples"), of(false), i));
+                series.push(Series::new(&format!("ML kappa, {n} samples"), of(true), i).dashed());
+                if let Some(z) = pts.iter().find(|p| p.d == d && p.n == n && p.kappa == 0.0) {
+                    hlines.push((z.hat.0, format!("kappa-hat at kappa = 0, {n}"), i));
+                }
+            }
+            let ks: Vec<(f64, f64)> = kappas.iter().filter(|k| **k > 0.0).map(|&k| (k, k)).collect();
+            series.push(Series::new("true kappa", ks, 7).dashed());
+            Panel { title: format!("d = {d}"), x_label: "true kappa".into(), y_label: "estimate".into(), log_x: true, log_y: true, series, hlines }
+        })
+        .collect();
+    draw_png(&a.plot, 560 * panels.len() as u32, 480, &panels)?;
+    let rows: Vec<Vec<String>> = pts.iter().filter(|p| p.n == *a.samples.last().expect("non-empty")).map(|p| vec![p.d.to_string(), p.n.to_string(), num(p.kappa), num(p.hat.0), num(p.ml.0)]).collect();
+    eprintln!("vMF study, Figure 8 (the study shows d = 10,000 only; kappa-hat approaches the true kappa from above and is exact for large kappa):");
+    print_table(&["dimension", "samples", "kappa", "kappa-hat", "kappa_ml"], &rows);
+    eprintln!("wrote {} and {}", a.output.display(), a.plot.display());
+    Ok(())
+}

@@ -1,0 +1,408 @@
+//! CLI tests of `powerlaw-fit`: the reference LCG sample through a CSV file, spectra of
+//! synthetic gradient matrices (checked against the library on the same matrix), and
+//! the error cases.
+
+use assert_cmd::Command;
+use gradscope_io::{GradReader, Sample};
+use gradscope_stats::spectrum::{spectrum_of_rows, MatrixKind};
+use std::collections::HashMap;
+use std::path::Path;
+
+fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+fn f(row: &HashMap<String, String>, k: &str) -> f64 {
+    row[k]
+        .parse()
+        .unwrap_or_else(|_| panic!("column {k}: {:?}", row.get(k)))
+}
+
+fn powerlaw_fit() -> Command {
+    Command::cargo_bin("powerlaw-fit").unwrap()
+}
+
+/// The reference sample: s <- (1664525 s + 1013904223) mod 2^32 from 31337,
+/// u = s / 2^32 after each step, x = (1 - u)^(-1/1.5).
+fn lcg_pareto(n: usize) -> Vec<f64> {
+    let mut s: u64 = 31337;
+    (0..n)
+        .map(|_| {
+            s = (1664525 * s + 1013904223) % (1u64 << 32);
+            let u = s as f64 / 4294967296.0;
+            (1.0 - u).powf(-1.0 / 1.5)
+        })
+        .collect()
+}
+
+fn write_values(path: &Path, header: &str, values: &[f64]) {
+    let mut text = format!("id,{header},label\n");
+    for (i, v) in values.iter().enumerate() {
+        // `{:?}` prints the shortest string that parses back to the same f64.
+        text.push_str(&format!("{i},{v:?},x{i}\n"));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn reference_lcg_sample_through_a_csv_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("lcg.csv");
+    write_values(&data, "x", &lcg_pareto(5000));
+    let out = dir.path().join("fit.csv");
+    let cmp = dir.path().join("fit-compare.csv");
+    let plot = dir.path().join("fit.png");
+    powerlaw_fit()
+        .arg("-i")
+        .arg(&data)
+        .args(["--column", "x", "--compare", "--plot-kind", "ccdf", "-o"])
+        .arg(&out)
+        .arg("--plot")
+        .arg(&plot)
+        .assert()
+        .success();
+    let rows = read_csv(&out);
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    let close = |k: &str, want: f64| {
+        let got = f(r, k);
+        assert!(
+            (got - want).abs() <= 1e-12 * want.abs(),
+            "{k}: {got} vs {want}"
+        );
+    };
+    close("xmin", 1.7758679675670983);
+    close("alpha", 2.4668739593926334);
+    close("ks_d", 0.008996090844652721);
+    close("sigma", (2.4668739593926334 - 1.0) / 2080f64.sqrt());
+    close("ks_crit", 1.36 / 2080f64.sqrt());
+    assert_eq!(r["n"], "5000");
+    assert_eq!(r["n_tail"], "2080");
+    assert_eq!(r["scope"], "x");
+    assert_eq!(r["power_law"], "true");
+    // The exact 5% point for n = 2080 lies just below the asymptotic 1.3581/sqrt(n).
+    let exact = f(r, "ks_crit_exact");
+    assert!(exact < 1.3581 / 2080f64.sqrt() && exact > 1.33 / 2080f64.sqrt());
+    // The comparison table went next to the output: four alternatives.
+    let c = read_csv(&cmp);
+    assert_eq!(c.len(), 4);
+    let alts: Vec<&str> = c.iter().map(|r| r["alt"].as_str()).collect();
+    assert_eq!(
+        alts,
+        [
+            "lognormal",
+            "exponential",
+            "truncated_power_law",
+            "stretched_exponential"
+        ]
+    );
+    // A Pareto sample beats the exponential decisively.
+    let exp = c.iter().find(|r| r["alt"] == "exponential").unwrap();
+    assert!(f(exp, "R") > 0.0 && f(exp, "p") < 1e-3);
+    assert!(std::fs::metadata(&plot).unwrap().len() > 1000);
+}
+
+#[test]
+fn fixed_and_top_k_rules_bootstrap_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("lcg.csv");
+    write_values(&data, "x", &lcg_pareto(2000));
+    let run = |extra: &[&str]| {
+        let o = powerlaw_fit()
+            .arg("-i")
+            .arg(&data)
+            .args(["--column", "x", "--json", "--threads", "2"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["fits"][0].clone()
+    };
+    // Fixed xmin = 1: the whole sample, alpha = 1 + n / sum ln x.
+    let x = lcg_pareto(2000);
+    let want = 1.0 + 2000.0 / x.iter().map(|v| v.ln()).sum::<f64>();
+    let fixed = run(&["--xmin", "fixed:1"]);
+    assert_eq!(fixed["n_tail"], 2000);
+    assert!((fixed["alpha"].as_f64().unwrap() - want).abs() < 1e-12 * want);
+    let top = run(&["--top-k", "500"]);
+    assert_eq!(top["n_tail"], 500);
+    assert_eq!(top["xmin_rule"], "top-k:500");
+    // The bootstrap p-value is seeded: same seed, same p; a true power law is not rejected.
+    let a = run(&["--bootstrap", "40", "--seed", "3"]);
+    let b = run(&["--bootstrap", "40", "--seed", "3"]);
+    assert_eq!(a["p_gof"], b["p_gof"]);
+    assert!(a["p_gof"].as_f64().unwrap() > 0.1);
+}
+
+/// `n x d` gradients of a `synth-grads` file, row-major.
+fn read_matrix(path: &Path) -> (Vec<f32>, usize, usize) {
+    let mut r = GradReader::open(path).unwrap();
+    let d = r.dim();
+    let mut s = Sample::default();
+    let mut x = Vec::new();
+    let mut n = 0;
+    while r.next_sample(&mut s).unwrap() {
+        x.extend_from_slice(&s.values);
+        n += 1;
+    }
+    (x, n, d)
+}
+
+#[test]
+fn spectrum_of_a_synthetic_matrix() {
+    // g = 10 u + 0.1 z (u a unit vector, z ~ N(0, I)), n = 300, d = 1300: the Gram route
+    // for `all` and `a` (1200), the direct one for `b` (100). The covariance has trace
+    // 0.01 d and no trace of the mean; the second moment's top eigenvalue is about
+    // |mean|^2 + 0.01 d/n = 100.04.
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("g.parquet");
+    Command::cargo_bin("synth-grads")
+        .unwrap()
+        .args([
+            "--layout",
+            "a:30x40,b:100",
+            "-n",
+            "300",
+            "--noise",
+            "gaussian:0.1",
+            "--mean-scale",
+            "10",
+            "--seed",
+            "5",
+            "-o",
+        ])
+        .arg(&g)
+        .assert()
+        .success();
+    let (x, n, d) = read_matrix(&g);
+    assert_eq!((n, d), (300, 1300));
+    let out = dir.path().join("fits.csv");
+    let spec = dir.path().join("spec.csv");
+    let spec_blocks = dir.path().join("spec-blocks.csv");
+    powerlaw_fit()
+        .arg("-i")
+        .arg(&g)
+        .args([
+            "--spectrum",
+            "covariance",
+            "--per-tensor",
+            "--eigengaps",
+            "--top-k",
+            "50",
+            "-o",
+        ])
+        .arg(&out)
+        .arg("--spectrum-output")
+        .arg(&spec)
+        .assert()
+        .success();
+    let rows = read_csv(&out);
+    let keys: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r["scope"].clone(), r["series"].clone()))
+        .collect();
+    let want: Vec<(String, String)> = ["all", "a", "b"]
+        .iter()
+        .flat_map(|s| {
+            ["eigenvalues", "eigengaps"]
+                .iter()
+                .map(move |t| (s.to_string(), t.to_string()))
+        })
+        .collect();
+    assert_eq!(keys, want);
+    for r in &rows {
+        assert_eq!(r["n_tail"], "50");
+        assert!(f(r, "ks_d") >= 0.0 && f(r, "alpha") > 1.0);
+    }
+    // The covariance of 300 samples has rank 299 in `all`: one eigenvalue dropped.
+    assert_eq!(rows[0]["n"], "299");
+    assert_eq!(rows[0]["dropped"], "1");
+
+    // Eigenvalues equal the library's on the same matrix, and the trace is 0.01 d.
+    let s = read_csv(&spec);
+    let all: Vec<f64> = s
+        .iter()
+        .filter(|r| r["scope"] == "all")
+        .map(|r| f(r, "eigenvalue"))
+        .collect();
+    let lib = spectrum_of_rows(&x, n, d, MatrixKind::Covariance, 97).unwrap();
+    assert_eq!(all.len(), 300);
+    for (a, b) in all.iter().zip(&lib.eigenvalues) {
+        assert!((a - b).abs() < 1e-10 * lib.eigenvalues[0], "{a} vs {b}");
+    }
+    let trace: f64 = all.iter().sum();
+    assert!((trace / 13.0 - 1.0).abs() < 0.02, "trace {trace}");
+    assert!(
+        all[0] < 0.2,
+        "the mean leaked into the covariance: {}",
+        all[0]
+    );
+    assert_eq!(s.iter().filter(|r| r["scope"] == "b").count(), 100);
+    assert!(s
+        .iter()
+        .filter(|r| r["scope"] == "b")
+        .all(|r| r["route"] == "direct"));
+
+    // 1 MiB of memory forces the multi-pass route (1.56 MB of f32 gradients): the same
+    // eigenvalues. The second moment sees the mean.
+    powerlaw_fit()
+        .arg("-i")
+        .arg(&g)
+        .args([
+            "--spectrum",
+            "second-moment",
+            "--block-mb",
+            "1",
+            "--top-k",
+            "50",
+        ])
+        .arg("--spectrum-output")
+        .arg(&spec_blocks)
+        .assert()
+        .success();
+    let sm: Vec<f64> = read_csv(&spec_blocks)
+        .iter()
+        .map(|r| f(r, "eigenvalue"))
+        .collect();
+    let lib = spectrum_of_rows(&x, n, d, MatrixKind::SecondMoment, 1300).unwrap();
+    for (a, b) in sm.iter().zip(&lib.eigenvalues) {
+        assert!((a - b).abs() < 1e-10 * lib.eigenvalues[0], "{a} vs {b}");
+    }
+    assert!((sm[0] / 100.04 - 1.0).abs() < 0.01, "top {}", sm[0]);
+}
+
+#[test]
+fn a_stream_on_stdin_and_several_steps() {
+    let synth = Command::cargo_bin("synth-grads")
+        .unwrap()
+        .args([
+            "--dim",
+            "400",
+            "-n",
+            "60",
+            "--steps",
+            "2",
+            "--noise",
+            "gaussian:1",
+            "--seed",
+            "2",
+            "-o",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(synth.status.success());
+    // Two parameter points: the tool asks which.
+    powerlaw_fit()
+        .args(["-i", "-", "--spectrum", "covariance"])
+        .write_stdin(synth.stdout.clone())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("--step"))
+        .stderr(predicates::str::contains("steps 0, 1"));
+    let o = powerlaw_fit()
+        .args([
+            "-i",
+            "-",
+            "--spectrum",
+            "covariance",
+            "--step",
+            "1",
+            "--json",
+        ])
+        .write_stdin(synth.stdout)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // 60 samples: 59 positive covariance eigenvalues, all fitted (fewer than 1000).
+    assert_eq!(v["fits"][0]["n"], 59);
+    assert_eq!(v["fits"][0]["n_tail"], 59);
+}
+
+fn fails_with(args: &[&str], input: &Path, out: &Path, message: &[&str]) {
+    let o = powerlaw_fit()
+        .arg("-i")
+        .arg(input)
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{args:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    for m in message {
+        assert!(err.contains(m), "{err:?} lacks {m:?}");
+    }
+    assert!(!out.exists(), "{} was written", out.display());
+}
+
+#[test]
+fn errors_are_one_line_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.parquet");
+    let data = dir.path().join("d.csv");
+    write_values(&data, "x", &[1.0, 2.0, 3.0, -4.0, 5.0]);
+    // A column that does not exist: the ones that do are named.
+    fails_with(
+        &["--column", "y"],
+        &data,
+        &out,
+        &["no column 'y'", "id, x, label"],
+    );
+    // A column of text.
+    fails_with(
+        &["--column", "label"],
+        &data,
+        &out,
+        &["'label'", "not numbers"],
+    );
+    // A non-positive value.
+    fails_with(&["--column", "x"], &data, &out, &["-4", "not positive"]);
+    // Fewer than two tail points.
+    let ok = dir.path().join("ok.csv");
+    write_values(&ok, "x", &[1.0, 2.0, 3.0, 4.0, 5.0]);
+    fails_with(
+        &["--column", "x", "--xmin", "fixed:4.5"],
+        &ok,
+        &out,
+        &["only 1 point(s) at or above xmin = 4.5"],
+    );
+    // A bad rule and a file that is not a table.
+    fails_with(
+        &["--column", "x", "--xmin", "best"],
+        &ok,
+        &out,
+        &["--xmin best"],
+    );
+    let txt = dir.path().join("d.txt");
+    std::fs::write(&txt, "1\n2\n").unwrap();
+    fails_with(&["--column", "x"], &txt, &out, &[".parquet or .csv"]);
+    // A Parquet table: the result of a fit is one; its text column is not numeric.
+    let table = dir.path().join("t.parquet");
+    powerlaw_fit()
+        .arg("-i")
+        .arg(&ok)
+        .args(["--column", "x", "--xmin", "fixed:1", "-o"])
+        .arg(&table)
+        .assert()
+        .success();
+    fails_with(&["--column", "scope"], &table, &out, &["not numbers"]);
+    fails_with(&["--column", "nope"], &table, &out, &["alpha", "ks_d"]);
+    // Neither --column nor --spectrum: a usage error.
+    powerlaw_fit().arg("-i").arg(&ok).assert().code(2);
+}

@@ -1,0 +1,109 @@
+//! Write-then-rename outputs.
+//!
+//! Every tool writes its outputs through [`AtomicFile`]: the bytes go to a temporary file
+//! in the destination's directory (so the final rename never crosses a file system) and
+//! the file appears under its name only when [`AtomicFile::commit`] is called. A run that
+//! fails, is killed or panics leaves no partial output; the temporary file is removed when
+//! the value is dropped.
+
+use anyhow::{Context, Result};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use tempfile::NamedTempFile;
+
+/// A file being written under a temporary name.
+#[derive(Debug)]
+pub struct AtomicFile {
+    tmp: NamedTempFile,
+    dest: PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts writing `dest`. Fails when its directory does not exist or is not writable.
+    pub fn create(dest: &Path) -> Result<Self> {
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "cannot write {}: directory {} does not exist (create it first)",
+                dest.display(),
+                dir.display()
+            );
+        }
+        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .with_context(|| format!("cannot write {}: cannot create a file in {}", dest.display(), dir.display()))?;
+        Ok(Self { tmp, dest: dest.to_path_buf() })
+    }
+
+    /// The destination path.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    /// A second handle on the temporary file, for writers that take ownership of a File.
+    pub fn file(&self) -> Result<File> {
+        self.tmp.reopen().with_context(|| format!("cannot write {}", self.dest.display()))
+    }
+
+    /// A buffered writer on the temporary file.
+    pub fn writer(&self) -> Result<BufWriter<File>> {
+        Ok(BufWriter::with_capacity(1 << 20, self.file()?))
+    }
+
+    /// Moves the finished file to its destination.
+    pub fn commit(self) -> Result<()> {
+        let dest = self.dest.clone();
+        self.tmp.as_file().sync_all().ok();
+        self.tmp
+            .persist(&dest)
+            .map_err(|e| e.error)
+            .with_context(|| format!("cannot write {}", dest.display()))?;
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `dest` atomically.
+pub fn write_bytes(dest: &Path, bytes: &[u8]) -> Result<()> {
+    let f = AtomicFile::create(dest)?;
+    let mut w = f.writer()?;
+    w.write_all(bytes).with_context(|| format!("cannot write {}", dest.display()))?;
+    w.flush().with_context(|| format!("cannot write {}", dest.display()))?;
+    drop(w);
+    f.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_appears_until_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.csv");
+        {
+            let f = AtomicFile::create(&dest).unwrap();
+            let mut w = f.writer().unwrap();
+            w.write_all(b"half").unwrap();
+            w.flush().unwrap();
+            assert!(!dest.exists());
+            // dropped without commit
+        }
+        assert!(!dest.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temporary file left behind");
+        write_bytes(&dest, b"whole").unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"whole");
+    }
+
+    #[test]
+    fn missing_directory_is_one_clear_error() {
+        let err = AtomicFile::create(Path::new("/nonexistent-dir-xyz/out.parquet")).unwrap_err();
+        assert!(format!("{err:#}").contains("directory /nonexistent-dir-xyz does not exist"));
+    }
+}

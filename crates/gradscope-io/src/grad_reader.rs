@@ -1,0 +1,397 @@
+//! Streaming reader of gradient matrices, with the checks that turn a wrong file into
+//! one clear error.
+//!
+//! Reads Parquet files and Arrow IPC streams (from a file, or from stdin when the path is
+//! `-`), sample by sample, holding one record batch at a time. Every sample is checked as
+//! it is read: all tensors of the layout present and in order, each with as many values
+//! as the layout says, no NaN or infinity (reported with step, sample, tensor and index),
+//! samples in increasing (step, sample) order.
+
+use crate::grad_matrix::{check_layout, check_schema, ColumnIndex};
+use crate::provenance::Provenance;
+use crate::{is_stdio, METADATA_KEY};
+use anyhow::{anyhow, bail, Result};
+use arrow::array::{Array, AsArray, Float32Array, RecordBatch};
+use arrow::datatypes::{DataType, Float64Type, Int32Type, SchemaRef, UInt32Type, UInt64Type};
+use arrow::error::ArrowError;
+use arrow::ipc::reader::{FileReader, StreamReader};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek};
+use std::path::Path;
+
+/// One gradient: every tensor of the layout, concatenated.
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    pub step: u64,
+    pub sample: u32,
+    pub loss: f64,
+    pub batch_size: u32,
+    pub values: Vec<f32>,
+}
+
+type Batches = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>;
+
+/// Reads a gradient matrix sample by sample.
+pub struct GradReader {
+    name: String,
+    meta: Provenance,
+    batches: Batches,
+    cols: ColumnIndex,
+    batch: Option<RecordBatch>,
+    /// For the current batch: layout index of each tensor-dictionary key (or of each row
+    /// when the column is plain utf8).
+    tensor_ids: Vec<Option<usize>>,
+    dictionary: bool,
+    row: usize,
+    by_name: HashMap<String, usize>,
+    last: Option<(u64, u32)>,
+    samples: u64,
+    check_finite: bool,
+}
+
+impl std::fmt::Debug for GradReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GradReader").field("name", &self.name).field("samples", &self.samples).finish()
+    }
+}
+
+/// What kind of file a path holds, from its first bytes.
+fn sniff(file: &mut File) -> Result<&'static str> {
+    let mut magic = [0u8; 8];
+    let n = file.read(&mut magic)?;
+    file.rewind()?;
+    Ok(if n >= 4 && &magic[..4] == b"PAR1" {
+        "parquet"
+    } else if n >= 6 && &magic[..6] == b"ARROW1" {
+        "ipc-file"
+    } else if n >= 4 && magic[..4] == [0xff, 0xff, 0xff, 0xff] {
+        "ipc-stream"
+    } else if n == 0 {
+        "empty"
+    } else {
+        "unknown"
+    })
+}
+
+fn provenance_from(name: &str, json: Option<&String>) -> Result<Provenance> {
+    let json = json.ok_or_else(|| {
+        anyhow!("{name}: no `{METADATA_KEY}` metadata: not a gradient matrix written by gradscope (write one with dump-grads or synth-grads)")
+    })?;
+    let meta = Provenance::from_json(json).map_err(|e| anyhow!("{name}: the `{METADATA_KEY}` metadata is not valid provenance JSON: {e}"))?;
+    if meta.format_version != crate::FORMAT_VERSION {
+        bail!("{name}: gradient-matrix format version {} (this tool reads version {})", meta.format_version, crate::FORMAT_VERSION);
+    }
+    check_layout(&meta.layout).map_err(|e| anyhow!("{name}: bad parameter layout in the metadata: {e}"))?;
+    Ok(meta)
+}
+
+impl GradReader {
+    /// Opens a Parquet file or Arrow IPC stream/file at `path`, or stdin for `-`.
+    pub fn open(path: &Path) -> Result<Self> {
+        if is_stdio(path) {
+            let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, std::io::stdin()), None)
+                .map_err(|e| anyhow!("stdin: not an Arrow IPC stream of a gradient matrix ({e}); pipe the output of `dump-grads -o -` or `synth-grads -o -`"))?;
+            let schema = reader.schema();
+            return Self::from_batches("stdin".into(), schema.clone(), schema.metadata().get(METADATA_KEY).cloned(), Box::new(reader));
+        }
+        let name = path.display().to_string();
+        let mut file = File::open(path).map_err(|e| anyhow!("{name}: cannot open: {e}"))?;
+        match sniff(&mut file).map_err(|e| anyhow!("{name}: cannot read: {e}"))? {
+            "parquet" => {
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| anyhow!("{name}: not a readable Parquet file: {e}"))?;
+                let kv = builder.metadata().file_metadata().key_value_metadata().and_then(|kv| kv.iter().find(|k| k.key == METADATA_KEY).and_then(|k| k.value.clone()));
+                let schema = builder.schema().clone();
+                let json = kv.or_else(|| schema.metadata().get(METADATA_KEY).cloned());
+                // About 16 MiB of values per batch, whole rows.
+                let rows = builder.metadata().file_metadata().num_rows().max(1) as usize;
+                let bytes = builder.metadata().row_groups().iter().map(|g| g.total_byte_size().max(0) as usize).sum::<usize>().max(1);
+                let batch_rows = ((16usize << 20) / (bytes / rows).max(1)).clamp(1, 65_536);
+                let reader = builder.with_batch_size(batch_rows).build().map_err(|e| anyhow!("{name}: {e}"))?;
+                Self::from_batches(name, schema, json, Box::new(reader))
+            }
+            "ipc-file" => {
+                let reader = FileReader::try_new(BufReader::new(file), None).map_err(|e| anyhow!("{name}: not a readable Arrow IPC file: {e}"))?;
+                let schema = reader.schema();
+                let json = schema.metadata().get(METADATA_KEY).cloned();
+                Self::from_batches(name, schema, json, Box::new(reader))
+            }
+            "ipc-stream" => {
+                let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, file), None).map_err(|e| anyhow!("{name}: not a readable Arrow IPC stream: {e}"))?;
+                let schema = reader.schema();
+                let json = schema.metadata().get(METADATA_KEY).cloned();
+                Self::from_batches(name, schema, json, Box::new(reader))
+            }
+            "empty" => bail!("{name}: the file is empty"),
+            _ => bail!("{name}: not a Parquet file or an Arrow IPC stream (a gradient matrix is written by dump-grads or synth-grads)"),
+        }
+    }
+
+    fn from_batches(name: String, schema: SchemaRef, json: Option<String>, batches: Batches) -> Result<Self> {
+        let cols = check_schema(&schema).map_err(|e| anyhow!("{name}: {e}"))?;
+        let meta = provenance_from(&name, json.as_ref())?;
+        let by_name = meta.layout.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+        let dictionary = matches!(schema.field(cols.tensor).data_type(), DataType::Dictionary(..));
+        Ok(Self { name, meta, batches, cols, batch: None, tensor_ids: Vec::new(), dictionary, row: 0, by_name, last: None, samples: 0, check_finite: true })
+    }
+
+    /// Skip the NaN/infinity check (for tools that handle non-finite values themselves).
+    pub fn set_check_finite(&mut self, check: bool) {
+        self.check_finite = check;
+    }
+
+    /// The name used in messages: the path, or "stdin".
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The provenance, including the parameter layout.
+    pub fn meta(&self) -> &Provenance {
+        &self.meta
+    }
+
+    /// Values per sample.
+    pub fn dim(&self) -> usize {
+        self.meta.dim()
+    }
+
+    /// Samples read so far.
+    pub fn samples_read(&self) -> u64 {
+        self.samples
+    }
+
+    /// Moves to the next row, loading the next batch when needed; false at the end.
+    fn advance(&mut self) -> Result<bool> {
+        loop {
+            if let Some(b) = &self.batch {
+                if self.row < b.num_rows() {
+                    return Ok(true);
+                }
+            }
+            match self.batches.next() {
+                None => {
+                    self.batch = None;
+                    return Ok(false);
+                }
+                Some(Err(e)) => bail!("{}: cannot read after {} samples: {e}", self.name, self.samples),
+                Some(Ok(b)) => {
+                    self.tensor_ids = self.map_tensors(&b)?;
+                    self.batch = Some(b);
+                    self.row = 0;
+                }
+            }
+        }
+    }
+
+    fn map_tensors(&self, b: &RecordBatch) -> Result<Vec<Option<usize>>> {
+        let col = b.column(self.cols.tensor);
+        let strings: Vec<Option<String>> = if self.dictionary {
+            let dict = col.as_dictionary_opt::<Int32Type>().ok_or_else(|| anyhow!("{}: column `tensor` must be dictionary<int32, utf8>", self.name))?;
+            let values = dict.values();
+            let s = values.as_string_opt::<i32>().ok_or_else(|| anyhow!("{}: column `tensor` must hold utf8 names", self.name))?;
+            (0..s.len()).map(|i| s.is_valid(i).then(|| s.value(i).to_string())).collect()
+        } else {
+            let s = col.as_string_opt::<i32>().ok_or_else(|| anyhow!("{}: column `tensor` must hold utf8 names", self.name))?;
+            (0..s.len()).map(|i| s.is_valid(i).then(|| s.value(i).to_string())).collect()
+        };
+        Ok(strings.into_iter().map(|s| s.and_then(|s| self.by_name.get(&s).copied())).collect())
+    }
+
+    fn tensor_at(&self, b: &RecordBatch, row: usize) -> Result<usize> {
+        let col = b.column(self.cols.tensor);
+        let key = if self.dictionary {
+            let dict = col.as_dictionary::<Int32Type>();
+            if dict.is_null(row) {
+                None
+            } else {
+                Some(dict.keys().value(row) as usize)
+            }
+        } else if col.is_null(row) {
+            None
+        } else {
+            Some(row)
+        };
+        if let Some(Some(id)) = key.map(|k| self.tensor_ids.get(k).copied().flatten()) {
+            return Ok(id);
+        }
+        let shown = if self.dictionary {
+            let dict = col.as_dictionary::<Int32Type>();
+            let k = dict.keys().value(row) as usize;
+            dict.values().as_string::<i32>().value(k).to_string()
+        } else {
+            col.as_string::<i32>().value(row).to_string()
+        };
+        bail!("{}: tensor `{shown}` is not in the parameter layout of the metadata ({} tensors: {})", self.name, self.meta.layout.len(), self.meta.layout.iter().map(|t| t.name.as_str()).take(6).collect::<Vec<_>>().join(", "))
+    }
+
+    /// Reads the next sample into `out` (reusing its buffer). Returns false at the end.
+    pub fn next_sample(&mut self, out: &mut Sample) -> Result<bool> {
+        let dim = self.dim();
+        out.values.resize(dim, 0.0);
+        let ntensors = self.meta.layout.len();
+        for k in 0..ntensors {
+            if !self.advance()? {
+                if k == 0 {
+                    return Ok(false);
+                }
+                bail!("{}: step {} sample {}: the file ends after {k} of its {ntensors} tensors (truncated file?)", self.name, out.step, out.sample);
+            }
+            let b = self.batch.as_ref().expect("advance loaded a batch");
+            let row = self.row;
+            let step = b.column(self.cols.step).as_primitive::<UInt64Type>().value(row);
+            let sample = b.column(self.cols.sample).as_primitive::<UInt32Type>().value(row);
+            let id = self.tensor_at(b, row)?;
+            let expected = &self.meta.layout[k];
+            if k == 0 {
+                if let Some(last) = self.last {
+                    if (step, sample) <= last {
+                        bail!("{}: step {step} sample {sample} comes after step {} sample {}: rows must be ordered by step, then sample", self.name, last.0, last.1);
+                    }
+                }
+                if id != 0 {
+                    bail!("{}: step {step} sample {sample} starts with tensor `{}`, expected `{}` (every sample holds all {ntensors} tensors in layout order)", self.name, self.meta.layout[id].name, expected.name);
+                }
+                out.step = step;
+                out.sample = sample;
+                let loss = b.column(self.cols.loss).as_primitive::<Float64Type>();
+                out.loss = if loss.is_null(row) { f64::NAN } else { loss.value(row) };
+                let bs = b.column(self.cols.batch_size).as_primitive::<UInt32Type>();
+                out.batch_size = if bs.is_null(row) { 0 } else { bs.value(row) };
+            } else if (step, sample) != (out.step, out.sample) {
+                bail!("{}: step {} sample {} has {k} of its {ntensors} tensors; tensor `{}` is missing", self.name, out.step, out.sample, expected.name);
+            } else if id != k {
+                bail!("{}: step {step} sample {sample}: tensor `{}` where `{}` was expected (tensors must follow the layout order)", self.name, self.meta.layout[id].name, expected.name);
+            }
+            let col = b.column(self.cols.values);
+            if col.is_null(row) {
+                bail!("{}: step {step} sample {sample} tensor `{}`: values are null", self.name, expected.name);
+            }
+            let (values, start, end) = match col.data_type() {
+                DataType::List(_) => {
+                    let l = col.as_list::<i32>();
+                    let o = l.value_offsets();
+                    (l.values(), o[row] as usize, o[row + 1] as usize)
+                }
+                _ => {
+                    let l = col.as_list::<i64>();
+                    let o = l.value_offsets();
+                    (l.values(), o[row] as usize, o[row + 1] as usize)
+                }
+            };
+            let floats: &Float32Array = values.as_primitive();
+            let len = end - start;
+            if len != expected.numel {
+                bail!("{}: step {step} sample {sample} tensor `{}`: {len} values, but the layout says {} (shape {:?})", self.name, expected.name, expected.numel, expected.shape);
+            }
+            if floats.null_count() > 0 && (start..end).any(|i| floats.is_null(i)) {
+                bail!("{}: step {step} sample {sample} tensor `{}`: null values inside the gradient", self.name, expected.name);
+            }
+            let src = &floats.values()[start..end];
+            if self.check_finite && !src.iter().all(|v| v.is_finite()) {
+                let i = src.iter().position(|v| !v.is_finite()).expect("a non-finite value");
+                bail!("{}: step {step} sample {sample} tensor `{}`: value {} at index {i} (the gradient is not finite; did training diverge?)", self.name, expected.name, src[i]);
+            }
+            out.values[expected.offset..expected.offset + len].copy_from_slice(src);
+            self.row += 1;
+        }
+        self.last = Some((out.step, out.sample));
+        self.samples += 1;
+        Ok(true)
+    }
+}
+
+/// The provenance of a gradient matrix or result table without reading its data.
+pub fn read_provenance(path: &Path) -> Result<Provenance> {
+    Ok(GradReader::open(path)?.meta().clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grad_matrix::layout_from_shapes;
+    use crate::grad_writer::{GradWriter, WriterOptions};
+
+    fn meta() -> Provenance {
+        let mut p = Provenance::new("gradient-matrix", "test 0");
+        p.layout = layout_from_shapes(&[("w", vec![2, 3]), ("b", vec![2])]);
+        p
+    }
+
+    fn sample_values(s: u32) -> Vec<f32> {
+        (0..8).map(|i| (s * 10 + i) as f32 * 0.5).collect()
+    }
+
+    #[test]
+    fn parquet_round_trip_in_small_row_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.parquet");
+        let opts = WriterOptions { row_group_bytes: 1, zstd: false };
+        let mut w = GradWriter::create(&path, &meta(), &opts).unwrap();
+        for step in [0u64, 5] {
+            for s in 0..3u32 {
+                w.write_sample(step, s, 0.25 * s as f64, 64, &sample_values(s)).unwrap();
+            }
+        }
+        assert_eq!(w.finish().unwrap(), 6);
+        let mut r = GradReader::open(&path).unwrap();
+        assert_eq!(r.meta().layout, meta().layout);
+        let mut out = Sample::default();
+        let mut seen = Vec::new();
+        while r.next_sample(&mut out).unwrap() {
+            assert_eq!(out.values, sample_values(out.sample));
+            assert_eq!(out.batch_size, 64);
+            seen.push((out.step, out.sample, out.loss));
+        }
+        assert_eq!(seen.len(), 6);
+        assert_eq!(seen[4], (5, 1, 0.25));
+        // Each row group holds whole samples.
+        let f = File::open(&path).unwrap();
+        let md = ParquetRecordBatchReaderBuilder::try_new(f).unwrap().metadata().clone();
+        for g in md.row_groups() {
+            assert_eq!(g.num_rows() % 2, 0);
+        }
+    }
+
+    #[test]
+    fn writer_refuses_wrong_lengths_and_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.parquet");
+        let mut w = GradWriter::create(&path, &meta(), &WriterOptions::default()).unwrap();
+        assert!(w.write_sample(0, 0, 0.0, 1, &[0.0; 7]).is_err());
+        w.write_sample(0, 1, 0.0, 1, &[0.0; 8]).unwrap();
+        assert!(w.write_sample(0, 1, 0.0, 1, &[0.0; 8]).unwrap_err().to_string().contains("in order"));
+        drop(w);
+        assert!(!path.exists(), "an unfinished writer must leave no file");
+    }
+
+    #[test]
+    fn non_finite_values_are_reported_with_their_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.parquet");
+        let mut w = GradWriter::create(&path, &meta(), &WriterOptions::default()).unwrap();
+        w.write_sample(3, 0, 0.0, 1, &[0.0; 8]).unwrap();
+        let mut v = [0.0f32; 8];
+        v[7] = f32::NAN;
+        w.write_sample(3, 1, 0.0, 1, &v).unwrap();
+        w.finish().unwrap();
+        let mut r = GradReader::open(&path).unwrap();
+        let mut out = Sample::default();
+        assert!(r.next_sample(&mut out).unwrap());
+        let e = r.next_sample(&mut out).unwrap_err().to_string();
+        assert!(e.contains("step 3 sample 1 tensor `b`: value NaN at index 1"), "{e}");
+    }
+
+    #[test]
+    fn files_that_are_not_gradient_matrices() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.parquet");
+        std::fs::write(&p, b"hello world").unwrap();
+        let e = GradReader::open(&p).unwrap_err().to_string();
+        assert!(e.contains("not a Parquet file or an Arrow IPC stream"), "{e}");
+        std::fs::write(&p, b"").unwrap();
+        assert!(GradReader::open(&p).unwrap_err().to_string().contains("empty"));
+        let e = GradReader::open(&dir.path().join("missing.parquet")).unwrap_err().to_string();
+        assert!(e.contains("missing.parquet: cannot open"), "{e}");
+    }
+}

@@ -1,0 +1,37 @@
+//! gradscope's file formats.
+//!
+//! - [`provenance`]: the JSON every gradient matrix and result table carries under the
+//!   key `gradscope` (format version, model, data, seed, parameter layout, command line);
+//! - [`grad_matrix`]: the gradient matrix: its Arrow schema and the checks that turn a
+//!   wrong file into one clear error;
+//! - [`grad_writer`] and [`grad_reader`]: streaming writer and reader, Parquet on disk and
+//!   an Arrow IPC stream when the path is `-`, in memory bounded by one row group;
+//! - [`result_table`]: result tables as Parquet, CSV or JSON chosen by extension;
+//! - [`atomic`]: outputs are written to a temporary file and renamed, so a failed run
+//!   never leaves a half-written result.
+//!
+//! This crate uses arrow-rs and parquet only (no polars, no libtorch).
+
+pub mod atomic;
+pub mod grad_matrix;
+pub mod grad_reader;
+pub mod grad_writer;
+pub mod provenance;
+pub mod result_table;
+
+pub use grad_matrix::{TensorLayout, GRAD_COLUMNS};
+pub use grad_reader::{GradReader, Sample};
+pub use grad_writer::{GradWriter, WriterOptions};
+pub use provenance::Provenance;
+pub use result_table::{write_table, TableFormat};
+
+/// The key of the provenance JSON in Parquet key-value metadata and Arrow schema metadata.
+pub const METADATA_KEY: &str = "gradscope";
+
+/// The version of the gradient-matrix format this crate writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How a path names standard input or output.
+pub fn is_stdio(path: &std::path::Path) -> bool {
+    path.as_os_str() == "-"
+}

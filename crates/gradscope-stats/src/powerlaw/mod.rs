@@ -1,0 +1,65 @@
+//! Power-law fitting as Clauset, Shalizi and Newman (2009, SIAM Review 51(4), 661-703)
+//! define it and the Python package `powerlaw` (Alstott, Bullmore and Plenz 2014,
+//! version 2.0.0) computes it, plus the structure study's top-k variant (Xie et al., "On
+//! the overlooked structure of stochastic gradients", appendix B.1).
+//!
+//! What is here, one concept per file:
+//! - [`fit()`](fit::fit): maximum-likelihood exponent of the tail `x >= xmin`, with `xmin` from
+//!   the KS scan ([`xmin`]), fixed, or top-k; continuous ([`continuous`]) or discrete
+//!   ([`discrete`], exact through the Hurwitz zeta function of [`hurwitz_zeta`]).
+//! - [`ks`]: the KS distance in the package's convention (the study's `d_ks`), the
+//!   study's `d_c = 1.36/sqrt(n)`, and the exact finite-n critical value.
+//! - [`bootstrap`]: the semi-parametric goodness-of-fit p-value of Clauset et al. sec. 4.1.
+//! - [`compare`]: likelihood-ratio (Vuong) tests against the exponential, log-normal,
+//!   stretched exponential and (nested) truncated power law of [`alternatives`].
+//! - [`spectrum`]: eigengaps and the top-k fit of a covariance spectrum.
+//!
+//! Numbers quoted in the tests come from `scripts/reference/powerlaw_reference.py`
+//! (powerlaw 2.0.0, scipy, mpmath); where this module deliberately departs from the
+//! package the item's documentation says so. In short (measured on the script's data):
+//! - continuous fits with the default scan reproduce the package's `xmin`, `n_tail`,
+//!   `alpha`, `D` and `sigma` to 1e-12 (LCG sample, blackouts, cities, flares, surnames,
+//!   quakes); the candidate set and the `0 < alpha < 3` validity rule are the package's;
+//! - the package maximises every likelihood that has no closed form with Nelder-Mead at
+//!   `tol = 1e-4`: its discrete exponents (when `xmin < 10`), its continuous exponents
+//!   when `alpha <= 1.5`, and all alternative fits. Ours are exact, so e.g. the Moby
+//!   Dick exponent is 1.9527275 where the package reports 1.9527177; likelihood ratios
+//!   agree with the package's own likelihoods maximised tightly to 1e-9 when the
+//!   alternative has an interior maximum, and differ wherever the package stopped early
+//!   (the stretched exponential on power-law data: package R = 6.16, true R = -0.257);
+//! - values <= 0 are errors here; the package silently drops them (and drops negative
+//!   values only when a zero is also present);
+//! - the nested test's p-value uses `erfc`, so it does not underflow to 0 like the
+//!   package's `1 - chi2.cdf`.
+//!
+//! Speed: the KS scan of 100 000 points takes about 0.7 s on one core where the package
+//! takes about 1200 s (see `bench_scan_100k` and the script's `--bench`).
+
+pub mod alternatives;
+pub mod bootstrap;
+pub mod compare;
+pub mod continuous;
+pub mod discrete;
+pub mod error;
+pub mod fit;
+pub mod hurwitz_zeta;
+pub mod ks;
+mod optimize;
+pub mod special;
+pub mod spectrum;
+mod summation;
+pub mod xmin;
+
+pub use alternatives::{
+    AlternativeFit, Exponential, Lognormal, StretchedExponential, TruncatedPowerLaw,
+};
+pub use bootstrap::{goodness_of_fit, BootstrapOptions, GoodnessOfFit};
+pub use compare::{likelihood_ratio_test, loglikelihood_ratio, Alternative, LikelihoodRatio};
+pub use discrete::DiscreteEstimator;
+pub use error::PowerLawError;
+pub use fit::{fit, FitOptions, PowerLawFit, ScanOptions, ScanReport, Support, XminRule};
+pub use spectrum::{eigengaps, fit_spectrum_top_k, SpectrumFit};
+pub use xmin::{scan_curve, ScanPoint};
+
+#[cfg(test)]
+mod reference_tests;

@@ -1,0 +1,569 @@
+//! `train`: trains one of the studies' models with SGD, SGD with momentum or Adam, and
+//! leaves checkpoints and per-epoch metrics for the measuring tools.
+//!
+//! Output directory (`-o runs/NAME`):
+//! - `ckpt/last.safetensors` after every epoch (what a restarted run resumes from),
+//!   `ckpt/epoch-EEE.safetensors` at the chosen epochs (`--checkpoint-epochs`,
+//!   `--checkpoint-log`; epoch 0 is the initialisation), `ckpt/step-SSSSSSS.safetensors`
+//!   at every step of the epochs in `--checkpoint-steps A..B`. Each holds the parameters,
+//!   BatchNorm buffers, optimiser state and the run's position (see
+//!   `gradscope_torch::checkpoint`);
+//! - `metrics.parquet`: per epoch, training loss and accuracy (means over the epoch's
+//!   minibatches, as SGD saw them), validation loss and accuracy (the `--val-size` split,
+//!   or the test split when there is none; BatchNorm in evaluation mode), learning rate,
+//!   cumulative wall time.
+//!
+//! Reproducibility: the initialisation comes from `--seed` (libtorch's generator), the
+//! minibatches and augmentation from streams of `--seed` indexed by the step (see
+//! `gradscope_torch::sampler`), so a run resumed from any checkpoint (`--resume-from`, or
+//! automatically from `last.safetensors` when the directory holds one) takes exactly the
+//! steps the uninterrupted run takes: the same parameters bit for bit on CPU with the same
+//! `--threads`.
+
+use crate::common::DataArgs;
+use anyhow::{bail, Context, Result};
+use clap::{Parser, ValueEnum};
+use gradscope_cli::app::{progress, tool_name};
+use gradscope_cli::table::TableBuilder;
+use gradscope_io::{write_table, Provenance};
+use gradscope_stats::rng;
+use gradscope_torch::device::{device_name, init_torch, parse_device};
+use gradscope_torch::models::{Model, MODELS};
+use gradscope_torch::optim::{clip_grad_norm, Optimizer, OptimizerKind};
+use gradscope_torch::{checkpoint, datasets, sampler, Split};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::{Device, Kind};
+
+/// The optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Opt {
+    /// Plain SGD.
+    Sgd,
+    /// SGD with (heavy-ball) momentum --momentum.
+    Momentum,
+    /// Adam with betas (0.9, 0.999) and eps 1e-8.
+    Adam,
+}
+
+/// Trains a model and writes checkpoints and metrics.
+#[derive(Debug, Parser)]
+#[command(name = "train", version, about, long_about = None)]
+pub struct Args {
+    /// Model name (--list-models shows them).
+    #[arg(long, required_unless_present_any = ["list_models", "resume_from"])]
+    pub model: Option<String>,
+
+    #[command(flatten)]
+    pub data: DataArgs,
+
+    /// Print the model's parameter layout (name, shape, count) and total, then exit.
+    #[arg(long)]
+    pub describe: bool,
+
+    /// With --describe or --list-models: JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// List the models and exit.
+    #[arg(long)]
+    pub list_models: bool,
+
+    /// Output directory (checkpoints in ckpt/, metrics.parquet).
+    #[arg(short, long, required_unless_present_any = ["describe", "list_models"])]
+    pub output: Option<PathBuf>,
+
+    /// Optimiser.
+    #[arg(long, value_enum, default_value_t = Opt::Sgd)]
+    pub optimizer: Opt,
+
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.01)]
+    pub lr: f64,
+
+    /// Momentum coefficient for --optimizer momentum.
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f64,
+
+    /// L2 weight decay added to the gradient (PyTorch's weight_decay).
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
+
+    /// Multiply the learning rate by --lr-decay at these epochs (comma-separated); values
+    /// below 1 are fractions of --epochs (0.5,0.75).
+    #[arg(long, value_delimiter = ',')]
+    pub lr_decay_at: Vec<f64>,
+
+    /// Factor of each learning-rate step.
+    #[arg(long, default_value_t = 0.1)]
+    pub lr_decay: f64,
+
+    /// Minibatch size (the last minibatch of an epoch may be smaller).
+    #[arg(short = 'b', long, default_value_t = 64)]
+    pub batch_size: usize,
+
+    /// Epochs to train (in total, counting those a resumed run already did).
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+
+    /// Seed of the initialisation, the minibatch order and the augmentation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Clip the gradient's global L2 norm to this value.
+    #[arg(long)]
+    pub clip_grad_norm: Option<f64>,
+
+    /// Random horizontal flips and 4-pixel-padded random crops of the training images.
+    #[arg(long)]
+    pub augment: bool,
+
+    /// Checkpoint after these epochs (comma-separated; 0 = the initialisation).
+    #[arg(long, value_delimiter = ',')]
+    pub checkpoint_epochs: Vec<usize>,
+
+    /// Checkpoint at this many log-spaced epochs between 1 and --epochs, and at 0.
+    #[arg(long, default_value_t = 0)]
+    pub checkpoint_log: usize,
+
+    /// Checkpoint after every step of the epochs A to B (inclusive, 1-based), as `A..B`.
+    #[arg(long)]
+    pub checkpoint_steps: Option<String>,
+
+    /// Resume or replay from this checkpoint (default: ckpt/last.safetensors of the output
+    /// directory when it exists).
+    #[arg(long)]
+    pub resume_from: Option<PathBuf>,
+
+    /// Start afresh even when the output directory holds a checkpoint.
+    #[arg(long)]
+    pub fresh: bool,
+
+    /// cpu, cuda, cuda:N or auto (CUDA when available).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+
+    /// libtorch threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+/// One row of metrics.parquet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochRow {
+    pub epoch: u64,
+    pub step: u64,
+    pub lr: f64,
+    pub train_loss: f64,
+    pub train_acc: f64,
+    pub val_loss: f64,
+    pub val_acc: f64,
+    pub wall_s: f64,
+}
+
+/// The run's position, stored in every checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunState {
+    model: String,
+    dataset: String,
+    data: String,
+    seed: u64,
+    batch_size: usize,
+    step: u64,
+    optimizer_t: u64,
+    /// Sums over the current epoch's minibatches so far: loss x size, correct, examples.
+    loss_sum: f64,
+    correct: f64,
+    seen: f64,
+    wall_s: f64,
+    metrics: Vec<EpochRow>,
+}
+
+/// Runs the tool.
+pub fn run(args: Args) -> Result<()> {
+    if args.list_models {
+        if args.json {
+            let v: Vec<_> = MODELS
+                .iter()
+                .map(|(n, d)| serde_json::json!({"name": n, "description": d}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        } else {
+            for (n, d) in MODELS {
+                println!("{n:<16} {d}");
+            }
+        }
+        return Ok(());
+    }
+    if args.describe {
+        return describe(&args);
+    }
+    train(args)
+}
+
+fn describe(args: &Args) -> Result<()> {
+    let name = args.model.as_deref().context("--model is required")?;
+    init_torch(args.threads, args.seed);
+    let spec = args.data.spec()?;
+    let model = Model::new(name, &spec, Device::Cpu)?;
+    let layout = model.store.layout();
+    let total = model.store.numel();
+    if args.json {
+        let v = serde_json::json!({
+            "model": name, "dataset": args.data.dataset,
+            "input": [spec.channels, spec.height, spec.width], "classes": spec.classes,
+            "parameters": layout, "total": total,
+            "buffers": model.store.buffers().iter().map(|b| serde_json::json!({"name": b.name, "shape": b.tensor.size()})).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "{name} on {}x{}x{} inputs, {} classes",
+            spec.channels, spec.height, spec.width, spec.classes
+        );
+        println!("{:<28} {:<20} {:>12}", "tensor", "shape", "count");
+        for t in &layout {
+            println!(
+                "{:<28} {:<20} {:>12}",
+                t.name,
+                format!("{:?}", t.shape),
+                t.numel
+            );
+        }
+        println!("{:<28} {:<20} {:>12}", "total", "", total);
+    }
+    Ok(())
+}
+
+/// Epochs whose end gets a checkpoint.
+fn checkpoint_epochs(args: &Args) -> Vec<usize> {
+    let mut e: Vec<usize> = args.checkpoint_epochs.clone();
+    if args.checkpoint_log > 0 && args.epochs > 0 {
+        e.push(0);
+        let k = args.checkpoint_log;
+        for i in 0..k {
+            let x = if k == 1 {
+                args.epochs as f64
+            } else {
+                (args.epochs as f64).powf(i as f64 / (k - 1) as f64)
+            };
+            e.push(x.round() as usize);
+        }
+    }
+    e.sort_unstable();
+    e.dedup();
+    e
+}
+
+fn parse_window(s: &str) -> Result<(usize, usize)> {
+    let (a, b) = s
+        .split_once("..")
+        .with_context(|| format!("--checkpoint-steps {s}: expected A..B"))?;
+    let a: usize = a
+        .trim()
+        .parse()
+        .with_context(|| format!("--checkpoint-steps {s}: bad start"))?;
+    let b: usize = b
+        .trim()
+        .parse()
+        .with_context(|| format!("--checkpoint-steps {s}: bad end"))?;
+    if a == 0 || b < a {
+        bail!("--checkpoint-steps {s}: need 1 <= A <= B");
+    }
+    Ok((a, b))
+}
+
+fn lr_at(args: &Args, epoch: usize) -> f64 {
+    let steps = args.lr_decay_at.iter().filter(|&&m| {
+        let m = if m < 1.0 { m * args.epochs as f64 } else { m };
+        epoch as f64 >= m.round()
+    });
+    args.lr * args.lr_decay.powi(steps.count() as i32)
+}
+
+/// Mean loss and accuracy over a split in evaluation mode, in chunks of 1,000.
+pub fn evaluate(model: &Model, split: &Split, device: Device) -> Result<(f64, f64)> {
+    let n = split.len();
+    let (mut loss, mut correct) = (0.0, 0.0);
+    tch::no_grad(|| -> Result<()> {
+        for s in (0..n).step_by(1000) {
+            let idx: Vec<i64> = (s as i64..(s + 1000).min(n) as i64).collect();
+            let (x, y) = split.batch(&idx, device)?;
+            let (l, logits) = model.loss(&x, &y, false)?;
+            loss += l.f_double_value(&[])? * idx.len() as f64;
+            correct += logits
+                .f_argmax(1, false)?
+                .f_eq_tensor(&y)?
+                .f_sum(Kind::Int64)?
+                .f_int64_value(&[])? as f64;
+        }
+        Ok(())
+    })?;
+    Ok((loss / n.max(1) as f64, correct / n.max(1) as f64))
+}
+
+fn save(model: &Model, opt: &Optimizer, state: &RunState, path: &Path) -> Result<()> {
+    let names: Vec<String> = model
+        .store
+        .params()
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    let mut tensors = model.store.named_tensors();
+    tensors.extend(opt.named_state(&names));
+    checkpoint::save(path, &tensors, &serde_json::to_value(state)?)
+}
+
+fn write_metrics(dir: &Path, rows: &[EpochRow], meta: &Provenance) -> Result<()> {
+    let batch = TableBuilder::new()
+        .u64("epoch", rows.iter().map(|r| r.epoch))
+        .u64("step", rows.iter().map(|r| r.step))
+        .f64("lr", rows.iter().map(|r| r.lr))
+        .f64("train_loss", rows.iter().map(|r| r.train_loss))
+        .f64("train_acc", rows.iter().map(|r| r.train_acc))
+        .f64("val_loss", rows.iter().map(|r| r.val_loss))
+        .f64("val_acc", rows.iter().map(|r| r.val_acc))
+        .f64("wall_s", rows.iter().map(|r| r.wall_s))
+        .build()?;
+    write_table(&dir.join("metrics.parquet"), &batch, meta)
+}
+
+fn train(args: Args) -> Result<()> {
+    let out = args.output.clone().context("--output is required")?;
+    let device = parse_device(&args.device)?;
+    if args.batch_size == 0 {
+        bail!("--batch-size must be at least 1");
+    }
+    let window = args
+        .checkpoint_steps
+        .as_deref()
+        .map(parse_window)
+        .transpose()?;
+    let resume = match (&args.resume_from, args.fresh) {
+        (Some(p), _) => Some(p.clone()),
+        (None, false) if out.join("ckpt/last.safetensors").is_file() => {
+            Some(out.join("ckpt/last.safetensors"))
+        }
+        _ => None,
+    };
+    let loaded = resume.as_ref().map(|p| checkpoint::load(p)).transpose()?;
+    let prior: Option<RunState> = loaded
+        .as_ref()
+        .map(|(_, s)| {
+            serde_json::from_value(s.clone()).with_context(|| {
+                format!(
+                    "{} is not a train checkpoint",
+                    resume.as_ref().unwrap().display()
+                )
+            })
+        })
+        .transpose()?;
+    let model_name = match (&args.model, &prior) {
+        (Some(m), Some(p)) if *m != p.model => bail!(
+            "--model {m}, but {} holds a {} (use --fresh or another --output)",
+            resume.unwrap().display(),
+            p.model
+        ),
+        (Some(m), _) => m.clone(),
+        (None, Some(p)) => p.model.clone(),
+        (None, None) => bail!("--model is required"),
+    };
+    if let Some(p) = &prior {
+        if p.data != args.data.describe() || p.seed != args.seed || p.batch_size != args.batch_size
+        {
+            bail!(
+                "{} was written by a run on {} with seed {} and batch size {}; this one asks for {} with seed {} and batch size {} (use the same settings, --fresh or another --output)",
+                resume.unwrap().display(), p.data, p.seed, p.batch_size, args.data.describe(), args.seed, args.batch_size
+            );
+        }
+    }
+
+    init_torch(args.threads, args.seed);
+    let data = args.data.load()?;
+    let spec = args.data.spec()?;
+    let model = Model::new(&model_name, &spec, device)?;
+    let kind = match args.optimizer {
+        Opt::Sgd => OptimizerKind::Sgd { momentum: 0.0 },
+        Opt::Momentum => OptimizerKind::Sgd {
+            momentum: args.momentum,
+        },
+        Opt::Adam => OptimizerKind::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        },
+    };
+    let names: Vec<String> = model
+        .store
+        .params()
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    let mut opt = Optimizer::new(kind, args.weight_decay, names.len());
+    let mut state = RunState {
+        model: model_name.clone(),
+        dataset: args.data.dataset.clone(),
+        data: args.data.describe(),
+        seed: args.seed,
+        batch_size: args.batch_size,
+        step: 0,
+        optimizer_t: 0,
+        loss_sum: 0.0,
+        correct: 0.0,
+        seen: 0.0,
+        wall_s: 0.0,
+        metrics: Vec::new(),
+    };
+    if let (Some((tensors, _)), Some(p)) = (&loaded, prior) {
+        let what = format!("checkpoint {}", resume.as_ref().unwrap().display());
+        model.store.load_from(tensors, &what)?;
+        opt.load_state(&names, tensors, p.optimizer_t)?;
+        state = p;
+        eprintln!(
+            "train: resuming from {} at step {}",
+            resume.as_ref().unwrap().display(),
+            state.step
+        );
+    }
+
+    let n = data.train.len();
+    let mut order = sampler::EpochSampler::new(n, args.batch_size, args.seed, false);
+    let per_epoch = order.batches_per_epoch() as u64;
+    let total_steps = per_epoch * args.epochs as u64;
+    let ckpt_epochs = checkpoint_epochs(&args);
+    let ckpt_dir = out.join("ckpt");
+    std::fs::create_dir_all(&ckpt_dir)
+        .with_context(|| format!("cannot create {}", ckpt_dir.display()))?;
+    let mut meta = Provenance::new("train-metrics", &tool_name("train"));
+    meta.model = Some(model_name.clone());
+    meta.dataset = Some(args.data.describe());
+    meta.seed = Some(args.seed);
+    meta.batch_size = Some(args.batch_size as u64);
+    meta.sampling = Some("epoch".into());
+    meta.layout = model.store.layout();
+    meta.extra.insert(
+        "optimizer".into(),
+        format!("{:?}", args.optimizer).to_lowercase().into(),
+    );
+    meta.extra.insert("lr".into(), args.lr.into());
+    meta.extra
+        .insert("device".into(), device_name(device).into());
+    meta.extra.insert(
+        "eval_split".into(),
+        (if data.val.is_some() { "val" } else { "test" }).into(),
+    );
+
+    if state.step == 0 && ckpt_epochs.contains(&0) {
+        save(
+            &model,
+            &opt,
+            &state,
+            &ckpt_dir.join("epoch-000.safetensors"),
+        )?;
+    }
+    let params = model.store.tensors();
+    let bar = progress(Some(total_steps), "train");
+    bar.set_position(state.step.min(total_steps));
+    let mut clock = Instant::now();
+    let eval_split = data.val.as_ref().unwrap_or(&data.test);
+    while state.step < total_steps {
+        let epoch = (state.step / per_epoch) as usize; // 0-based epoch being trained
+        let lr = lr_at(&args, epoch);
+        let idx = order.batch(state.step);
+        let (mut x, y) = data.train.batch(&idx, device)?;
+        if args.augment {
+            x = datasets::augment(&x, &mut rng::stream(args.seed ^ 0xA116_3E47, state.step))?;
+        }
+        for p in &params {
+            let mut g = p.grad();
+            if g.defined() {
+                g.f_zero_()?;
+            }
+        }
+        let (loss, logits) = model.loss(&x, &y, true)?;
+        loss.f_backward().context("backward pass failed")?;
+        if let Some(c) = args.clip_grad_norm {
+            clip_grad_norm(&params, c)?;
+        }
+        opt.step(&params, lr)?;
+        let b = idx.len() as f64;
+        let l = loss.f_double_value(&[])?;
+        if !l.is_finite() {
+            bail!(
+                "the loss diverged ({l}) at step {} (lower --lr?)",
+                state.step
+            );
+        }
+        state.loss_sum += l * b;
+        state.correct += logits
+            .f_argmax(1, false)?
+            .f_eq_tensor(&y)?
+            .f_sum(Kind::Int64)?
+            .f_int64_value(&[])? as f64;
+        state.seen += b;
+        state.step += 1;
+        state.optimizer_t = opt.t;
+        bar.inc(1);
+        if let Some((a, bnd)) = window {
+            if epoch + 1 >= a && epoch < bnd {
+                state.wall_s += clock.elapsed().as_secs_f64();
+                clock = Instant::now();
+                save(
+                    &model,
+                    &opt,
+                    &state,
+                    &ckpt_dir.join(format!("step-{:07}.safetensors", state.step)),
+                )?;
+            }
+        }
+        if state.step % per_epoch == 0 {
+            let (val_loss, val_acc) = evaluate(&model, eval_split, device)?;
+            state.wall_s += clock.elapsed().as_secs_f64();
+            clock = Instant::now();
+            let row = EpochRow {
+                epoch: (epoch + 1) as u64,
+                step: state.step,
+                lr,
+                train_loss: state.loss_sum / state.seen.max(1.0),
+                train_acc: state.correct / state.seen.max(1.0),
+                val_loss,
+                val_acc,
+                wall_s: state.wall_s,
+            };
+            bar.suspend(|| {
+                eprintln!(
+                    "epoch {:>4}  step {:>7}  lr {:.4e}  train loss {:.4}  acc {:.4}  val loss {:.4}  acc {:.4}  {:.1} s",
+                    row.epoch, row.step, row.lr, row.train_loss, row.train_acc, row.val_loss, row.val_acc, row.wall_s
+                )
+            });
+            state.metrics.push(row);
+            state.loss_sum = 0.0;
+            state.correct = 0.0;
+            state.seen = 0.0;
+            write_metrics(&out, &state.metrics, &meta)?;
+            if ckpt_epochs.contains(&(epoch + 1)) {
+                save(
+                    &model,
+                    &opt,
+                    &state,
+                    &ckpt_dir.join(format!("epoch-{:03}.safetensors", epoch + 1)),
+                )?;
+            }
+            save(&model, &opt, &state, &ckpt_dir.join("last.safetensors"))?;
+        }
+    }
+    bar.finish_and_clear();
+    if let Some(last) = state.metrics.last() {
+        eprintln!(
+            "train: {} epochs, {} steps, final train acc {:.4}, val acc {:.4}, {:.1} s -> {}",
+            last.epoch,
+            last.step,
+            last.train_acc,
+            last.val_acc,
+            last.wall_s,
+            out.display()
+        );
+    }
+    Ok(())
+}

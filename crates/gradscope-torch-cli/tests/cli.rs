@@ -1,0 +1,390 @@
+//! End-to-end tests of `train` and `dump-grads` on the synthetic dataset (and MNIST from
+//! $GRADSCOPE_DATA_MIRROR when it is set).
+
+use assert_cmd::Command;
+use gradscope_io::GradReader;
+use predicates::prelude::*;
+use std::path::Path;
+
+fn bin(name: &str) -> Command {
+    let mut c = Command::cargo_bin(name).unwrap();
+    c.env_remove("LD_LIBRARY_PATH").arg("--threads").arg("1");
+    c
+}
+
+fn read_all(path: &Path) -> (gradscope_io::Provenance, Vec<gradscope_io::Sample>) {
+    let mut r = GradReader::open(path).unwrap();
+    let meta = r.meta().clone();
+    let mut out = Vec::new();
+    let mut s = gradscope_io::Sample::default();
+    while r.next_sample(&mut s).unwrap() {
+        out.push(s.clone());
+    }
+    (meta, out)
+}
+
+#[test]
+fn describe_prints_the_layout_and_total() {
+    bin("train")
+        .args(["--model", "fnn", "--describe"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("635200"))
+        .stdout(predicate::str::contains("fc1.weight"));
+    let out = bin("train")
+        .args([
+            "--model",
+            "cnn-t1-bn",
+            "--dataset",
+            "synthetic-cifar",
+            "--describe",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["total"], 207_152);
+}
+
+#[test]
+fn bad_input_is_one_error_line() {
+    let a = bin("train")
+        .args(["--model", "nope", "--describe"])
+        .assert()
+        .failure()
+        .code(1);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.starts_with("error: ") && err.contains("known models") && err.lines().count() == 1,
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let a = bin("dump-grads")
+        .args([
+            "--model",
+            "fnn",
+            "--dataset",
+            "mnist",
+            "--init-seed",
+            "1",
+            "-o",
+            "x.parquet",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env_remove("GRADSCOPE_DATA_MIRROR")
+        .current_dir(dir.path())
+        .assert()
+        .failure()
+        .code(1);
+    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains("f68b3c2dcbeaaa9fbdd348bbdeb94873")
+            && err.contains("make data")
+            && err.lines().count() == 1,
+        "{err}"
+    );
+    // a model that does not fit the data
+    bin("dump-grads")
+        .args([
+            "--model",
+            "vgg11",
+            "--dataset",
+            "synthetic",
+            "--init-seed",
+            "1",
+            "-o",
+            "-",
+        ])
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(predicate::str::contains("cannot build model vgg11"));
+    bin("dump-grads")
+        .args([
+            "--model",
+            "fnn",
+            "--dataset",
+            "synthetic",
+            "--init-seed",
+            "1",
+            "-b",
+            "9999",
+            "-o",
+            "-",
+        ])
+        .assert()
+        .failure()
+        .code(1);
+    bin("dump-grads")
+        .args([
+            "--model",
+            "fnn",
+            "--dataset",
+            "synthetic",
+            "--init-seed",
+            "1",
+            "--tensors",
+            "zz",
+            "-o",
+            "-",
+        ])
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(predicate::str::contains("matches no parameter"));
+    bin("dump-grads")
+        .args([
+            "--model",
+            "fnn",
+            "--dataset",
+            "synthetic",
+            "--checkpoint",
+            "/nonexistent.safetensors",
+            "-o",
+            "-",
+        ])
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(predicate::str::contains("does not exist"));
+}
+
+#[test]
+fn dump_grads_writes_the_shared_format_and_is_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    let p1 = dir.path().join("a.parquet");
+    let p2 = dir.path().join("b.parquet");
+    for p in [&p1, &p2] {
+        bin("dump-grads")
+            .args([
+                "--model",
+                "fnn-bn",
+                "--dataset",
+                "synthetic",
+                "--init-seed",
+                "3",
+                "-b",
+                "8,16",
+                "-n",
+                "5",
+                "-o",
+            ])
+            .arg(p)
+            .assert()
+            .success();
+    }
+    let (meta, a) = read_all(&p1);
+    let (_, b) = read_all(&p2);
+    assert_eq!(meta.model.as_deref(), Some("fnn-bn"));
+    assert_eq!(meta.dim(), 636_800);
+    assert_eq!(a.len(), 10);
+    assert_eq!(a[0].batch_size, 8);
+    assert_eq!(a[9].batch_size, 16);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.values, y.values);
+        assert_eq!(x.loss, y.loss);
+    }
+}
+
+#[test]
+fn stream_on_stdout_and_full_batch() {
+    let out = bin("dump-grads")
+        .args([
+            "--model",
+            "lenet",
+            "--dataset",
+            "synthetic",
+            "--init-seed",
+            "1",
+            "-b",
+            "4",
+            "-n",
+            "3",
+            "--tensors",
+            "fc3",
+            "-o",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("s.arrow");
+    std::fs::write(&p, &out.stdout).unwrap();
+    let (meta, s) = read_all(&p);
+    assert_eq!(meta.dim(), 84 * 10 + 10);
+    assert_eq!(s.len(), 3);
+    let fb = dir.path().join("fb.parquet");
+    bin("dump-grads")
+        .args([
+            "--model",
+            "fnn",
+            "--dataset",
+            "synthetic",
+            "--init-seed",
+            "1",
+            "--full-batch",
+            "--chunk",
+            "100",
+            "-o",
+        ])
+        .arg(&fb)
+        .assert()
+        .success();
+    let (meta, s) = read_all(&fb);
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].batch_size, 512);
+    assert_eq!(meta.sampling.as_deref(), Some("full-batch"));
+}
+
+#[test]
+fn train_checkpoints_resume_and_replay_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    let common = [
+        "--model",
+        "fnn-bn",
+        "--dataset",
+        "synthetic",
+        "-b",
+        "64",
+        "--lr",
+        "0.05",
+        "--optimizer",
+        "momentum",
+        "--seed",
+        "5",
+    ];
+    bin("train")
+        .args(common)
+        .args([
+            "--epochs",
+            "3",
+            "--checkpoint-epochs",
+            "1,3",
+            "--checkpoint-steps",
+            "2..2",
+            "-o",
+        ])
+        .arg(&a)
+        .assert()
+        .success();
+    // b: one epoch, then a restart that resumes from last.safetensors
+    bin("train")
+        .args(common)
+        .args(["--epochs", "1", "-o"])
+        .arg(&b)
+        .assert()
+        .success();
+    bin("train")
+        .args(common)
+        .args(["--epochs", "3", "-o"])
+        .arg(&b)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("resuming"));
+    let ta = tch::Tensor::read_safetensors(a.join("ckpt/last.safetensors")).unwrap();
+    let tb = tch::Tensor::read_safetensors(b.join("ckpt/last.safetensors")).unwrap();
+    for (x, y) in ta.iter().zip(&tb) {
+        assert_eq!(x.0, y.0);
+        if x.0 != "__state__" {
+            assert!(x.1.equal(&y.1), "{} differs after resume", x.0);
+        }
+    }
+    // replay from a step checkpoint inside epoch 2 reaches the same end point
+    let c = dir.path().join("c");
+    bin("train")
+        .args(common)
+        .args(["--epochs", "3", "--resume-from"])
+        .arg(a.join("ckpt/step-0000011.safetensors"))
+        .arg("-o")
+        .arg(&c)
+        .assert()
+        .success();
+    let tc = tch::Tensor::read_safetensors(c.join("ckpt/last.safetensors")).unwrap();
+    for (x, y) in ta.iter().zip(&tc) {
+        if x.0 != "__state__" {
+            assert!(x.1.equal(&y.1), "{} differs after replay", x.0);
+        }
+    }
+    assert!(a.join("ckpt/epoch-001.safetensors").is_file() && a.join("metrics.parquet").is_file());
+    // gradients at a checkpoint
+    bin("dump-grads")
+        .args(["--checkpoint"])
+        .arg(a.join("ckpt/epoch-003.safetensors"))
+        .args(["-b", "16", "-n", "2", "-o", "-"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn mnist_pipeline_from_the_mirror() {
+    if std::env::var_os("GRADSCOPE_DATA_MIRROR").is_none() {
+        eprintln!("note: GRADSCOPE_DATA_MIRROR is not set; skipping the MNIST dump-grads test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("g.parquet");
+    bin("dump-grads")
+        .args([
+            "--model",
+            "fnn",
+            "--dataset",
+            "mnist",
+            "--init-seed",
+            "1",
+            "-b",
+            "64",
+            "-n",
+            "20",
+            "-o",
+        ])
+        .arg(&p)
+        .assert()
+        .success();
+    let (meta, s) = read_all(&p);
+    assert_eq!(meta.dim(), 635_200);
+    assert_eq!(s.len(), 20);
+    assert!(s.iter().all(|x| x.loss > 1.5 && x.loss < 3.5));
+}
+
+#[test]
+fn torchscript_module_of_ones_own() {
+    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    if !py.is_file() {
+        eprintln!("note: no .venv/bin/python (run `make setup`); skipping the TorchScript test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pt = dir.path().join("m.pt");
+    let script = "import sys, torch\ntorch.manual_seed(0)\nm = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10))\ntorch.jit.script(m).save(sys.argv[1])\n";
+    let ok = std::process::Command::new(&py)
+        .arg("-c")
+        .arg(script)
+        .arg(&pt)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("note: the venv's python cannot script a module; skipping the TorchScript test");
+        return;
+    }
+    let out = dir.path().join("g.parquet");
+    bin("dump-grads")
+        .arg("--torchscript")
+        .arg(&pt)
+        .args(["--dataset", "synthetic", "-b", "8", "-n", "3", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let (meta, s) = read_all(&out);
+    assert_eq!(meta.dim(), 784 * 16 + 16 + 16 * 10 + 10);
+    assert_eq!(meta.layout[0].name, "1.weight");
+    assert_eq!(s.len(), 3);
+}

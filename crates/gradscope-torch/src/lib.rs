@@ -1,0 +1,27 @@
+//! gradscope's libtorch engine (through the `tch` crate): datasets in their original
+//! formats, the studies' models, gradient extraction and training.
+//!
+//! - [`datasets`]: MNIST / Fashion-MNIST (IDX), CIFAR-10/100 (binary tarballs), a tiny
+//!   synthetic classification set, preprocessing; checksums verified on load;
+//! - [`models`]: every network of the four studies by name, with the papers' parameter
+//!   counts; a model is a [`params::ParamStore`] (ordered, named tensors) plus a forward
+//!   function;
+//! - [`grads`]: minibatch gradients flattened in layout order, for `dump-grads`;
+//! - [`optim`], [`checkpoint`], [`sampler`]: what `train` needs to take exactly the same
+//!   steps after a resume or a replay.
+//!
+//! Every operation that user input reaches (shapes, files) uses tch's fallible `f_*`
+//! functions, so bad input is an error message, never a panic.
+
+pub mod checkpoint;
+pub mod datasets;
+pub mod device;
+pub mod grads;
+pub mod models;
+pub mod optim;
+pub mod params;
+pub mod sampler;
+
+pub use datasets::{Dataset, DatasetName, Preprocess, Split};
+pub use models::Model;
+pub use params::ParamStore;

@@ -1,0 +1,108 @@
+//! Fully connected networks: the vMF study's `fnn`, `dfnn` (+BN), the structure study's
+//! `fcn` and the walk study's `mlp`.
+
+use super::layers::{maybe_bn, BatchNorm, Linear};
+use super::{InputSpec, Net};
+use crate::params::{Init, ParamStore};
+use anyhow::Result;
+use tch::Tensor;
+
+/// How a fully connected network is built.
+#[derive(Debug, Clone)]
+pub struct MlpConfig {
+    /// Hidden widths.
+    pub hidden: Vec<i64>,
+    pub bias: bool,
+    /// BatchNorm right before each hidden ReLU.
+    pub batch_norm: bool,
+    pub init: Init,
+}
+
+impl MlpConfig {
+    /// vMF study appendix E: 800 ReLU units per hidden layer, no biases, Xavier init;
+    /// `fnn` has one hidden layer (784x800 + 800x10 = 635,200 weights), `dfnn` three
+    /// (1,915,200); +BN adds 2 x 800 per hidden layer (636,800 and 1,920,000).
+    pub fn vmf(layers: usize, batch_norm: bool) -> Self {
+        Self {
+            hidden: vec![800; layers],
+            bias: false,
+            batch_norm,
+            init: Init::XavierUniform,
+        }
+    }
+
+    /// Structure study (Xie et al., appendix A): two hidden layers of 70, ReLU and
+    /// BatchNorm; biases and PyTorch's default init (the paper names none).
+    pub fn fcn() -> Self {
+        Self {
+            hidden: vec![70, 70],
+            bias: true,
+            batch_norm: true,
+            init: Init::UniformFanIn(0),
+        }
+    }
+
+    /// Walk study: the paper gives no sizes for its MNIST MLP; gradscope uses two hidden
+    /// layers of 512 with biases and PyTorch's default init (669,706 parameters).
+    pub fn walk() -> Self {
+        Self {
+            hidden: vec![512, 512],
+            bias: true,
+            batch_norm: false,
+            init: Init::UniformFanIn(0),
+        }
+    }
+}
+
+/// Flatten, then (Linear, [BatchNorm], ReLU) per hidden layer, then a linear classifier.
+#[derive(Debug)]
+pub struct Mlp {
+    hidden: Vec<(Linear, Option<BatchNorm>)>,
+    out: Linear,
+}
+
+impl Mlp {
+    pub fn new(s: &mut ParamStore, spec: &InputSpec, cfg: &MlpConfig) -> Result<Self> {
+        let mut inp = spec.numel();
+        let mut hidden = Vec::new();
+        for (i, &h) in cfg.hidden.iter().enumerate() {
+            let init = if let Init::UniformFanIn(_) = cfg.init {
+                Init::UniformFanIn(inp)
+            } else {
+                cfg.init
+            };
+            let lin = Linear::new(s, &format!("fc{}", i + 1), inp, h, cfg.bias, init)?;
+            let bn = if cfg.batch_norm {
+                Some(BatchNorm::new(s, &format!("bn{}", i + 1), h)?)
+            } else {
+                None
+            };
+            hidden.push((lin, bn));
+            inp = h;
+        }
+        let init = if let Init::UniformFanIn(_) = cfg.init {
+            Init::UniformFanIn(inp)
+        } else {
+            cfg.init
+        };
+        let out = Linear::new(
+            s,
+            &format!("fc{}", cfg.hidden.len() + 1),
+            inp,
+            spec.classes,
+            cfg.bias,
+            init,
+        )?;
+        Ok(Self { hidden, out })
+    }
+}
+
+impl Net for Mlp {
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let mut h = x.f_flatten(1, -1)?;
+        for (lin, bn) in &self.hidden {
+            h = maybe_bn(bn, lin.forward(&h)?, train)?.f_relu()?;
+        }
+        self.out.forward(&h)
+    }
+}

@@ -1,0 +1,415 @@
+//! The studies' networks, selectable by name.
+//!
+//! A [`Model`] is a [`ParamStore`] (named parameters and buffers in creation order, which
+//! is the gradient matrix's layout) plus a network whose `forward` maps a batch of images
+//! (N, C, H, W) to class logits (N, classes). Each family lives in its own file and
+//! documents its source and parameter arithmetic; the counts are unit tests below.
+
+pub mod alexnet;
+pub mod cnn;
+pub mod layers;
+pub mod lenet;
+pub mod mlp;
+pub mod resnet;
+pub mod vgg;
+
+use crate::params::ParamStore;
+use anyhow::{bail, Context, Result};
+use tch::{Device, Kind, Tensor};
+
+/// The input a model is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputSpec {
+    pub channels: i64,
+    pub height: i64,
+    pub width: i64,
+    pub classes: i64,
+}
+
+impl InputSpec {
+    /// MNIST / Fashion-MNIST: 1x28x28, 10 classes.
+    pub const MNIST: InputSpec = InputSpec {
+        channels: 1,
+        height: 28,
+        width: 28,
+        classes: 10,
+    };
+    /// CIFAR-10: 3x32x32, 10 classes.
+    pub const CIFAR10: InputSpec = InputSpec {
+        channels: 3,
+        height: 32,
+        width: 32,
+        classes: 10,
+    };
+
+    /// Values per image.
+    pub fn numel(&self) -> i64 {
+        self.channels * self.height * self.width
+    }
+}
+
+/// A network's forward pass.
+pub trait Net {
+    /// Logits for a batch; `train` selects BatchNorm's batch statistics (and updates the
+    /// running ones) instead of the running statistics.
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor>;
+}
+
+/// Every model name, with the study it comes from and its default input.
+pub const MODELS: &[(&str, &str)] = &[
+    ("fnn", "vMF: 784-800-10, no biases, Xavier (635,200)"),
+    (
+        "fnn-bn",
+        "vMF: fnn with BatchNorm before the ReLU (636,800)",
+    ),
+    ("dfnn", "vMF: three hidden layers of 800 (1,915,200)"),
+    ("dfnn-bn", "vMF: dfnn with BatchNorm (1,920,000)"),
+    (
+        "cnn",
+        "vMF: 13 3x3 convs {16;4x16,4x32,3x64,1x128}, GAP, linear (text: 209,072)",
+    ),
+    ("cnn-bn", "vMF: cnn with BatchNorm (text: 210,128)"),
+    (
+        "cnn-res",
+        "vMF: cnn with identity shortcuts every two convs",
+    ),
+    ("cnn-res-bn", "vMF: cnn-res with BatchNorm"),
+    (
+        "cnn-t1",
+        "vMF: the reading that gives Table 1's 206,128 ({16;3x16,4x32,5x64})",
+    ),
+    ("cnn-t1-bn", "vMF: cnn-t1 with BatchNorm (207,152)"),
+    ("cnn-t1-res", "vMF: cnn-t1 with shortcuts"),
+    ("cnn-t1-res-bn", "vMF: cnn-t1-res with BatchNorm"),
+    (
+        "alexnet-cifar",
+        "Gaussianity: AlexNet for CIFAR, 5 conv + 3 linear",
+    ),
+    (
+        "alexnet-cifar-bn",
+        "Gaussianity: alexnet-cifar with BatchNorm before each ReLU",
+    ),
+    (
+        "resnet20",
+        "Gaussianity: CIFAR ResNet-20, option A shortcuts (269,722)",
+    ),
+    ("resnet56", "Gaussianity, walk: CIFAR ResNet-56 (853,018)"),
+    ("lenet", "Structure: LeNet-5 (61,706 on MNIST)"),
+    ("fcn", "Structure: two hidden layers of 70, ReLU, BatchNorm"),
+    (
+        "resnet18",
+        "Structure: ResNet-18, CIFAR adaptation (11,173,962)",
+    ),
+    ("mlp", "Walk: 784-512-512-10 with biases"),
+    ("vgg11", "Walk: VGG-11 for 32x32 inputs (9,225,610)"),
+    ("vgg11-bn", "Walk: VGG-11 with BatchNorm (9,231,114)"),
+];
+
+/// A built model: its parameters and its network.
+pub struct Model {
+    pub name: String,
+    pub spec: InputSpec,
+    pub store: ParamStore,
+    net: Box<dyn Net>,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("name", &self.name)
+            .field("spec", &self.spec)
+            .field("numel", &self.store.numel())
+            .finish()
+    }
+}
+
+impl Model {
+    /// Builds model `name` for inputs `spec` on `device`, initialised from libtorch's
+    /// generator (seed it first with `tch::manual_seed`).
+    pub fn new(name: &str, spec: &InputSpec, device: Device) -> Result<Self> {
+        let mut s = ParamStore::new(device);
+        let built = Self::build(name, spec, &mut s);
+        let net = built.with_context(|| {
+            format!(
+                "cannot build model {name} for {}x{}x{} inputs and {} classes",
+                spec.channels, spec.height, spec.width, spec.classes
+            )
+        })?;
+        Ok(Self {
+            name: name.to_string(),
+            spec: *spec,
+            store: s,
+            net,
+        })
+    }
+
+    fn build(name: &str, spec: &InputSpec, s: &mut ParamStore) -> Result<Box<dyn Net>> {
+        use cnn::{Cnn, CnnConfig};
+        use mlp::{Mlp, MlpConfig};
+        Ok(match name {
+            "fnn" => Box::new(Mlp::new(s, spec, &MlpConfig::vmf(1, false))?),
+            "fnn-bn" => Box::new(Mlp::new(s, spec, &MlpConfig::vmf(1, true))?),
+            "dfnn" => Box::new(Mlp::new(s, spec, &MlpConfig::vmf(3, false))?),
+            "dfnn-bn" => Box::new(Mlp::new(s, spec, &MlpConfig::vmf(3, true))?),
+            "fcn" => Box::new(Mlp::new(s, spec, &MlpConfig::fcn())?),
+            "mlp" => Box::new(Mlp::new(s, spec, &MlpConfig::walk())?),
+            "cnn" => Box::new(Cnn::new(s, spec, &CnnConfig::text(false, false))?),
+            "cnn-bn" => Box::new(Cnn::new(s, spec, &CnnConfig::text(true, false))?),
+            "cnn-res" => Box::new(Cnn::new(s, spec, &CnnConfig::text(false, true))?),
+            "cnn-res-bn" => Box::new(Cnn::new(s, spec, &CnnConfig::text(true, true))?),
+            "cnn-t1" => Box::new(Cnn::new(s, spec, &CnnConfig::table1(false, false))?),
+            "cnn-t1-bn" => Box::new(Cnn::new(s, spec, &CnnConfig::table1(true, false))?),
+            "cnn-t1-res" => Box::new(Cnn::new(s, spec, &CnnConfig::table1(false, true))?),
+            "cnn-t1-res-bn" => Box::new(Cnn::new(s, spec, &CnnConfig::table1(true, true))?),
+            "alexnet-cifar" => Box::new(alexnet::AlexNetCifar::new(s, spec, false)?),
+            "alexnet-cifar-bn" => Box::new(alexnet::AlexNetCifar::new(s, spec, true)?),
+            "resnet20" => Box::new(resnet::ResNet::cifar(s, spec, 3)?),
+            "resnet56" => Box::new(resnet::ResNet::cifar(s, spec, 9)?),
+            "resnet18" => Box::new(resnet::ResNet::resnet18(s, spec)?),
+            "lenet" => Box::new(lenet::LeNet::new(s, spec)?),
+            "vgg11" => Box::new(vgg::Vgg::vgg11(s, spec, false)?),
+            "vgg11-bn" => Box::new(vgg::Vgg::vgg11(s, spec, true)?),
+            other => {
+                let names: Vec<&str> = MODELS.iter().map(|m| m.0).collect();
+                bail!(
+                    "unknown model {other:?}; known models: {}",
+                    names.join(", ")
+                )
+            }
+        })
+    }
+
+    /// A user's TorchScript module (`torch.jit.script(model).save(path)`): a callable
+    /// mapping images (N, C, H, W) to logits, whose parameters (named as
+    /// `named_parameters()` names them) become the layout. The module stays in training
+    /// mode (`train` = true: BatchNorm with minibatch statistics) or evaluation mode, as set
+    /// here, whatever `forward` is asked.
+    pub fn from_torchscript(
+        path: &std::path::Path,
+        spec: &InputSpec,
+        device: Device,
+        train: bool,
+    ) -> Result<Self> {
+        let mut module = tch::CModule::load_on_device(path, device)
+            .with_context(|| format!("cannot load TorchScript module {}", path.display()))?;
+        if train {
+            module.f_set_train()?;
+        } else {
+            module.f_set_eval()?;
+        }
+        let mut s = ParamStore::new(device);
+        for (name, t) in module
+            .named_parameters()
+            .with_context(|| format!("{}: cannot list parameters", path.display()))?
+        {
+            let _ = s.adopt(&name, t);
+        }
+        if s.params().is_empty() {
+            bail!("TorchScript module {} has no parameters", path.display());
+        }
+        let name = format!(
+            "torchscript:{}",
+            path.file_name()
+                .map(|f| f.to_string_lossy().to_string())
+                .unwrap_or_default()
+        );
+        let m = Self {
+            name,
+            spec: *spec,
+            store: s,
+            net: Box::new(TorchScriptNet(module)),
+        };
+        let x = Tensor::f_zeros(
+            [2, spec.channels, spec.height, spec.width],
+            (Kind::Float, device),
+        )?;
+        let y = tch::no_grad(|| m.forward(&x, train)).with_context(|| {
+            format!(
+                "TorchScript module {} cannot take {}x{}x{} inputs",
+                path.display(),
+                spec.channels,
+                spec.height,
+                spec.width
+            )
+        })?;
+        if y.size() != [2, spec.classes] {
+            bail!(
+                "TorchScript module {} returns shape {:?} for 2 inputs, expected [2, {}] logits",
+                path.display(),
+                y.size(),
+                spec.classes
+            );
+        }
+        Ok(m)
+    }
+
+    /// Logits for a batch of images (N, C, H, W); a batch of another shape is an error.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let size = x.size();
+        let want = [self.spec.channels, self.spec.height, self.spec.width];
+        if size.len() != 4 || size[1..] != want {
+            bail!(
+                "model {} expects batches of {}x{}x{} images, got a tensor of shape {size:?}",
+                self.name,
+                want[0],
+                want[1],
+                want[2]
+            );
+        }
+        self.net.forward(x, train)
+    }
+
+    /// Mean cross-entropy of the logits against integer labels.
+    pub fn loss(&self, x: &Tensor, labels: &Tensor, train: bool) -> Result<(Tensor, Tensor)> {
+        let logits = self.forward(x, train)?;
+        let loss =
+            logits.f_cross_entropy_loss::<Tensor>(labels, None, tch::Reduction::Mean, -100, 0.0)?;
+        Ok((loss, logits))
+    }
+}
+
+struct TorchScriptNet(tch::CModule);
+
+impl Net for TorchScriptNet {
+    fn forward(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
+        Ok(self.0.forward_ts(&[x])?)
+    }
+}
+
+/// The number of features a convolutional trunk produces for one input of `spec`, found by
+/// running it on zeros; an input too small for the trunk becomes an error here.
+pub fn flat_features(
+    spec: &InputSpec,
+    device: Device,
+    trunk: impl Fn(&Tensor) -> Result<Tensor>,
+) -> Result<i64> {
+    let x = Tensor::f_zeros(
+        [1, spec.channels, spec.height, spec.width],
+        (Kind::Float, device),
+    )?;
+    let y = tch::no_grad(|| trunk(&x))?;
+    Ok(y.numel() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(name: &str, spec: &InputSpec) -> usize {
+        Model::new(name, spec, Device::Cpu).unwrap().store.numel()
+    }
+
+    #[test]
+    fn vmf_counts_match_the_paper() {
+        assert_eq!(count("fnn", &InputSpec::MNIST), 635_200);
+        assert_eq!(count("fnn-bn", &InputSpec::MNIST), 636_800);
+        assert_eq!(count("dfnn", &InputSpec::MNIST), 1_915_200);
+        assert_eq!(count("dfnn-bn", &InputSpec::MNIST), 1_920_000);
+        // the text's reading (see cnn.rs for the arithmetic)
+        assert_eq!(count("cnn", &InputSpec::CIFAR10), 209_072);
+        assert_eq!(count("cnn-res", &InputSpec::CIFAR10), 209_072);
+        assert_eq!(count("cnn-bn", &InputSpec::CIFAR10), 210_128);
+        assert_eq!(count("cnn-res-bn", &InputSpec::CIFAR10), 210_128);
+        // Table 1's dimensions
+        assert_eq!(count("cnn-t1", &InputSpec::CIFAR10), 206_128);
+        assert_eq!(count("cnn-t1-res", &InputSpec::CIFAR10), 206_128);
+        assert_eq!(count("cnn-t1-bn", &InputSpec::CIFAR10), 207_152);
+        assert_eq!(count("cnn-t1-res-bn", &InputSpec::CIFAR10), 207_152);
+    }
+
+    #[test]
+    fn other_studies_counts() {
+        assert_eq!(count("lenet", &InputSpec::MNIST), 61_706);
+        // 784*70+70 + 70*70+70 + 70*10+10 + BN 2*(70+70)
+        assert_eq!(count("fcn", &InputSpec::MNIST), 60_910);
+        assert_eq!(count("mlp", &InputSpec::MNIST), 669_706);
+        assert_eq!(count("resnet20", &InputSpec::CIFAR10), 269_722);
+        assert_eq!(count("resnet56", &InputSpec::CIFAR10), 853_018);
+        assert_eq!(count("resnet18", &InputSpec::CIFAR10), 11_173_962);
+        assert_eq!(count("vgg11", &InputSpec::CIFAR10), 9_225_610);
+        assert_eq!(count("vgg11-bn", &InputSpec::CIFAR10), 9_231_114);
+    }
+
+    #[test]
+    fn gaussianity_layer_sizes() {
+        let m = Model::new("alexnet-cifar", &InputSpec::CIFAR10, Device::Cpu).unwrap();
+        let sizes: Vec<usize> = m
+            .store
+            .params()
+            .iter()
+            .filter(|n| n.name.ends_with("weight"))
+            .map(|n| n.tensor.numel())
+            .collect();
+        assert_eq!(sizes[..5], [23_232, 307_200, 663_552, 884_736, 589_824]);
+        assert_eq!(*sizes.last().unwrap(), 2_560);
+        let r = Model::new("resnet56", &InputSpec::CIFAR10, Device::Cpu).unwrap();
+        let w: Vec<usize> = r
+            .store
+            .params()
+            .iter()
+            .filter(|n| n.name.contains("conv") || n.name == "fc.weight")
+            .map(|n| n.tensor.numel())
+            .collect();
+        assert_eq!(w[0], 432);
+        assert_eq!(*w.last().unwrap(), 640);
+        assert!(
+            w.contains(&2_304)
+                && w.contains(&4_608)
+                && w.contains(&9_216)
+                && w.contains(&18_432)
+                && w.contains(&36_864)
+        );
+    }
+
+    #[test]
+    fn every_model_runs_forward_and_backward() {
+        for (name, _) in MODELS {
+            if ["resnet18", "vgg11", "vgg11-bn", "resnet56"].contains(name) {
+                continue; // large; covered by the count test
+            }
+            let spec = if ["fnn", "fnn-bn", "dfnn", "dfnn-bn", "fcn", "mlp", "lenet"].contains(name)
+            {
+                InputSpec::MNIST
+            } else {
+                InputSpec::CIFAR10
+            };
+            let m = Model::new(name, &spec, Device::Cpu).unwrap();
+            let x = Tensor::rand(
+                [4, spec.channels, spec.height, spec.width],
+                (Kind::Float, Device::Cpu),
+            );
+            let y = Tensor::from_slice(&[0i64, 1, 2, 3]);
+            let (loss, logits) = m.loss(&x, &y, true).unwrap();
+            assert_eq!(logits.size(), [4, 10], "{name}");
+            loss.backward();
+            assert!(
+                m.store.params().iter().all(|p| p.tensor.grad().defined()),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_are_messages() {
+        let e = Model::new("nope", &InputSpec::MNIST, Device::Cpu).unwrap_err();
+        assert!(format!("{e:#}").contains("known models"));
+        let e = Model::new(
+            "vgg11",
+            &InputSpec {
+                channels: 1,
+                height: 8,
+                width: 8,
+                classes: 10,
+            },
+            Device::Cpu,
+        )
+        .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("cannot build model vgg11"),
+            "{e:#}"
+        );
+        let m = Model::new("fnn", &InputSpec::MNIST, Device::Cpu).unwrap();
+        let x = Tensor::zeros([2, 3, 32, 32], (Kind::Float, Device::Cpu));
+        assert!(m.forward(&x, false).is_err());
+    }
+}

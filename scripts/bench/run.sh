@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# `make bench`: gradscope against its Python peers, measured in the same run on the same
+# files. Figures go to stderr and to results/bench/*.csv. Thread counts are stated.
+set -euo pipefail
+BIN="${GRADSCOPE_BIN:-target/release}"
+PY="${PY:-.venv/bin/python}"
+OUT=results/bench
+mkdir -p "$OUT"
+THREADS=$(nproc)
+export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
+
+# measure NAME CMD...: wall seconds and peak resident memory (KiB) via GNU time.
+measure() {
+    local name="$1"; shift
+    /usr/bin/time -f "%e %M" -o "$OUT/$name.time" "$@" 2>"$OUT/$name.log" >/dev/null || { cat "$OUT/$name.log" >&2; exit 1; }
+    read -r wall rss < "$OUT/$name.time"
+    echo "$wall $rss"
+}
+
+# --- vmf-kappa: 3,000 x 200,000 float32 from Parquet -------------------------------
+G="$OUT/grads-3000x200000.parquet"
+if [ ! -f "$G" ]; then
+    echo "writing $G (2.4 GB) ..." >&2
+    "$BIN/synth-grads" --dim 200000 -n 3000 --kappa 2000 --norm lognormal:0.3 --seed 1 -o "$G" 2>/dev/null
+fi
+bytes=$((3000 * 200000 * 4))
+rg_bytes=$(( 64 * 1024 * 1024 ))
+cat "$G" > /dev/null   # warm the page cache for both
+read -r w_rs m_rs <<< "$(measure vmf-kappa "$BIN/vmf-kappa" -i "$G" -o "$OUT/kappa-rust.csv" --threads "$THREADS")"
+read -r w_py m_py <<< "$(measure vmf-kappa-numpy "$PY" scripts/bench/vmf_kappa_numpy.py "$G" "$OUT/kappa-numpy.csv")"
+limit_kib=$(( 2 * (rg_bytes + 16 * 200000) / 1024 ))
+awk -v b="$bytes" -v wr="$w_rs" -v mr="$m_rs" -v wp="$w_py" -v mp="$m_py" -v lim="$limit_kib" -v t="$THREADS" 'BEGIN {
+    printf "vmf-kappa, 3,000 x 200,000 float32 Parquet (%.2f GB), %d threads\n", b/1e9, t
+    printf "  gradscope vmf-kappa   %7.2f s  %6.2f GB/s  peak RSS %7.1f MiB (goal < %.1f MiB)\n", wr, b/1e9/wr, mr/1024, lim/1024
+    printf "  NumPy + pyarrow       %7.2f s  %6.2f GB/s  peak RSS %7.1f MiB\n", wp, b/1e9/wp, mp/1024
+    printf "  speed-up %.2fx\n", wp/wr
+}' | tee "$OUT/vmf-kappa.txt" >&2
+printf "bench,threads,seconds,gb_per_s,peak_rss_mib\nvmf-kappa,%s,%s,%s,%s\nnumpy-pyarrow,%s,%s,%s,%s\n" \
+    "$THREADS" "$w_rs" "$(awk -v b=$bytes -v w=$w_rs 'BEGIN{print b/1e9/w}')" "$(awk -v m=$m_rs 'BEGIN{print m/1024}')" \
+    "$THREADS" "$w_py" "$(awk -v b=$bytes -v w=$w_py 'BEGIN{print b/1e9/w}')" "$(awk -v m=$m_py 'BEGIN{print m/1024}')" > "$OUT/vmf-kappa.csv"
+# The two agree on the columns both compute.
+"$PY" - "$OUT/kappa-rust.csv" "$OUT/kappa-numpy.csv" <<'PYEOF' >&2
+import sys, csv
+a = next(csv.DictReader(open(sys.argv[1]))); b = next(csv.DictReader(open(sys.argv[2])))
+for c in ["r_bar", "kappa", "mean_norm", "gns", "gs"]:
+    x, y = float(a[c]), float(b[c])
+    print(f"  {c:10s} gradscope {x:.12g}  numpy {y:.12g}  rel diff {abs(x-y)/abs(y):.2e}")
+PYEOF
+
+# --- powerlaw-fit: KS-chosen xmin on Pareto points ---------------------------------
+# 100,000 points x = (1-u)^(-1/1.5) (alpha = 2.5, xmin = 1) from a seeded generator, and
+# their first 10,000. The powerlaw package 2.0.0 fits the 10,000-point file in the same
+# run (its scan is quadratic in n: about 20 minutes for 100,000 points; set
+# POWERLAW_FULL=1 to time that too); both tools must agree on xmin and alpha to 1e-9.
+P100="$OUT/pareto-100000.csv"; P10="$OUT/pareto-10000.csv"
+if [ ! -f "$P100" ]; then
+    "$PY" - "$P100" "$P10" <<'PYEOF'
+import sys
+import numpy as np
+u = np.random.default_rng(20090201).random(100_000)
+x = (1.0 - u) ** (-1.0 / 1.5)
+for path, m in [(sys.argv[1], 100_000), (sys.argv[2], 10_000)]:
+    with open(path, "w") as f:
+        f.write("x\n")
+        f.writelines(f"{float(v)!r}\n" for v in x[:m])
+PYEOF
+fi
+read -r w_pl100 m_pl100 <<< "$(measure powerlaw-fit-100k "$BIN/powerlaw-fit" -i "$P100" --column x -o "$OUT/powerlaw-rust-100k.csv" --threads "$THREADS")"
+read -r w_pl10 m_pl10 <<< "$(measure powerlaw-fit-10k "$BIN/powerlaw-fit" -i "$P10" --column x -o "$OUT/powerlaw-rust-10k.csv" --threads "$THREADS")"
+read -r w_pk10 m_pk10 <<< "$(measure powerlaw-package-10k "$PY" scripts/bench/powerlaw_package.py "$P10" x "$OUT/powerlaw-package-10k.csv")"
+sizes="10k"
+if [ "${POWERLAW_FULL:-0}" = 1 ]; then
+    measure powerlaw-package-100k "$PY" scripts/bench/powerlaw_package.py "$P100" x "$OUT/powerlaw-package-100k.csv" >/dev/null
+    sizes="10k 100k"
+fi
+{
+    printf "powerlaw-fit, continuous power law, xmin by KS scan, %d threads\n" "$THREADS"
+    printf "  gradscope powerlaw-fit, 100,000 points  %8.2f s (process, incl. reading the CSV)  peak RSS %6.1f MiB\n" "$w_pl100" "$(awk -v m=$m_pl100 'BEGIN{print m/1024}')"
+    printf "  gradscope powerlaw-fit,  10,000 points  %8.2f s (process)\n" "$w_pl10"
+    printf "  powerlaw 2.0.0,          10,000 points  %8.2f s (process)\n" "$w_pk10"
+} | tee "$OUT/powerlaw.txt" >&2
+"$PY" - "$OUT" "$w_pl10" "$w_pk10" "$w_pl100" $sizes <<'PYEOF' | tee -a "$OUT/powerlaw.txt" >&2
+import csv, sys
+out, w_rs10, w_pk10, w_rs100 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+for size in sys.argv[5:]:
+    a = next(csv.DictReader(open(f"{out}/powerlaw-rust-{size}.csv")))
+    b = next(csv.DictReader(open(f"{out}/powerlaw-package-{size}.csv")))
+    print(f"  {size}: package fit alone {float(b['seconds']):.2f} s")
+    for c in ["xmin", "alpha", "ks_d", "n_tail"]:
+        x, y = float(a[c]), float(b[c])
+        rel = abs(x - y) / abs(y)
+        flag = "ok" if rel <= 1e-9 else "DIFFERS"
+        print(f"    {c:7s} gradscope {x:.17g}  package {y:.17g}  rel diff {rel:.1e} {flag}")
+print(f"  speed-up on the same 10,000 points (whole processes): {w_pk10 / w_rs10:.0f}x")
+print(f"  gradscope on 100,000 points vs the package on 10,000: {w_pk10 / w_rs100:.0f}x")
+PYEOF
+printf "bench,points,threads,seconds\npowerlaw-fit,100000,%s,%s\npowerlaw-fit,10000,%s,%s\npowerlaw-package,10000,1,%s\n" \
+    "$THREADS" "$w_pl100" "$THREADS" "$w_pl10" "$w_pk10" > "$OUT/powerlaw.csv"
+
+# --- powerlaw-fit --spectrum: 5,000 gradients with LeNet-5's layout (61,706 parameters) -
+# The covariance spectrum through the 5,000 x 5,000 Gram matrix, beside NumPy forming the
+# same Gram matrix with BLAS and calling numpy.linalg.eigvalsh on it.
+NS="${SPECTRUM_N:-5000}"
+S="$OUT/grads-lenet-${NS}.parquet"
+if [ ! -f "$S" ]; then
+    echo "writing $S ..." >&2
+    "$BIN/synth-grads" --layout conv1.weight:6x1x5x5,conv1.bias:6,conv2.weight:16x6x5x5,conv2.bias:16,fc1.weight:120x400,fc1.bias:120,fc2.weight:84x120,fc2.bias:84,fc3.weight:10x84,fc3.bias:10 \
+        -n "$NS" --noise student-t:3 --mean-scale 5 --seed 4 -o "$S" 2>/dev/null
+fi
+cat "$S" > /dev/null
+read -r w_sr m_sr <<< "$(measure spectrum-rust "$BIN/powerlaw-fit" -i "$S" --spectrum covariance --eigengaps --spectrum-output "$OUT/spectrum-rust.csv" -o "$OUT/spectrum-fits.csv" --threads "$THREADS")"
+read -r w_sp m_sp <<< "$(measure spectrum-numpy "$PY" scripts/bench/spectrum_numpy.py "$S" covariance "$OUT/spectrum-numpy.csv")"
+{
+    printf "spectrum, %s x 61,706 float32 gradients, covariance, %d threads\n" "$NS" "$THREADS"
+    printf "  gradscope powerlaw-fit --spectrum  %7.2f s  peak RSS %7.1f MiB (incl. two top-1000 fits)\n" "$w_sr" "$(awk -v m=$m_sr 'BEGIN{print m/1024}')"
+    printf "  NumPy X X^T + eigvalsh             %7.2f s  peak RSS %7.1f MiB  (%s)\n" "$w_sp" "$(awk -v m=$m_sp 'BEGIN{print m/1024}')" "$(tail -1 "$OUT/spectrum-numpy.log")"
+    printf "  speed-up %.2fx\n" "$(awk -v a=$w_sp -v b=$w_sr 'BEGIN{print a/b}')"
+} | tee "$OUT/spectrum.txt" >&2
+"$PY" - "$OUT/spectrum-rust.csv" "$OUT/spectrum-numpy.csv" <<'PYEOF' | tee -a "$OUT/spectrum.txt" >&2
+import csv, sys
+a = [float(r["eigenvalue"]) for r in csv.DictReader(open(sys.argv[1])) if r["scope"] == "all"]
+b = [float(r["eigenvalue"]) for r in csv.DictReader(open(sys.argv[2]))]
+top = max(abs(b[0]), 1e-300)
+worst = max(abs(x - y) for x, y in zip(a, b)) / top
+print(f"  {len(a)} eigenvalues; largest {a[0]:.10g} (numpy {b[0]:.10g}); max |diff| / lambda_max = {worst:.1e}")
+PYEOF
+printf "bench,n,dim,threads,seconds,peak_rss_mib\nspectrum-rust,%s,61706,%s,%s,%s\nspectrum-numpy,%s,61706,%s,%s,%s\n" \
+    "$NS" "$THREADS" "$w_sr" "$(awk -v m=$m_sr 'BEGIN{print m/1024}')" "$NS" "$THREADS" "$w_sp" "$(awk -v m=$m_sp 'BEGIN{print m/1024}')" > "$OUT/spectrum.csv"
+
+# --- normtest: Shapiro-Wilk and K^2 on 884,736 coordinates x 200 samples -------------
+# The size of the Gaussianity study's largest AlexNet layer. gradscope tests every
+# coordinate (reading included); the scipy loop (shapiro + normaltest per coordinate) is
+# timed on the first NORMTEST_PY_COORDS coordinates of the same file and extrapolated per
+# coordinate to all 884,736, since the whole loop would take minutes.
+NTG="$OUT/grads-conv4-884736x200.parquet"
+if [ ! -f "$NTG" ]; then
+    echo "writing $NTG (0.7 GB) ..." >&2
+    "$BIN/synth-grads" --layout conv4:884736 -n 200 --noise gaussian:1 --seed 1 -o "$NTG" 2>/dev/null
+fi
+PY_COORDS=${NORMTEST_PY_COORDS:-20000}
+cat "$NTG" > /dev/null   # warm the page cache for both
+read -r w_nt m_nt <<< "$(measure normtest "$BIN/normtest" -i "$NTG" -o "$OUT/normtest-rust.csv" --per-coordinate "$OUT/normtest-coords.parquet" --test both --threads "$THREADS")"
+read -r w_ntpy m_ntpy <<< "$(measure normtest-scipy "$PY" scripts/bench/normtest_scipy.py "$NTG" "$PY_COORDS" "$OUT/normtest-scipy.json" "$OUT/normtest-coords.parquet")"
+"$PY" - "$OUT/normtest-scipy.json" "$OUT/normtest-rust.csv" "$w_nt" "$m_nt" "$THREADS" "$OUT/normtest.csv" <<'PYEOF' | tee "$OUT/normtest.txt" >&2
+import csv, json, sys
+s = json.load(open(sys.argv[1])); rows = list(csv.DictReader(open(sys.argv[2])))
+w_rs, m_rs, threads, out = float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+d = s["dim"]; py = s["extrapolated_seconds"]
+print(f"normtest, {d:,} coordinates x {s['n']} samples (Shapiro-Wilk + K^2 per coordinate), {threads} threads")
+print(f"  gradscope normtest   {w_rs:8.2f} s  {1e6 * w_rs / d:7.2f} us/coord (reading included)  peak RSS {m_rs / 1024:7.1f} MiB")
+print(f"  scipy {s['scipy']} loop    {py:8.2f} s  {s['us_per_coord']:7.2f} us/coord (shapiro {s['us_per_coord_shapiro']:.1f} + normaltest "
+      f"{s['us_per_coord_normaltest']:.1f}; timed on {s['coords_timed']:,} coordinates, extrapolated, one thread)")
+print(f"  speed-up {py / w_rs:.1f}x (goal >= 20x)")
+for r in rows:
+    print(f"  {r['test']:9s} gaussian % gradscope {float(r['gaussian_pct']):.3f} (all {d:,}); scipy {s['gaussian_pct_' + ('shapiro' if r['test'] == 'shapiro' else 'normaltest')]:.3f} (first {s['coords_timed']:,})")
+print(f"  agreement on the first {s['coords_timed']:,} coordinates: max |dW| {s['max_abs_diff_w']:.2e}, max rel dp(SW) {s['max_rel_diff_shapiro_p']:.2e}, "
+      f"max rel dK^2 {s['max_rel_diff_k2']:.2e}, max rel dp(K^2) {s['max_rel_diff_k2_p']:.2e}")
+with open(out, "w") as f:
+    f.write("bench,threads,coords,seconds,us_per_coord,peak_rss_mib,note\n")
+    f.write(f"normtest,{threads},{d},{w_rs},{1e6 * w_rs / d},{m_rs / 1024},all coordinates; reading included\n")
+    f.write(f"scipy-loop,1,{d},{py},{s['us_per_coord']},,timed on {s['coords_timed']} coordinates and extrapolated\n")
+PYEOF
