@@ -240,8 +240,8 @@ pub fn run(mut args: Args) -> Result<()> {
         args.samples * args.batch_size.len()
     };
     let bar = progress(Some(total as u64), "dump-grads");
-    let mut produce = || -> Result<()> {
-        let mut send = |sample: u32, loss: f64, bs: u32, g: &Tensor| -> Result<()> {
+    let produce = || -> Result<()> {
+        let send = |sample: u32, loss: f64, bs: u32, g: &Tensor| -> Result<()> {
             let mut buf = back_rx.try_recv().unwrap_or_default();
             grads::to_vec(g, &mut buf)?;
             debug_assert_eq!(buf.len(), dim);
@@ -286,7 +286,6 @@ pub fn run(mut args: Args) -> Result<()> {
         Ok(())
     };
     let produced = produce();
-    drop(produce);
     drop(tx);
     let written = handle
         .join()

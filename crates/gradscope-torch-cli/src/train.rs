@@ -478,7 +478,7 @@ fn train(args: Args) -> Result<()> {
         for p in &params {
             let mut g = p.grad();
             if g.defined() {
-                g.f_zero_()?;
+                let _ = g.f_zero_()?;
             }
         }
         let (loss, logits) = model.loss(&x, &y, true)?;
