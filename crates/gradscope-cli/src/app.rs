@@ -35,7 +35,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         if let Some(io) = c.downcast_ref::<std::io::Error>() {
             return io.kind() == std::io::ErrorKind::BrokenPipe;
         }
-        if let Some(arrow::error::ArrowError::IoError(_, io)) = c.downcast_ref::<arrow::error::ArrowError>() {
+        if let Some(arrow::error::ArrowError::IoError(_, io)) =
+            c.downcast_ref::<arrow::error::ArrowError>()
+        {
             return io.kind() == std::io::ErrorKind::BrokenPipe;
         }
         c.to_string().contains("Broken pipe")
@@ -46,7 +48,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 pub fn init_threads(threads: usize) {
     if threads > 0 {
         // Fails only if the pool was already built (e.g. twice in tests): harmless.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global();
     }
 }
 
@@ -63,7 +67,9 @@ pub fn progress(len: Option<u64>, what: &str) -> indicatif::ProgressBar {
     };
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
     let style = match len {
-        Some(_) => indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta}"),
+        Some(_) => indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta}",
+        ),
         None => indicatif::ProgressStyle::with_template("{prefix} {spinner} {pos} {per_sec}"),
     };
     if let Ok(style) = style {

@@ -3,12 +3,12 @@
 //! `run`. Nothing here links libtorch.
 
 pub mod app;
-pub mod summary;
-pub mod table;
-pub mod normtest;
-pub mod synth_grads;
-pub mod vmf_kappa;
-pub mod vmf_null;
 pub mod grad_spectrum;
+pub mod normtest;
 pub mod powerlaw_fit;
 pub mod read_column;
+pub mod summary;
+pub mod synth_grads;
+pub mod table;
+pub mod vmf_kappa;
+pub mod vmf_null;

@@ -12,7 +12,11 @@ pub fn num(x: f64) -> String {
     if a != 0.0 && !(1e-3..1e7).contains(&a) {
         format!("{x:.4e}")
     } else {
-        let digits = if a == 0.0 { 0 } else { (5 - a.log10().floor() as i32).max(0) as usize };
+        let digits = if a == 0.0 {
+            0
+        } else {
+            (5 - a.log10().floor() as i32).max(0) as usize
+        };
         format!("{x:.digits$}")
     }
 }
@@ -32,7 +36,11 @@ pub fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
     }
     let mut out = String::new();
     let line = |cells: Vec<&str>, out: &mut String| {
-        let parts: Vec<String> = cells.iter().zip(&width).map(|(c, w)| format!("{c:>w$}")).collect();
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&width)
+            .map(|(c, w)| format!("{c:>w$}"))
+            .collect();
         out.push_str(parts.join("  ").trim_end());
         out.push('\n');
     };

@@ -101,10 +101,19 @@ enum Noise {
 fn parse_layout(spec: &str) -> Result<Vec<(String, Vec<usize>)>> {
     spec.split(',')
         .map(|part| {
-            let (name, shape) = part.split_once(':').with_context(|| format!("--layout: `{part}` is not NAME:SHAPE (e.g. fc1:800x784)"))?;
-            let dims: Result<Vec<usize>> = shape.split('x').map(|d| d.trim().parse::<usize>().with_context(|| format!("--layout: `{d}` in `{part}` is not a size"))).collect();
+            let (name, shape) = part.split_once(':').with_context(|| {
+                format!("--layout: `{part}` is not NAME:SHAPE (e.g. fc1:800x784)")
+            })?;
+            let dims: Result<Vec<usize>> = shape
+                .split('x')
+                .map(|d| {
+                    d.trim()
+                        .parse::<usize>()
+                        .with_context(|| format!("--layout: `{d}` in `{part}` is not a size"))
+                })
+                .collect();
             let dims = dims?;
-            if name.is_empty() || dims.iter().any(|&d| d == 0) {
+            if name.is_empty() || dims.contains(&0) {
                 bail!("--layout: `{part}` needs a name and positive sizes");
             }
             Ok((name.to_string(), dims))
@@ -115,16 +124,26 @@ fn parse_layout(spec: &str) -> Result<Vec<(String, Vec<usize>)>> {
 fn parse_norm(s: &str) -> Result<Norm> {
     Ok(match s.split_once(':') {
         None if s == "1" => Norm::One,
-        Some(("lognormal", v)) => Norm::LogNormal(v.parse().with_context(|| format!("--norm lognormal:{v}: not a number"))?),
-        Some(("chi", v)) => Norm::Chi(v.parse().with_context(|| format!("--norm chi:{v}: not a positive integer"))?),
+        Some(("lognormal", v)) => Norm::LogNormal(
+            v.parse()
+                .with_context(|| format!("--norm lognormal:{v}: not a number"))?,
+        ),
+        Some(("chi", v)) => Norm::Chi(
+            v.parse()
+                .with_context(|| format!("--norm chi:{v}: not a positive integer"))?,
+        ),
         _ => bail!("--norm {s}: expected 1, lognormal:SIGMA or chi:M"),
     })
 }
 
 fn parse_noise(s: &str) -> Result<Noise> {
-    let (kind, v) = s.split_once(':').with_context(|| format!("--noise {s}: expected gaussian:SD or student-t:NU"))?;
-    let v: f64 = v.parse().with_context(|| format!("--noise {s}: `{v}` is not a number"))?;
-    if !(v > 0.0) {
+    let (kind, v) = s
+        .split_once(':')
+        .with_context(|| format!("--noise {s}: expected gaussian:SD or student-t:NU"))?;
+    let v: f64 = v
+        .parse()
+        .with_context(|| format!("--noise {s}: `{v}` is not a number"))?;
+    if v.is_nan() || v <= 0.0 {
         bail!("--noise {s}: the parameter must be positive");
     }
     match kind {
@@ -162,14 +181,22 @@ pub fn run(args: Args) -> Result<()> {
     meta.model = Some("synthetic".into());
     meta.dataset = Some("synthetic".into());
     meta.seed = Some(args.seed);
-    meta.sampling = Some(if noise.is_some() { "synthetic-noise".into() } else { "vmf-synthetic".into() });
+    meta.sampling = Some(if noise.is_some() {
+        "synthetic-noise".into()
+    } else {
+        "vmf-synthetic".into()
+    });
     meta.extra.insert("kappa".into(), args.kappa.into());
     meta.extra.insert("norm".into(), args.norm.clone().into());
     if let Some(n) = &args.noise {
         meta.extra.insert("noise".into(), n.clone().into());
-        meta.extra.insert("mean_scale".into(), args.mean_scale.into());
+        meta.extra
+            .insert("mean_scale".into(), args.mean_scale.into());
     }
-    let opts = WriterOptions { row_group_bytes: args.row_group_mb.max(1) << 20, zstd: args.zstd };
+    let opts = WriterOptions {
+        row_group_bytes: args.row_group_mb.max(1) << 20,
+        zstd: args.zstd,
+    };
     let mut writer = GradWriter::create(&args.output, &meta, &opts)?;
     let bar = progress(Some(args.steps * args.samples as u64), "synth-grads");
     // Generate in blocks of samples in parallel, write in order.
@@ -179,7 +206,10 @@ pub fn run(args: Args) -> Result<()> {
         if args.mu == "axis" {
             mu[0] = 1.0;
         } else {
-            uniform_direction(&mut seeded(args.seed ^ step.wrapping_mul(0xA24B_AED4_963E_E407)), &mut mu);
+            uniform_direction(
+                &mut seeded(args.seed ^ step.wrapping_mul(0xA24B_AED4_963E_E407)),
+                &mut mu,
+            );
         }
         let wood = (noise.is_none()).then(|| WoodSampler::new(dim, args.kappa));
         let mut start = 0u32;
@@ -216,10 +246,14 @@ pub fn run(args: Args) -> Result<()> {
                                     let z: f64 = StandardNormal.sample(&mut rng);
                                     (s * z).exp()
                                 }
-                                Norm::Chi(m) => ((0..m).map(|_| {
-                                    let z: f64 = StandardNormal.sample(&mut rng);
-                                    z * z
-                                }).sum::<f64>() / m.max(1) as f64).sqrt(),
+                                Norm::Chi(m) => ((0..m)
+                                    .map(|_| {
+                                        let z: f64 = StandardNormal.sample(&mut rng);
+                                        z * z
+                                    })
+                                    .sum::<f64>()
+                                    / m.max(1) as f64)
+                                    .sqrt(),
                             };
                             x.iter_mut().for_each(|v| *v *= scale);
                         }
@@ -237,7 +271,10 @@ pub fn run(args: Args) -> Result<()> {
     }
     bar.finish_and_clear();
     let n = writer.finish()?;
-    eprintln!("synth-grads: wrote {n} gradients of dimension {dim} to {}", args.output.display());
+    eprintln!(
+        "synth-grads: wrote {n} gradients of dimension {dim} to {}",
+        args.output.display()
+    );
     Ok(())
 }
 
@@ -249,7 +286,10 @@ mod tests {
     fn layout_specs() {
         let l = parse_layout("fc1:800x784,fc2:10x800").unwrap();
         assert_eq!(l[0].1, vec![800, 784]);
-        assert!(parse_layout("fc1").unwrap_err().to_string().contains("NAME:SHAPE"));
+        assert!(parse_layout("fc1")
+            .unwrap_err()
+            .to_string()
+            .contains("NAME:SHAPE"));
         assert!(parse_layout("a:0").is_err());
         assert!(matches!(parse_norm("chi:64").unwrap(), Norm::Chi(64)));
         assert!(parse_norm("bogus").is_err());

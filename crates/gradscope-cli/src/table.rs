@@ -19,7 +19,10 @@ impl TableBuilder {
 
     /// A float column; NaN is written as null so that readers see a missing value.
     pub fn f64(mut self, name: &str, values: impl IntoIterator<Item = f64>) -> Self {
-        let a: Float64Array = values.into_iter().map(|v| (!v.is_nan()).then_some(v)).collect();
+        let a: Float64Array = values
+            .into_iter()
+            .map(|v| (!v.is_nan()).then_some(v))
+            .collect();
         self.fields.push(Field::new(name, DataType::Float64, true));
         self.columns.push(Arc::new(a));
         self
@@ -27,17 +30,22 @@ impl TableBuilder {
 
     pub fn u64(mut self, name: &str, values: impl IntoIterator<Item = u64>) -> Self {
         self.fields.push(Field::new(name, DataType::UInt64, false));
-        self.columns.push(Arc::new(UInt64Array::from_iter_values(values)));
+        self.columns
+            .push(Arc::new(UInt64Array::from_iter_values(values)));
         self
     }
 
     pub fn str<S: AsRef<str>>(mut self, name: &str, values: impl IntoIterator<Item = S>) -> Self {
         self.fields.push(Field::new(name, DataType::Utf8, false));
-        self.columns.push(Arc::new(StringArray::from_iter_values(values)));
+        self.columns
+            .push(Arc::new(StringArray::from_iter_values(values)));
         self
     }
 
     pub fn build(self) -> anyhow::Result<RecordBatch> {
-        Ok(RecordBatch::try_new(Arc::new(Schema::new(self.fields)), self.columns)?)
+        Ok(RecordBatch::try_new(
+            Arc::new(Schema::new(self.fields)),
+            self.columns,
+        )?)
     }
 }

@@ -66,6 +66,12 @@ pub struct Args {
     pub json: bool,
 }
 
+/// One angle-histogram bin: lower and upper edge (degrees), count, expected count.
+type Bin = (f64, f64, u64, f64);
+
+/// The angle histogram of one (step, scope).
+type HistRows = Vec<(u64, String, Vec<Bin>)>;
+
 /// One result row.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -80,7 +86,10 @@ pub struct Row {
 pub fn run(args: Args) -> Result<()> {
     init_threads(args.threads);
     if args.angle_bins == 0 || 4000 % args.angle_bins != 0 {
-        bail!("--angle-bins {} must divide 4000 (e.g. 50, 100, 200, 400)", args.angle_bins);
+        bail!(
+            "--angle-bins {} must divide 4000 (e.g. 50, 100, 200, 400)",
+            args.angle_bins
+        );
     }
     for out in [&args.output, &args.angles_hist].into_iter().flatten() {
         if out.as_os_str() != "-" {
@@ -91,13 +100,20 @@ pub fn run(args: Args) -> Result<()> {
     let meta = reader.meta().clone();
     let dim = reader.dim();
     let scopes: Vec<Scope> = if args.per_tensor {
-        meta.layout.iter().map(|t| Scope { name: t.name.clone(), start: t.offset, len: t.numel }).collect()
+        meta.layout
+            .iter()
+            .map(|t| Scope {
+                name: t.name.clone(),
+                start: t.offset,
+                len: t.numel,
+            })
+            .collect()
     } else {
         Vec::new()
     };
     let bar = progress(None, "vmf-kappa");
     let mut rows: Vec<Row> = Vec::new();
-    let mut hist_rows: Vec<(u64, String, Vec<(f64, f64, u64, f64)>)> = Vec::new();
+    let mut hist_rows: HistRows = Vec::new();
     let mut null_cache: HashMap<(u64, usize), NullKappa> = HashMap::new();
 
     // The reader thread fills buffers; this thread accumulates. Two buffers circulate.
@@ -121,17 +137,33 @@ pub fn run(args: Args) -> Result<()> {
         let want_hist = args.angles_hist.is_some();
         let mut finish = |step: u64, acc: DirectionalAccumulator, loss_sum: f64, bs: u32| {
             let n = acc.count();
-            let hists = if want_hist { acc.angle_histograms(args.angle_bins) } else { Vec::new() };
+            let hists = if want_hist {
+                acc.angle_histograms(args.angle_bins)
+            } else {
+                Vec::new()
+            };
             for (i, st) in acc.finish().into_iter().enumerate() {
                 let null = if args.null_reps > 0 && st.n > 0 {
-                    *null_cache.entry((st.n, st.dim)).or_insert_with(|| null_kappa(st.n as usize, st.dim, args.null_reps, args.seed))
+                    *null_cache.entry((st.n, st.dim)).or_insert_with(|| {
+                        null_kappa(st.n as usize, st.dim, args.null_reps, args.seed)
+                    })
                 } else {
-                    NullKappa { mean: f64::NAN, sd: f64::NAN, replicates: 0 }
+                    NullKappa {
+                        mean: f64::NAN,
+                        sd: f64::NAN,
+                        replicates: 0,
+                    }
                 };
                 if let Some(h) = hists.get(i) {
                     hist_rows.push((step, st.scope.clone(), h.clone()));
                 }
-                rows.push(Row { step, stats: st, null, mean_loss: loss_sum / n as f64, batch_size: bs });
+                rows.push(Row {
+                    step,
+                    stats: st,
+                    null,
+                    mean_loss: loss_sum / n as f64,
+                    batch_size: bs,
+                });
             }
         };
         for buf in full_rx.iter() {
@@ -139,7 +171,14 @@ pub fn run(args: Args) -> Result<()> {
                 let (step, acc, loss, bs) = current.take().expect("checked");
                 finish(step, acc, loss, bs);
             }
-            let cur = current.get_or_insert_with(|| (buf.step, DirectionalAccumulator::new(dim, scopes.clone(), args.seed), 0.0, buf.batch_size));
+            let cur = current.get_or_insert_with(|| {
+                (
+                    buf.step,
+                    DirectionalAccumulator::new(dim, scopes.clone(), args.seed),
+                    0.0,
+                    buf.batch_size,
+                )
+            });
             cur.1.push(&buf.values);
             cur.2 += buf.loss;
             bar.inc(1);
@@ -148,7 +187,9 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
         drop(free_tx);
-        let joined = handle.join().map_err(|_| anyhow::anyhow!("the reader thread failed"))?;
+        let joined = handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reader thread failed"))?;
         joined?;
         if let Some((step, acc, loss, bs)) = current.take() {
             finish(step, acc, loss, bs);
@@ -158,7 +199,10 @@ pub fn run(args: Args) -> Result<()> {
     bar.finish_and_clear();
     read_result?;
     if rows.is_empty() {
-        bail!("{}: the gradient matrix holds no samples", args.input.display());
+        bail!(
+            "{}: the gradient matrix holds no samples",
+            args.input.display()
+        );
     }
 
     let mut prov = Provenance::new("vmf-kappa", &tool_name("vmf-kappa"));
@@ -166,12 +210,14 @@ pub fn run(args: Args) -> Result<()> {
     prov.extra.insert("null_reps".into(), args.null_reps.into());
     prov.extra.insert("seed".into(), args.seed.into());
     if let Some(out) = &args.output {
-        write_table(out, &results_table(&rows)?, &prov).with_context(|| format!("cannot write {}", out.display()))?;
+        write_table(out, &results_table(&rows)?, &prov)
+            .with_context(|| format!("cannot write {}", out.display()))?;
     }
     if let Some(out) = &args.angles_hist {
         let mut p = prov.clone();
         p.kind = "vmf-kappa-angles".into();
-        write_table(out, &hist_table(&hist_rows)?, &p).with_context(|| format!("cannot write {}", out.display()))?;
+        write_table(out, &hist_table(&hist_rows)?, &p)
+            .with_context(|| format!("cannot write {}", out.display()))?;
     }
     print_summary(&rows);
     if args.json {
@@ -215,8 +261,11 @@ fn results_table(rows: &[Row]) -> Result<arrow::record_batch::RecordBatch> {
         .build()
 }
 
-fn hist_table(rows: &[(u64, String, Vec<(f64, f64, u64, f64)>)]) -> Result<arrow::record_batch::RecordBatch> {
-    let flat: Vec<(u64, &str, (f64, f64, u64, f64))> = rows.iter().flat_map(|(s, n, h)| h.iter().map(move |b| (*s, n.as_str(), *b))).collect();
+fn hist_table(rows: &HistRows) -> Result<arrow::record_batch::RecordBatch> {
+    let flat: Vec<(u64, &str, Bin)> = rows
+        .iter()
+        .flat_map(|(s, n, h)| h.iter().map(move |b| (*s, n.as_str(), *b)))
+        .collect();
     TableBuilder::new()
         .u64("step", flat.iter().map(|r| r.0))
         .str("scope", flat.iter().map(|r| r.1))
@@ -228,24 +277,64 @@ fn hist_table(rows: &[(u64, String, Vec<(f64, f64, u64, f64)>)]) -> Result<arrow
 }
 
 fn print_summary(rows: &[Row]) {
-    let header = ["step", "scope", "n", "dim", "kappa", "null mean", "null sd", "kappa_ml", "rayleigh_z", "gns", "gs", "angle_sd/null"];
+    let header = [
+        "step",
+        "scope",
+        "n",
+        "dim",
+        "kappa",
+        "null mean",
+        "null sd",
+        "kappa_ml",
+        "rayleigh_z",
+        "gns",
+        "gs",
+        "angle_sd/null",
+    ];
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            let mut v = vec![r.step.to_string(), r.stats.scope.clone(), r.stats.n.to_string(), r.stats.dim.to_string()];
-            v.extend([r.stats.kappa, r.null.mean, r.null.sd, r.stats.kappa_ml, r.stats.rayleigh.z, r.stats.gns, r.stats.gs, r.stats.angles.sd_ratio].map(num));
+            let mut v = vec![
+                r.step.to_string(),
+                r.stats.scope.clone(),
+                r.stats.n.to_string(),
+                r.stats.dim.to_string(),
+            ];
+            v.extend(
+                [
+                    r.stats.kappa,
+                    r.null.mean,
+                    r.null.sd,
+                    r.stats.kappa_ml,
+                    r.stats.rayleigh.z,
+                    r.stats.gns,
+                    r.stats.gs,
+                    r.stats.angles.sd_ratio,
+                ]
+                .map(num),
+            );
             v
         })
         .collect();
     print_table(&header, &body);
-    let zero: u64 = rows.iter().filter(|r| r.stats.scope == "all").map(|r| r.stats.n_zero).sum();
+    let zero: u64 = rows
+        .iter()
+        .filter(|r| r.stats.scope == "all")
+        .map(|r| r.stats.n_zero)
+        .sum();
     if zero > 0 {
         eprintln!("note: {zero} zero gradients had no direction and were left out of r_bar, kappa and the angles (column n_zero)");
     }
 }
 
 fn json_rows(rows: &[Row]) -> serde_json::Value {
-    let f = |x: f64| if x.is_finite() { serde_json::json!(x) } else { serde_json::Value::Null };
+    let f = |x: f64| {
+        if x.is_finite() {
+            serde_json::json!(x)
+        } else {
+            serde_json::Value::Null
+        }
+    };
     serde_json::Value::Array(
         rows.iter()
             .map(|r| {

@@ -117,17 +117,52 @@ pub struct Figure8Args {
     pub seed: u64,
 }
 
+/// Network, dimension, and the paper's (mean, sd) for each sample size.
+pub type Table1Row = (&'static str, usize, [(f64, f64); 3]);
+
 /// A row of the study's Table 1: network, dimension, and (mean, sd) for 1,000, 2,000 and
 /// 3,000 samples (Lee, Cho and Kang 2020, appendix F, Table 1).
-pub const TABLE1: [(&str, usize, [(f64, f64); 3]); 8] = [
-    ("CNN", 206_128, [(6527.09, 5.98), (4608.16, 6.18), (3762.45, 7.23)]),
-    ("CNN+Res", 206_128, [(6527.09, 5.98), (4608.16, 6.18), (3762.45, 7.23)]),
-    ("CNN+BN", 207_152, [(6563.62, 8.68), (4633.84, 5.60), (3781.04, 3.12)]),
-    ("CNN+Res+BN", 207_152, [(6563.62, 8.68), (4633.84, 5.60), (3781.04, 3.12)]),
-    ("FNN", 635_200, [(20111.90, 13.04), (14196.89, 14.91), (11607.39, 9.27)]),
-    ("FNN+BN", 636_800, [(20157.57, 14.06), (14259.83, 16.38), (11621.63, 6.83)]),
-    ("DFNN", 1_915_200, [(60619.02, 13.49), (42849.86, 18.90), (34983.31, 15.62)]),
-    ("DFNN+BN", 1_920_000, [(60789.84, 17.93), (42958.71, 25.61), (35075.99, 12.39)]),
+pub const TABLE1: [Table1Row; 8] = [
+    (
+        "CNN",
+        206_128,
+        [(6527.09, 5.98), (4608.16, 6.18), (3762.45, 7.23)],
+    ),
+    (
+        "CNN+Res",
+        206_128,
+        [(6527.09, 5.98), (4608.16, 6.18), (3762.45, 7.23)],
+    ),
+    (
+        "CNN+BN",
+        207_152,
+        [(6563.62, 8.68), (4633.84, 5.60), (3781.04, 3.12)],
+    ),
+    (
+        "CNN+Res+BN",
+        207_152,
+        [(6563.62, 8.68), (4633.84, 5.60), (3781.04, 3.12)],
+    ),
+    (
+        "FNN",
+        635_200,
+        [(20111.90, 13.04), (14196.89, 14.91), (11607.39, 9.27)],
+    ),
+    (
+        "FNN+BN",
+        636_800,
+        [(20157.57, 14.06), (14259.83, 16.38), (11621.63, 6.83)],
+    ),
+    (
+        "DFNN",
+        1_915_200,
+        [(60619.02, 13.49), (42849.86, 18.90), (34983.31, 15.62)],
+    ),
+    (
+        "DFNN+BN",
+        1_920_000,
+        [(60789.84, 17.93), (42958.71, 25.61), (35075.99, 12.39)],
+    ),
 ];
 
 /// The sample sizes of Table 1.
@@ -145,14 +180,22 @@ pub fn run(args: Args) -> Result<()> {
 fn mean_sd(x: &[f64]) -> (f64, f64) {
     let n = x.len() as f64;
     let m = x.iter().sum::<f64>() / n;
-    let sd = if x.len() > 1 { (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1.0)).sqrt() } else { f64::NAN };
+    let sd = if x.len() > 1 {
+        (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        f64::NAN
+    };
     (m, sd)
 }
 
 /// The random stream of one (dimension, samples, kappa, run) cell: rows with the same
 /// dimension get the same numbers, as the study's CNN and CNN+Res rows do.
 fn cell_key(seed: u64, d: usize, n: usize, kappa: f64, run: usize) -> u64 {
-    splitmix64(seed ^ splitmix64(d as u64 ^ splitmix64((n as u64) << 20 ^ kappa.to_bits() ^ splitmix64(run as u64))))
+    splitmix64(
+        seed ^ splitmix64(
+            d as u64 ^ splitmix64((n as u64) << 20 ^ kappa.to_bits() ^ splitmix64(run as u64)),
+        ),
+    )
 }
 
 /// kappa-hat of n uniform directions in R^d drawn as real vectors, summed in f64 in a
@@ -195,7 +238,10 @@ fn table1(a: Table1Args) -> Result<()> {
     };
     for w in &wanted {
         if !TABLE1.iter().any(|r| r.0.to_ascii_lowercase() == *w) {
-            bail!("--networks: unknown network `{w}` (Table 1 has {})", TABLE1.iter().map(|r| r.0).collect::<Vec<_>>().join(", "));
+            bail!(
+                "--networks: unknown network `{w}` (Table 1 has {})",
+                TABLE1.iter().map(|r| r.0).collect::<Vec<_>>().join(", ")
+            );
         }
     }
     struct Out {
@@ -208,17 +254,25 @@ fn table1(a: Table1Args) -> Result<()> {
         expected: (f64, f64),
     }
     let mut out = Vec::new();
-    for (network, d, paper) in TABLE1.iter().filter(|r| wanted.contains(&r.0.to_ascii_lowercase())) {
+    for (network, d, paper) in TABLE1
+        .iter()
+        .filter(|r| wanted.contains(&r.0.to_ascii_lowercase()))
+    {
         for (k, &n) in TABLE1_SAMPLES.iter().enumerate() {
             let kappas: Vec<f64> = match a.method {
                 Method::Walk => (0..a.runs)
                     .into_par_iter()
                     .map(|run| {
                         let mut rng = stream(cell_key(a.seed, *d, n, 0.0, run), 0);
-                        banerjee(resultant_length_uniform(n, *d, &mut rng) / n as f64, *d as f64)
+                        banerjee(
+                            resultant_length_uniform(n, *d, &mut rng) / n as f64,
+                            *d as f64,
+                        )
                     })
                     .collect(),
-                Method::Direct => (0..a.runs).map(|run| direct_kappa_hat(n, *d, cell_key(a.seed, *d, n, 0.0, run))).collect(),
+                Method::Direct => (0..a.runs)
+                    .map(|run| direct_kappa_hat(n, *d, cell_key(a.seed, *d, n, 0.0, run)))
+                    .collect(),
             };
             let (mean, sd) = mean_sd(&kappas);
             let expected = if a.expected_runs > 0 {
@@ -226,14 +280,25 @@ fn table1(a: Table1Args) -> Result<()> {
                     .into_par_iter()
                     .map(|run| {
                         let mut rng = stream(cell_key(a.seed ^ 0x5eed, *d, n, 0.0, run), 1);
-                        banerjee(resultant_length_uniform(n, *d, &mut rng) / n as f64, *d as f64)
+                        banerjee(
+                            resultant_length_uniform(n, *d, &mut rng) / n as f64,
+                            *d as f64,
+                        )
                     })
                     .collect();
                 mean_sd(&many)
             } else {
                 (f64::NAN, f64::NAN)
             };
-            out.push(Out { network, d: *d, n, mean, sd, paper: paper[k], expected });
+            out.push(Out {
+                network,
+                d: *d,
+                n,
+                mean,
+                sd,
+                paper: paper[k],
+                expected,
+            });
         }
     }
     let method = match a.method {
@@ -279,7 +344,18 @@ fn table1(a: Table1Args) -> Result<()> {
         })
         .collect();
     eprintln!("vMF study, Table 1: kappa-hat of uniform unit vectors ({method}, {} runs; expectation from {} runs)", a.runs, a.expected_runs);
-    print_table(&["network", "dimension", "samples", "ours", "paper", "expected", "paper z"], &rows);
+    print_table(
+        &[
+            "network",
+            "dimension",
+            "samples",
+            "ours",
+            "paper",
+            "expected",
+            "paper z",
+        ],
+        &rows,
+    );
     eprintln!("wrote {}", a.output.display());
     Ok(())
 }
@@ -312,12 +388,22 @@ fn figure8(a: Figure8Args) -> Result<()> {
             let (hats, mls): (Vec<f64>, Vec<f64>) = (0..a.runs)
                 .map(|run| {
                     let mut rng = stream(cell_key(a.seed, d, n, kappa, run), 2);
-                    let len = if kappa == 0.0 { resultant_length_uniform(n, d, &mut rng) } else { resultant_length_vmf(n, d, kappa, &mut rng) };
+                    let len = if kappa == 0.0 {
+                        resultant_length_uniform(n, d, &mut rng)
+                    } else {
+                        resultant_length_vmf(n, d, kappa, &mut rng)
+                    };
                     let r = (len / n as f64).min(1.0);
                     (banerjee(r, d as f64), maximum_likelihood(r, d as f64))
                 })
                 .unzip();
-            Pt { d, n, kappa, hat: mean_sd(&hats), ml: mean_sd(&mls) }
+            Pt {
+                d,
+                n,
+                kappa,
+                hat: mean_sd(&hats),
+                ml: mean_sd(&mls),
+            }
         })
         .collect();
     let batch = TableBuilder::new()
@@ -334,7 +420,8 @@ fn figure8(a: Figure8Args) -> Result<()> {
     prov.seed = Some(a.seed);
     for p in [&a.output, &a.plot] {
         if let Some(dir) = p.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
         }
     }
     write_table(&a.output, &batch, &prov)?;
@@ -347,22 +434,58 @@ fn figure8(a: Figure8Args) -> Result<()> {
             let mut series = Vec::new();
             let mut hlines = Vec::new();
             for (i, &n) in a.samples.iter().enumerate() {
-                let of = |ml: bool| pts.iter().filter(|p| p.d == d && p.n == n && p.kappa > 0.0).map(|p| (p.kappa, if ml { p.ml.0 } else { p.hat.0 })).collect::<Vec<_>>();
-                series.push(Series::new(&format!("kappa-hat, {n} samples"), of(false), i));
+                let of = |ml: bool| {
+                    pts.iter()
+                        .filter(|p| p.d == d && p.n == n && p.kappa > 0.0)
+                        .map(|p| (p.kappa, if ml { p.ml.0 } else { p.hat.0 }))
+                        .collect::<Vec<_>>()
+                };
+                series.push(Series::new(
+                    &format!("kappa-hat, {n} samples"),
+                    of(false),
+                    i,
+                ));
                 series.push(Series::new(&format!("ML kappa, {n} samples"), of(true), i).dashed());
                 if let Some(z) = pts.iter().find(|p| p.d == d && p.n == n && p.kappa == 0.0) {
                     hlines.push((z.hat.0, format!("kappa-hat at kappa = 0, {n}"), i));
                 }
             }
-            let ks: Vec<(f64, f64)> = kappas.iter().filter(|k| **k > 0.0).map(|&k| (k, k)).collect();
+            let ks: Vec<(f64, f64)> = kappas
+                .iter()
+                .filter(|k| **k > 0.0)
+                .map(|&k| (k, k))
+                .collect();
             series.push(Series::new("true kappa", ks, 7).dashed());
-            Panel { title: format!("d = {d}"), x_label: "true kappa".into(), y_label: "estimate".into(), log_x: true, log_y: true, series, hlines }
+            Panel {
+                title: format!("d = {d}"),
+                x_label: "true kappa".into(),
+                y_label: "estimate".into(),
+                log_x: true,
+                log_y: true,
+                series,
+                hlines,
+            }
         })
         .collect();
     draw_png(&a.plot, 560 * panels.len() as u32, 480, &panels)?;
-    let rows: Vec<Vec<String>> = pts.iter().filter(|p| p.n == *a.samples.last().expect("non-empty")).map(|p| vec![p.d.to_string(), p.n.to_string(), num(p.kappa), num(p.hat.0), num(p.ml.0)]).collect();
+    let rows: Vec<Vec<String>> = pts
+        .iter()
+        .filter(|p| p.n == *a.samples.last().expect("non-empty"))
+        .map(|p| {
+            vec![
+                p.d.to_string(),
+                p.n.to_string(),
+                num(p.kappa),
+                num(p.hat.0),
+                num(p.ml.0),
+            ]
+        })
+        .collect();
     eprintln!("vMF study, Figure 8 (the study shows d = 10,000 only; kappa-hat approaches the true kappa from above and is exact for large kappa):");
-    print_table(&["dimension", "samples", "kappa", "kappa-hat", "kappa_ml"], &rows);
+    print_table(
+        &["dimension", "samples", "kappa", "kappa-hat", "kappa_ml"],
+        &rows,
+    );
     eprintln!("wrote {} and {}", a.output.display(), a.plot.display());
     Ok(())
 }

@@ -4,18 +4,34 @@ use assert_cmd::Command;
 use std::path::Path;
 
 fn synth(args: &[&str], out: &Path) {
-    Command::cargo_bin("synth-grads").unwrap().args(args).arg("-o").arg(out).assert().success();
+    Command::cargo_bin("synth-grads")
+        .unwrap()
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .assert()
+        .success();
 }
 
 fn read_csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
     let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    lines.map(|l| header.iter().cloned().zip(l.split(',').map(String::from)).collect()).collect()
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(String::from))
+                .collect()
+        })
+        .collect()
 }
 
 fn f(row: &std::collections::HashMap<String, String>, k: &str) -> f64 {
-    row[k].parse().unwrap_or_else(|_| panic!("column {k}: {:?}", row.get(k)))
+    row[k]
+        .parse()
+        .unwrap_or_else(|_| panic!("column {k}: {:?}", row.get(k)))
 }
 
 #[test]
@@ -25,9 +41,32 @@ fn recovers_a_known_kappa_through_a_pipe() {
     // kappa-hat of uniform directions would be d/sqrt(n) = 1,291.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("k.csv");
-    let synth = Command::cargo_bin("synth-grads").unwrap().args(["--dim", "50000", "-n", "1500", "--kappa", "20000", "--norm", "lognormal:0.5", "--seed", "3", "-o", "-"]).output().unwrap();
+    let synth = Command::cargo_bin("synth-grads")
+        .unwrap()
+        .args([
+            "--dim",
+            "50000",
+            "-n",
+            "1500",
+            "--kappa",
+            "20000",
+            "--norm",
+            "lognormal:0.5",
+            "--seed",
+            "3",
+            "-o",
+            "-",
+        ])
+        .output()
+        .unwrap();
     assert!(synth.status.success());
-    Command::cargo_bin("vmf-kappa").unwrap().args(["-i", "-", "-o"]).arg(&out).write_stdin(synth.stdout).assert().success();
+    Command::cargo_bin("vmf-kappa")
+        .unwrap()
+        .args(["-i", "-", "-o"])
+        .arg(&out)
+        .write_stdin(synth.stdout)
+        .assert()
+        .success();
     let rows = read_csv(&out);
     assert_eq!(rows.len(), 1);
     let r = &rows[0];
@@ -38,7 +77,10 @@ fn recovers_a_known_kappa_through_a_pipe() {
     // Uniformity is rejected; the null mean is d / sqrt(n) to within 1 %.
     assert!(f(r, "rayleigh_z") > 100.0);
     let null = f(r, "kappa_null_mean");
-    assert!((null / (50_000.0 / 1500f64.sqrt()) - 1.0).abs() < 0.01, "{null}");
+    assert!(
+        (null / (50_000.0 / 1500f64.sqrt()) - 1.0).abs() < 0.01,
+        "{null}"
+    );
     // Log-normal norms with sigma 0.5: GNS = sqrt(exp(sigma^2) - 1) = 0.5329 (within 5 %).
     let gns = f(r, "gns");
     assert!((gns / 0.5329 - 1.0).abs() < 0.05, "gns {gns}");
@@ -48,10 +90,33 @@ fn recovers_a_known_kappa_through_a_pipe() {
 fn uniform_directions_look_uniform_in_every_scope() {
     let dir = tempfile::tempdir().unwrap();
     let g = dir.path().join("g.parquet");
-    synth(&["--layout", "a:30x100,b:2000", "-n", "400", "--steps", "2", "--seed", "1"], &g);
+    synth(
+        &[
+            "--layout",
+            "a:30x100,b:2000",
+            "-n",
+            "400",
+            "--steps",
+            "2",
+            "--seed",
+            "1",
+        ],
+        &g,
+    );
     let out = dir.path().join("k.csv");
     let hist = dir.path().join("h.csv");
-    Command::cargo_bin("vmf-kappa").unwrap().arg("-i").arg(&g).arg("-o").arg(&out).arg("--per-tensor").arg("--angles-hist").arg(&hist).args(["--angle-bins", "100", "--null-reps", "400"]).assert().success();
+    Command::cargo_bin("vmf-kappa")
+        .unwrap()
+        .arg("-i")
+        .arg(&g)
+        .arg("-o")
+        .arg(&out)
+        .arg("--per-tensor")
+        .arg("--angles-hist")
+        .arg(&hist)
+        .args(["--angle-bins", "100", "--null-reps", "400"])
+        .assert()
+        .success();
     let rows = read_csv(&out);
     assert_eq!(rows.len(), 6);
     for r in &rows {
@@ -64,7 +129,11 @@ fn uniform_directions_look_uniform_in_every_scope() {
     assert_eq!(rows.iter().filter(|r| r["scope"] == "a").count(), 2);
     let h = read_csv(&hist);
     assert_eq!(h.len(), 6 * 102);
-    let total: u64 = h.iter().filter(|r| r["step"] == "0" && r["scope"] == "all").map(|r| r["count"].parse::<u64>().unwrap()).sum();
+    let total: u64 = h
+        .iter()
+        .filter(|r| r["step"] == "0" && r["scope"] == "all")
+        .map(|r| r["count"].parse::<u64>().unwrap())
+        .sum();
     assert_eq!(total, 400);
 }
 
@@ -73,10 +142,44 @@ fn same_seed_same_numbers_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let g1 = dir.path().join("g1.parquet");
     let g2 = dir.path().join("g2.parquet");
-    synth(&["--dim", "70000", "-n", "50", "--kappa", "100", "--seed", "9", "--threads", "1"], &g1);
-    synth(&["--dim", "70000", "-n", "50", "--kappa", "100", "--seed", "9", "--threads", "2"], &g2);
+    synth(
+        &[
+            "--dim",
+            "70000",
+            "-n",
+            "50",
+            "--kappa",
+            "100",
+            "--seed",
+            "9",
+            "--threads",
+            "1",
+        ],
+        &g1,
+    );
+    synth(
+        &[
+            "--dim",
+            "70000",
+            "-n",
+            "50",
+            "--kappa",
+            "100",
+            "--seed",
+            "9",
+            "--threads",
+            "2",
+        ],
+        &g2,
+    );
     let run = |g: &Path, threads: &str| {
-        let o = Command::cargo_bin("vmf-kappa").unwrap().arg("-i").arg(g).args(["-o", "-", "--threads", threads]).output().unwrap();
+        let o = Command::cargo_bin("vmf-kappa")
+            .unwrap()
+            .arg("-i")
+            .arg(g)
+            .args(["-o", "-", "--threads", threads])
+            .output()
+            .unwrap();
         assert!(o.status.success());
         o.stdout
     };
@@ -90,33 +193,68 @@ fn bad_inputs_give_one_line_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("k.csv");
     let check = |input: &Path, needle: &str| {
-        let o = Command::cargo_bin("vmf-kappa").unwrap().arg("-i").arg(input).arg("-o").arg(&out).output().unwrap();
-        assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = Command::cargo_bin("vmf-kappa")
+            .unwrap()
+            .arg("-i")
+            .arg(input)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let err = String::from_utf8_lossy(&o.stderr);
         let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
         assert_eq!(lines.len(), 1, "{err}");
-        assert!(lines[0].starts_with("error: ") && lines[0].contains(needle), "{err}");
+        assert!(
+            lines[0].starts_with("error: ") && lines[0].contains(needle),
+            "{err}"
+        );
         assert!(!out.exists());
     };
     // Not a file of ours.
     let junk = dir.path().join("junk.parquet");
     std::fs::write(&junk, "step,sample\n1,2\n").unwrap();
     check(&junk, "not a Parquet file or an Arrow IPC stream");
-    check(&dir.path().join("absent.parquet"), "absent.parquet: cannot open");
+    check(
+        &dir.path().join("absent.parquet"),
+        "absent.parquet: cannot open",
+    );
     // A Parquet file without the gradient-matrix columns or metadata.
     let other = dir.path().join("other.parquet");
     let kappa = dir.path().join("k2.parquet");
     let g = dir.path().join("g.parquet");
     synth(&["--dim", "10", "-n", "5"], &g);
-    Command::cargo_bin("vmf-kappa").unwrap().arg("-i").arg(&g).arg("-o").arg(&kappa).assert().success();
+    Command::cargo_bin("vmf-kappa")
+        .unwrap()
+        .arg("-i")
+        .arg(&g)
+        .arg("-o")
+        .arg(&kappa)
+        .assert()
+        .success();
     std::fs::copy(&kappa, &other).unwrap();
     check(&other, "missing column `sample`");
     // Unknown output extension: refused before reading.
-    let o = Command::cargo_bin("vmf-kappa").unwrap().arg("-i").arg(&g).args(["-o", "x.txt"]).output().unwrap();
+    let o = Command::cargo_bin("vmf-kappa")
+        .unwrap()
+        .arg("-i")
+        .arg(&g)
+        .args(["-o", "x.txt"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown output format"));
     // Usage errors exit 2.
-    Command::cargo_bin("vmf-kappa").unwrap().arg("--no-such-flag").assert().code(2);
+    Command::cargo_bin("vmf-kappa")
+        .unwrap()
+        .arg("--no-such-flag")
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -126,6 +264,10 @@ fn broken_pipe_is_quiet() {
     synth(&["--dim", "10", "-n", "5", "--steps", "3000"], &g);
     // `vmf-kappa -o - | head -c 1`: the reader goes away; vmf-kappa exits 0 silently.
     let sh = format!("set -o pipefail; {} -i {} -o - --null-reps 0 2>/tmp/gradscope-bp.err | head -c 1 >/dev/null; echo $?", env!("CARGO_BIN_EXE_vmf-kappa"), g.display());
-    let o = std::process::Command::new("bash").arg("-c").arg(&sh).output().unwrap();
+    let o = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&sh)
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "0");
 }

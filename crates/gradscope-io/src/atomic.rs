@@ -33,13 +33,25 @@ impl AtomicFile {
                 dir.display()
             );
         }
-        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".tmp")
             .tempfile_in(&dir)
-            .with_context(|| format!("cannot write {}: cannot create a file in {}", dest.display(), dir.display()))?;
-        Ok(Self { tmp, dest: dest.to_path_buf() })
+            .with_context(|| {
+                format!(
+                    "cannot write {}: cannot create a file in {}",
+                    dest.display(),
+                    dir.display()
+                )
+            })?;
+        Ok(Self {
+            tmp,
+            dest: dest.to_path_buf(),
+        })
     }
 
     /// The destination path.
@@ -49,7 +61,9 @@ impl AtomicFile {
 
     /// A second handle on the temporary file, for writers that take ownership of a File.
     pub fn file(&self) -> Result<File> {
-        self.tmp.reopen().with_context(|| format!("cannot write {}", self.dest.display()))
+        self.tmp
+            .reopen()
+            .with_context(|| format!("cannot write {}", self.dest.display()))
     }
 
     /// A buffered writer on the temporary file.
@@ -73,8 +87,10 @@ impl AtomicFile {
 pub fn write_bytes(dest: &Path, bytes: &[u8]) -> Result<()> {
     let f = AtomicFile::create(dest)?;
     let mut w = f.writer()?;
-    w.write_all(bytes).with_context(|| format!("cannot write {}", dest.display()))?;
-    w.flush().with_context(|| format!("cannot write {}", dest.display()))?;
+    w.write_all(bytes)
+        .with_context(|| format!("cannot write {}", dest.display()))?;
+    w.flush()
+        .with_context(|| format!("cannot write {}", dest.display()))?;
     drop(w);
     f.commit()
 }
@@ -96,7 +112,11 @@ mod tests {
             // dropped without commit
         }
         assert!(!dest.exists());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temporary file left behind");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "temporary file left behind"
+        );
         write_bytes(&dest, b"whole").unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"whole");
     }

@@ -42,7 +42,12 @@ pub fn layout_from_shapes<S: AsRef<str>>(tensors: &[(S, Vec<usize>)]) -> Vec<Ten
         .iter()
         .map(|(name, shape)| {
             let numel = shape.iter().product();
-            let t = TensorLayout { name: name.as_ref().to_string(), shape: shape.clone(), numel, offset };
+            let t = TensorLayout {
+                name: name.as_ref().to_string(),
+                shape: shape.clone(),
+                numel,
+                offset,
+            };
             offset += numel;
             t
         })
@@ -59,14 +64,26 @@ pub fn check_layout(layout: &[TensorLayout]) -> Result<()> {
     let mut offset = 0;
     for (i, t) in layout.iter().enumerate() {
         if let Some(j) = seen.insert(t.name.as_str(), i) {
-            bail!("tensor `{}` appears twice in the layout (positions {j} and {i})", t.name);
+            bail!(
+                "tensor `{}` appears twice in the layout (positions {j} and {i})",
+                t.name
+            );
         }
         let prod: usize = t.shape.iter().product();
         if prod != t.numel {
-            bail!("tensor `{}` has shape {:?} ({prod} values) but numel {}", t.name, t.shape, t.numel);
+            bail!(
+                "tensor `{}` has shape {:?} ({prod} values) but numel {}",
+                t.name,
+                t.shape,
+                t.numel
+            );
         }
         if t.offset != offset {
-            bail!("tensor `{}` has offset {} but the tensors before it end at {offset}", t.name, t.offset);
+            bail!(
+                "tensor `{}` has offset {} but the tensors before it end at {offset}",
+                t.name,
+                t.offset
+            );
         }
         if t.numel == 0 {
             bail!("tensor `{}` is empty", t.name);
@@ -83,8 +100,16 @@ pub fn grad_schema(metadata: HashMap<String, String>) -> Arc<Schema> {
         Schema::new(vec![
             Field::new("step", DataType::UInt64, false),
             Field::new("sample", DataType::UInt32, false),
-            Field::new("tensor", DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)), false),
-            Field::new("values", DataType::List(Arc::new(Field::new("item", DataType::Float32, false))), false),
+            Field::new(
+                "tensor",
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                false,
+            ),
+            Field::new(
+                "values",
+                DataType::List(Arc::new(Field::new("item", DataType::Float32, false))),
+                false,
+            ),
             Field::new("loss", DataType::Float64, true),
             Field::new("batch_size", DataType::UInt32, true),
         ])
@@ -136,7 +161,8 @@ pub fn check_schema(schema: &Schema) -> Result<ColumnIndex> {
     }
     match ty(idx.tensor) {
         DataType::Utf8 | DataType::LargeUtf8 => {}
-        DataType::Dictionary(_, v) if matches!(v.as_ref(), DataType::Utf8 | DataType::LargeUtf8) => {}
+        DataType::Dictionary(_, v)
+            if matches!(v.as_ref(), DataType::Utf8 | DataType::LargeUtf8) => {}
         other => return Err(wrong("tensor", other, "utf8 (dictionary-encoded)")),
     }
     match ty(idx.values) {
@@ -163,25 +189,46 @@ mod tests {
         check_layout(&l).unwrap();
         let mut bad = l.clone();
         bad[1].offset = 5;
-        assert!(check_layout(&bad).unwrap_err().to_string().contains("offset 5"));
+        assert!(check_layout(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("offset 5"));
         let mut bad = l.clone();
         bad[1].name = "a".into();
-        assert!(check_layout(&bad).unwrap_err().to_string().contains("appears twice"));
+        assert!(check_layout(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("appears twice"));
         let mut bad = l;
         bad[0].numel = 7;
-        assert!(check_layout(&bad).unwrap_err().to_string().contains("numel 7"));
+        assert!(check_layout(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("numel 7"));
     }
 
     #[test]
     fn schema_check_names_the_column() {
         let s = grad_schema(HashMap::new());
         check_schema(&s).unwrap();
-        let fields: Vec<Field> = s.fields().iter().filter(|f| f.name() != "loss").map(|f| f.as_ref().clone()).collect();
+        let fields: Vec<Field> = s
+            .fields()
+            .iter()
+            .filter(|f| f.name() != "loss")
+            .map(|f| f.as_ref().clone())
+            .collect();
         let e = check_schema(&Schema::new(fields)).unwrap_err().to_string();
         assert!(e.starts_with("missing column `loss`"), "{e}");
         let mut fields: Vec<Field> = s.fields().iter().map(|f| f.as_ref().clone()).collect();
-        fields[3] = Field::new("values", DataType::List(Arc::new(Field::new("item", DataType::Float64, true))), false);
+        fields[3] = Field::new(
+            "values",
+            DataType::List(Arc::new(Field::new("item", DataType::Float64, true))),
+            false,
+        );
         let e = check_schema(&Schema::new(fields)).unwrap_err().to_string();
-        assert!(e.contains("column `values` has type") && e.contains("expected list<float32>"), "{e}");
+        assert!(
+            e.contains("column `values` has type") && e.contains("expected list<float32>"),
+            "{e}"
+        );
     }
 }

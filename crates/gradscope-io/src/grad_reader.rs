@@ -53,7 +53,10 @@ pub struct GradReader {
 
 impl std::fmt::Debug for GradReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GradReader").field("name", &self.name).field("samples", &self.samples).finish()
+        f.debug_struct("GradReader")
+            .field("name", &self.name)
+            .field("samples", &self.samples)
+            .finish()
     }
 }
 
@@ -79,11 +82,18 @@ fn provenance_from(name: &str, json: Option<&String>) -> Result<Provenance> {
     let json = json.ok_or_else(|| {
         anyhow!("{name}: no `{METADATA_KEY}` metadata: not a gradient matrix written by gradscope (write one with dump-grads or synth-grads)")
     })?;
-    let meta = Provenance::from_json(json).map_err(|e| anyhow!("{name}: the `{METADATA_KEY}` metadata is not valid provenance JSON: {e}"))?;
+    let meta = Provenance::from_json(json).map_err(|e| {
+        anyhow!("{name}: the `{METADATA_KEY}` metadata is not valid provenance JSON: {e}")
+    })?;
     if meta.format_version != crate::FORMAT_VERSION {
-        bail!("{name}: gradient-matrix format version {} (this tool reads version {})", meta.format_version, crate::FORMAT_VERSION);
+        bail!(
+            "{name}: gradient-matrix format version {} (this tool reads version {})",
+            meta.format_version,
+            crate::FORMAT_VERSION
+        );
     }
-    check_layout(&meta.layout).map_err(|e| anyhow!("{name}: bad parameter layout in the metadata: {e}"))?;
+    check_layout(&meta.layout)
+        .map_err(|e| anyhow!("{name}: bad parameter layout in the metadata: {e}"))?;
     Ok(meta)
 }
 
@@ -94,7 +104,12 @@ impl GradReader {
             let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, std::io::stdin()), None)
                 .map_err(|e| anyhow!("stdin: not an Arrow IPC stream of a gradient matrix ({e}); pipe the output of `dump-grads -o -` or `synth-grads -o -`"))?;
             let schema = reader.schema();
-            return Self::from_batches("stdin".into(), schema.clone(), schema.metadata().get(METADATA_KEY).cloned(), Box::new(reader));
+            return Self::from_batches(
+                "stdin".into(),
+                schema.clone(),
+                schema.metadata().get(METADATA_KEY).cloned(),
+                Box::new(reader),
+            );
         }
         let name = path.display().to_string();
         let mut file = File::open(path).map_err(|e| anyhow!("{name}: cannot open: {e}"))?;
@@ -128,12 +143,38 @@ impl GradReader {
         }
     }
 
-    fn from_batches(name: String, schema: SchemaRef, json: Option<String>, batches: Batches) -> Result<Self> {
+    fn from_batches(
+        name: String,
+        schema: SchemaRef,
+        json: Option<String>,
+        batches: Batches,
+    ) -> Result<Self> {
         let cols = check_schema(&schema).map_err(|e| anyhow!("{name}: {e}"))?;
         let meta = provenance_from(&name, json.as_ref())?;
-        let by_name = meta.layout.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
-        let dictionary = matches!(schema.field(cols.tensor).data_type(), DataType::Dictionary(..));
-        Ok(Self { name, meta, batches, cols, batch: None, tensor_ids: Vec::new(), dictionary, row: 0, by_name, last: None, samples: 0, check_finite: true })
+        let by_name = meta
+            .layout
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.clone(), i))
+            .collect();
+        let dictionary = matches!(
+            schema.field(cols.tensor).data_type(),
+            DataType::Dictionary(..)
+        );
+        Ok(Self {
+            name,
+            meta,
+            batches,
+            cols,
+            batch: None,
+            tensor_ids: Vec::new(),
+            dictionary,
+            row: 0,
+            by_name,
+            last: None,
+            samples: 0,
+            check_finite: true,
+        })
     }
 
     /// Skip the NaN/infinity check (for tools that handle non-finite values themselves).
@@ -174,7 +215,11 @@ impl GradReader {
                     self.batch = None;
                     return Ok(false);
                 }
-                Some(Err(e)) => bail!("{}: cannot read after {} samples: {e}", self.name, self.samples),
+                Some(Err(e)) => bail!(
+                    "{}: cannot read after {} samples: {e}",
+                    self.name,
+                    self.samples
+                ),
                 Some(Ok(b)) => {
                     self.tensor_ids = self.map_tensors(&b)?;
                     self.batch = Some(b);
@@ -187,15 +232,31 @@ impl GradReader {
     fn map_tensors(&self, b: &RecordBatch) -> Result<Vec<Option<usize>>> {
         let col = b.column(self.cols.tensor);
         let strings: Vec<Option<String>> = if self.dictionary {
-            let dict = col.as_dictionary_opt::<Int32Type>().ok_or_else(|| anyhow!("{}: column `tensor` must be dictionary<int32, utf8>", self.name))?;
+            let dict = col.as_dictionary_opt::<Int32Type>().ok_or_else(|| {
+                anyhow!(
+                    "{}: column `tensor` must be dictionary<int32, utf8>",
+                    self.name
+                )
+            })?;
             let values = dict.values();
-            let s = values.as_string_opt::<i32>().ok_or_else(|| anyhow!("{}: column `tensor` must hold utf8 names", self.name))?;
-            (0..s.len()).map(|i| s.is_valid(i).then(|| s.value(i).to_string())).collect()
+            let s = values
+                .as_string_opt::<i32>()
+                .ok_or_else(|| anyhow!("{}: column `tensor` must hold utf8 names", self.name))?;
+            (0..s.len())
+                .map(|i| s.is_valid(i).then(|| s.value(i).to_string()))
+                .collect()
         } else {
-            let s = col.as_string_opt::<i32>().ok_or_else(|| anyhow!("{}: column `tensor` must hold utf8 names", self.name))?;
-            (0..s.len()).map(|i| s.is_valid(i).then(|| s.value(i).to_string())).collect()
+            let s = col
+                .as_string_opt::<i32>()
+                .ok_or_else(|| anyhow!("{}: column `tensor` must hold utf8 names", self.name))?;
+            (0..s.len())
+                .map(|i| s.is_valid(i).then(|| s.value(i).to_string()))
+                .collect()
         };
-        Ok(strings.into_iter().map(|s| s.and_then(|s| self.by_name.get(&s).copied())).collect())
+        Ok(strings
+            .into_iter()
+            .map(|s| s.and_then(|s| self.by_name.get(&s).copied()))
+            .collect())
     }
 
     fn tensor_at(&self, b: &RecordBatch, row: usize) -> Result<usize> {
@@ -222,7 +283,18 @@ impl GradReader {
         } else {
             col.as_string::<i32>().value(row).to_string()
         };
-        bail!("{}: tensor `{shown}` is not in the parameter layout of the metadata ({} tensors: {})", self.name, self.meta.layout.len(), self.meta.layout.iter().map(|t| t.name.as_str()).take(6).collect::<Vec<_>>().join(", "))
+        bail!(
+            "{}: tensor `{shown}` is not in the parameter layout of the metadata ({} tensors: {})",
+            self.name,
+            self.meta.layout.len(),
+            self.meta
+                .layout
+                .iter()
+                .map(|t| t.name.as_str())
+                .take(6)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     }
 
     /// Reads the next sample into `out` (reusing its buffer). Returns false at the end.
@@ -239,8 +311,14 @@ impl GradReader {
             }
             let b = self.batch.as_ref().expect("advance loaded a batch");
             let row = self.row;
-            let step = b.column(self.cols.step).as_primitive::<UInt64Type>().value(row);
-            let sample = b.column(self.cols.sample).as_primitive::<UInt32Type>().value(row);
+            let step = b
+                .column(self.cols.step)
+                .as_primitive::<UInt64Type>()
+                .value(row);
+            let sample = b
+                .column(self.cols.sample)
+                .as_primitive::<UInt32Type>()
+                .value(row);
             let id = self.tensor_at(b, row)?;
             let expected = &self.meta.layout[k];
             if k == 0 {
@@ -255,7 +333,11 @@ impl GradReader {
                 out.step = step;
                 out.sample = sample;
                 let loss = b.column(self.cols.loss).as_primitive::<Float64Type>();
-                out.loss = if loss.is_null(row) { f64::NAN } else { loss.value(row) };
+                out.loss = if loss.is_null(row) {
+                    f64::NAN
+                } else {
+                    loss.value(row)
+                };
                 let bs = b.column(self.cols.batch_size).as_primitive::<UInt32Type>();
                 out.batch_size = if bs.is_null(row) { 0 } else { bs.value(row) };
             } else if (step, sample) != (out.step, out.sample) {
@@ -265,7 +347,11 @@ impl GradReader {
             }
             let col = b.column(self.cols.values);
             if col.is_null(row) {
-                bail!("{}: step {step} sample {sample} tensor `{}`: values are null", self.name, expected.name);
+                bail!(
+                    "{}: step {step} sample {sample} tensor `{}`: values are null",
+                    self.name,
+                    expected.name
+                );
             }
             let (values, start, end) = match col.data_type() {
                 DataType::List(_) => {
@@ -285,11 +371,18 @@ impl GradReader {
                 bail!("{}: step {step} sample {sample} tensor `{}`: {len} values, but the layout says {} (shape {:?})", self.name, expected.name, expected.numel, expected.shape);
             }
             if floats.null_count() > 0 && (start..end).any(|i| floats.is_null(i)) {
-                bail!("{}: step {step} sample {sample} tensor `{}`: null values inside the gradient", self.name, expected.name);
+                bail!(
+                    "{}: step {step} sample {sample} tensor `{}`: null values inside the gradient",
+                    self.name,
+                    expected.name
+                );
             }
             let src = &floats.values()[start..end];
             if self.check_finite && !src.iter().all(|v| v.is_finite()) {
-                let i = src.iter().position(|v| !v.is_finite()).expect("a non-finite value");
+                let i = src
+                    .iter()
+                    .position(|v| !v.is_finite())
+                    .expect("a non-finite value");
                 bail!("{}: step {step} sample {sample} tensor `{}`: value {} at index {i} (the gradient is not finite; did training diverge?)", self.name, expected.name, src[i]);
             }
             out.values[expected.offset..expected.offset + len].copy_from_slice(src);
@@ -326,11 +419,15 @@ mod tests {
     fn parquet_round_trip_in_small_row_groups() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.parquet");
-        let opts = WriterOptions { row_group_bytes: 1, zstd: false };
+        let opts = WriterOptions {
+            row_group_bytes: 1,
+            zstd: false,
+        };
         let mut w = GradWriter::create(&path, &meta(), &opts).unwrap();
         for step in [0u64, 5] {
             for s in 0..3u32 {
-                w.write_sample(step, s, 0.25 * s as f64, 64, &sample_values(s)).unwrap();
+                w.write_sample(step, s, 0.25 * s as f64, 64, &sample_values(s))
+                    .unwrap();
             }
         }
         assert_eq!(w.finish().unwrap(), 6);
@@ -347,7 +444,10 @@ mod tests {
         assert_eq!(seen[4], (5, 1, 0.25));
         // Each row group holds whole samples.
         let f = File::open(&path).unwrap();
-        let md = ParquetRecordBatchReaderBuilder::try_new(f).unwrap().metadata().clone();
+        let md = ParquetRecordBatchReaderBuilder::try_new(f)
+            .unwrap()
+            .metadata()
+            .clone();
         for g in md.row_groups() {
             assert_eq!(g.num_rows() % 2, 0);
         }
@@ -360,7 +460,11 @@ mod tests {
         let mut w = GradWriter::create(&path, &meta(), &WriterOptions::default()).unwrap();
         assert!(w.write_sample(0, 0, 0.0, 1, &[0.0; 7]).is_err());
         w.write_sample(0, 1, 0.0, 1, &[0.0; 8]).unwrap();
-        assert!(w.write_sample(0, 1, 0.0, 1, &[0.0; 8]).unwrap_err().to_string().contains("in order"));
+        assert!(w
+            .write_sample(0, 1, 0.0, 1, &[0.0; 8])
+            .unwrap_err()
+            .to_string()
+            .contains("in order"));
         drop(w);
         assert!(!path.exists(), "an unfinished writer must leave no file");
     }
@@ -379,7 +483,10 @@ mod tests {
         let mut out = Sample::default();
         assert!(r.next_sample(&mut out).unwrap());
         let e = r.next_sample(&mut out).unwrap_err().to_string();
-        assert!(e.contains("step 3 sample 1 tensor `b`: value NaN at index 1"), "{e}");
+        assert!(
+            e.contains("step 3 sample 1 tensor `b`: value NaN at index 1"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -388,10 +495,18 @@ mod tests {
         let p = dir.path().join("x.parquet");
         std::fs::write(&p, b"hello world").unwrap();
         let e = GradReader::open(&p).unwrap_err().to_string();
-        assert!(e.contains("not a Parquet file or an Arrow IPC stream"), "{e}");
+        assert!(
+            e.contains("not a Parquet file or an Arrow IPC stream"),
+            "{e}"
+        );
         std::fs::write(&p, b"").unwrap();
-        assert!(GradReader::open(&p).unwrap_err().to_string().contains("empty"));
-        let e = GradReader::open(&dir.path().join("missing.parquet")).unwrap_err().to_string();
+        assert!(GradReader::open(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
+        let e = GradReader::open(&dir.path().join("missing.parquet"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("missing.parquet: cannot open"), "{e}");
     }
 }

@@ -15,15 +15,18 @@ use crate::grad_matrix::{check_layout, grad_schema};
 use crate::provenance::Provenance;
 use crate::{is_stdio, METADATA_KEY};
 use anyhow::{bail, Context, Result};
-use arrow::array::{ArrayRef, DictionaryArray, Float32Array, Float64Array, ListArray, StringArray, UInt32Array, UInt64Array};
+use arrow::array::{
+    ArrayRef, DictionaryArray, Float32Array, Float64Array, ListArray, StringArray, UInt32Array,
+    UInt64Array,
+};
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{Field, Int32Type, Schema};
 use arrow::ipc::writer::StreamWriter;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use std::collections::HashMap;
 use std::fs::File;
@@ -42,13 +45,21 @@ pub struct WriterOptions {
 
 impl Default for WriterOptions {
     fn default() -> Self {
-        Self { row_group_bytes: 64 << 20, zstd: false }
+        Self {
+            row_group_bytes: 64 << 20,
+            zstd: false,
+        }
     }
 }
 
 enum Sink {
-    Parquet { writer: ArrowWriter<File>, file: AtomicFile },
-    Ipc { writer: StreamWriter<BufWriter<Stdout>> },
+    Parquet {
+        writer: ArrowWriter<File>,
+        file: AtomicFile,
+    },
+    Ipc {
+        writer: StreamWriter<BufWriter<Stdout>>,
+    },
 }
 
 /// Writes a gradient matrix sample by sample.
@@ -66,7 +77,10 @@ pub struct GradWriter {
 
 impl std::fmt::Debug for GradWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GradWriter").field("dest", &self.dest).field("samples", &self.samples).finish()
+        f.debug_struct("GradWriter")
+            .field("dest", &self.dest)
+            .field("samples", &self.samples)
+            .finish()
     }
 }
 
@@ -77,24 +91,44 @@ impl GradWriter {
         check_layout(&meta.layout).context("cannot write a gradient matrix")?;
         let dim = meta.dim();
         if dim > i32::MAX as usize {
-            bail!("a sample of {dim} values exceeds the format's limit of {} per sample", i32::MAX);
+            bail!(
+                "a sample of {dim} values exceeds the format's limit of {} per sample",
+                i32::MAX
+            );
         }
         let json = meta.to_json();
         let schema = grad_schema(HashMap::from([(METADATA_KEY.to_string(), json.clone())]));
-        let names: ArrayRef = Arc::new(StringArray::from_iter_values(meta.layout.iter().map(|t| t.name.as_str())));
+        let names: ArrayRef = Arc::new(StringArray::from_iter_values(
+            meta.layout.iter().map(|t| t.name.as_str()),
+        ));
         let mut offsets = vec![0i32];
         for t in &meta.layout {
             offsets.push((t.offset + t.numel) as i32);
         }
-        let dest = if is_stdio(path) { "stdout".to_string() } else { path.display().to_string() };
+        let dest = if is_stdio(path) {
+            "stdout".to_string()
+        } else {
+            path.display().to_string()
+        };
         let sink = if is_stdio(path) {
             let out = BufWriter::with_capacity(1 << 20, std::io::stdout());
-            Sink::Ipc { writer: StreamWriter::try_new(out, &schema).context("cannot start the Arrow stream on stdout")? }
+            Sink::Ipc {
+                writer: StreamWriter::try_new(out, &schema)
+                    .context("cannot start the Arrow stream on stdout")?,
+            }
         } else {
             let file = AtomicFile::create(path)?;
-            let values_path = ColumnPath::from(vec!["values".to_string(), "list".to_string(), "item".to_string()]);
+            let values_path = ColumnPath::from(vec![
+                "values".to_string(),
+                "list".to_string(),
+                "item".to_string(),
+            ]);
             let props = WriterProperties::builder()
-                .set_compression(if options.zstd { Compression::ZSTD(ZstdLevel::try_new(1)?) } else { Compression::UNCOMPRESSED })
+                .set_compression(if options.zstd {
+                    Compression::ZSTD(ZstdLevel::try_new(1)?)
+                } else {
+                    Compression::UNCOMPRESSED
+                })
                 .set_max_row_group_size(usize::MAX / 2)
                 .set_dictionary_enabled(false)
                 .set_column_dictionary_enabled(ColumnPath::from("tensor"), true)
@@ -106,7 +140,17 @@ impl GradWriter {
                 .with_context(|| format!("cannot write {}", path.display()))?;
             Sink::Parquet { writer, file }
         };
-        Ok(Self { sink: Some(sink), schema, names, offsets, dim, last: None, row_group_bytes: options.row_group_bytes, dest, samples: 0 })
+        Ok(Self {
+            sink: Some(sink),
+            schema,
+            names,
+            offsets,
+            dim,
+            last: None,
+            row_group_bytes: options.row_group_bytes,
+            dest,
+            samples: 0,
+        })
     }
 
     /// The number of values per sample.
@@ -116,9 +160,21 @@ impl GradWriter {
 
     /// Appends one sample: the gradient of every tensor of the layout, concatenated in
     /// layout order. (step, sample) must increase strictly.
-    pub fn write_sample(&mut self, step: u64, sample: u32, loss: f64, batch_size: u32, values: &[f32]) -> Result<()> {
+    pub fn write_sample(
+        &mut self,
+        step: u64,
+        sample: u32,
+        loss: f64,
+        batch_size: u32,
+        values: &[f32],
+    ) -> Result<()> {
         if values.len() != self.dim {
-            bail!("cannot write {}: sample has {} values, the layout {}", self.dest, values.len(), self.dim);
+            bail!(
+                "cannot write {}: sample has {} values, the layout {}",
+                self.dest,
+                values.len(),
+                self.dim
+            );
         }
         if let Some(last) = self.last {
             if (step, sample) <= last {
@@ -129,8 +185,17 @@ impl GradWriter {
         let t = self.offsets.len() - 1;
         let keys = arrow::array::Int32Array::from_iter_values(0..t as i32);
         let tensor = DictionaryArray::<Int32Type>::try_new(keys, self.names.clone())?;
-        let item = Arc::new(Field::new("item", arrow::datatypes::DataType::Float32, false));
-        let list = ListArray::try_new(item, OffsetBuffer::new(self.offsets.clone().into()), Arc::new(Float32Array::from(values.to_vec())), None)?;
+        let item = Arc::new(Field::new(
+            "item",
+            arrow::datatypes::DataType::Float32,
+            false,
+        ));
+        let list = ListArray::try_new(
+            item,
+            OffsetBuffer::new(self.offsets.clone().into()),
+            Arc::new(Float32Array::from(values.to_vec())),
+            None,
+        )?;
         let batch = RecordBatch::try_new(
             self.schema.clone(),
             vec![
@@ -145,12 +210,18 @@ impl GradWriter {
         let dest = &self.dest;
         match self.sink.as_mut().expect("writer not finished") {
             Sink::Parquet { writer, .. } => {
-                writer.write(&batch).with_context(|| format!("cannot write {dest}"))?;
+                writer
+                    .write(&batch)
+                    .with_context(|| format!("cannot write {dest}"))?;
                 if writer.in_progress_size() >= self.row_group_bytes {
-                    writer.flush().with_context(|| format!("cannot write {dest}"))?;
+                    writer
+                        .flush()
+                        .with_context(|| format!("cannot write {dest}"))?;
                 }
             }
-            Sink::Ipc { writer } => writer.write(&batch).with_context(|| format!("cannot write {dest}"))?,
+            Sink::Ipc { writer } => writer
+                .write(&batch)
+                .with_context(|| format!("cannot write {dest}"))?,
         }
         self.samples += 1;
         Ok(())
@@ -162,12 +233,19 @@ impl GradWriter {
         let dest = self.dest.clone();
         match self.sink.take().expect("writer not finished") {
             Sink::Parquet { writer, file } => {
-                writer.close().with_context(|| format!("cannot write {dest}"))?;
+                writer
+                    .close()
+                    .with_context(|| format!("cannot write {dest}"))?;
                 file.commit()?;
             }
             Sink::Ipc { mut writer } => {
-                writer.finish().with_context(|| format!("cannot write {dest}"))?;
-                writer.get_mut().flush().with_context(|| format!("cannot write {dest}"))?;
+                writer
+                    .finish()
+                    .with_context(|| format!("cannot write {dest}"))?;
+                writer
+                    .get_mut()
+                    .flush()
+                    .with_context(|| format!("cannot write {dest}"))?;
             }
         }
         Ok(self.samples)

@@ -13,8 +13,8 @@ use anyhow::{bail, Context, Result};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
 use std::io::Write;
 use std::path::Path;
 
@@ -57,10 +57,15 @@ pub fn write_table(path: &Path, batch: &RecordBatch, provenance: &Provenance) ->
         TableFormat::Parquet => {
             let props = WriterProperties::builder()
                 .set_compression(Compression::SNAPPY)
-                .set_key_value_metadata(Some(vec![KeyValue::new(METADATA_KEY.to_string(), provenance.to_json())]))
+                .set_key_value_metadata(Some(vec![KeyValue::new(
+                    METADATA_KEY.to_string(),
+                    provenance.to_json(),
+                )]))
                 .build();
-            let mut w = ArrowWriter::try_new(file.file()?, batch.schema(), Some(props)).with_context(|| format!("cannot write {name}"))?;
-            w.write(batch).with_context(|| format!("cannot write {name}"))?;
+            let mut w = ArrowWriter::try_new(file.file()?, batch.schema(), Some(props))
+                .with_context(|| format!("cannot write {name}"))?;
+            w.write(batch)
+                .with_context(|| format!("cannot write {name}"))?;
             w.close().with_context(|| format!("cannot write {name}"))?;
         }
         TableFormat::Csv => {
@@ -71,8 +76,10 @@ pub fn write_table(path: &Path, batch: &RecordBatch, provenance: &Provenance) ->
         TableFormat::Json => {
             let mut w = file.writer()?;
             let mut jw = arrow::json::ArrayWriter::new(&mut w);
-            jw.write(batch).with_context(|| format!("cannot write {name}"))?;
-            jw.finish().with_context(|| format!("cannot write {name}"))?;
+            jw.write(batch)
+                .with_context(|| format!("cannot write {name}"))?;
+            jw.finish()
+                .with_context(|| format!("cannot write {name}"))?;
             drop(jw);
             w.flush().with_context(|| format!("cannot write {name}"))?;
         }
@@ -94,8 +101,18 @@ mod tests {
     use std::sync::Arc;
 
     fn batch() -> RecordBatch {
-        let schema = Schema::new(vec![Field::new("scope", DataType::Utf8, false), Field::new("kappa", DataType::Float64, true)]);
-        RecordBatch::try_new(Arc::new(schema), vec![Arc::new(StringArray::from(vec!["all", "fc1"])), Arc::new(Float64Array::from(vec![Some(1.5), None]))]).unwrap()
+        let schema = Schema::new(vec![
+            Field::new("scope", DataType::Utf8, false),
+            Field::new("kappa", DataType::Float64, true),
+        ]);
+        RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(StringArray::from(vec!["all", "fc1"])),
+                Arc::new(Float64Array::from(vec![Some(1.5), None])),
+            ],
+        )
+        .unwrap()
     }
 
     #[test]
@@ -103,16 +120,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = Provenance::new("test", "t 0");
         write_table(&dir.path().join("r.csv"), &batch(), &p).unwrap();
-        assert_eq!(std::fs::read_to_string(dir.path().join("r.csv")).unwrap(), "scope,kappa\nall,1.5\nfc1,\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("r.csv")).unwrap(),
+            "scope,kappa\nall,1.5\nfc1,\n"
+        );
         write_table(&dir.path().join("r.json"), &batch(), &p).unwrap();
-        let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+        let j: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap())
+                .unwrap();
         assert_eq!(j[0]["kappa"], serde_json::json!(1.5));
         write_table(&dir.path().join("r.parquet"), &batch(), &p).unwrap();
         let f = std::fs::File::open(dir.path().join("r.parquet")).unwrap();
         let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
         let kv = b.metadata().file_metadata().key_value_metadata().unwrap();
         assert!(kv.iter().any(|k| k.key == METADATA_KEY));
-        let e = write_table(&dir.path().join("r.txt"), &batch(), &p).unwrap_err().to_string();
+        let e = write_table(&dir.path().join("r.txt"), &batch(), &p)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown output format"), "{e}");
     }
 }

@@ -23,7 +23,13 @@ pub struct Series {
 
 impl Series {
     pub fn new(label: &str, points: Vec<(f64, f64)>, color: usize) -> Self {
-        Self { label: label.to_string(), points, color, dashed: false, markers: true }
+        Self {
+            label: label.to_string(),
+            points,
+            color,
+            dashed: false,
+            markers: true,
+        }
     }
     pub fn dashed(mut self) -> Self {
         self.dashed = true;
@@ -65,7 +71,11 @@ static FONT: Once = Once::new();
 
 fn register_font() {
     FONT.call_once(|| {
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        );
     });
 }
 
@@ -97,7 +107,8 @@ pub fn draw_png(path: &Path, width: u32, height: u32, panels: &[Panel]) -> Resul
     for (panel, area) in panels.iter().zip(areas.iter()) {
         draw_panel(panel, area).map_err(|e| anyhow!("cannot draw {}: {e}", path.display()))?;
     }
-    root.present().map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
+    root.present()
+        .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
     Ok(())
 }
 
@@ -105,40 +116,83 @@ type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
 
 fn draw_panel(p: &Panel, area: &Area<'_>) -> Result<(), Box<dyn std::error::Error>> {
     let xs = p.series.iter().flat_map(|s| s.points.iter().map(|q| q.0));
-    let ys = p.series.iter().flat_map(|s| s.points.iter().map(|q| q.1)).chain(p.hlines.iter().map(|h| h.0));
+    let ys = p
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|q| q.1))
+        .chain(p.hlines.iter().map(|h| h.0));
     let (x0, x1) = range(xs, p.log_x);
     let (y0, y1) = range(ys, p.log_y);
     let mut builder = ChartBuilder::on(area);
-    builder.caption(&p.title, ("sans-serif", 18)).margin(12).x_label_area_size(40).y_label_area_size(70);
+    builder
+        .caption(&p.title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70);
     macro_rules! finish {
         ($chart:expr) => {{
             let mut chart = $chart;
-            chart.configure_mesh().x_desc(p.x_label.as_str()).y_desc(p.y_label.as_str()).label_style(("sans-serif", 13)).draw()?;
+            chart
+                .configure_mesh()
+                .x_desc(p.x_label.as_str())
+                .y_desc(p.y_label.as_str())
+                .label_style(("sans-serif", 13))
+                .draw()?;
             for (y, label, c) in &p.hlines {
                 let color = PALETTE[*c % PALETTE.len()];
                 chart
-                    .draw_series(DashedLineSeries::new(vec![(x0, *y), (x1, *y)], 6, 4, color.stroke_width(1)))?
+                    .draw_series(DashedLineSeries::new(
+                        vec![(x0, *y), (x1, *y)],
+                        6,
+                        4,
+                        color.stroke_width(1),
+                    ))?
                     .label(label.as_str())
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
             }
             for s in &p.series {
                 let color = PALETTE[s.color % PALETTE.len()];
-                let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite() && (!p.log_x || *x > 0.0) && (!p.log_y || *y > 0.0)).collect();
+                let pts: Vec<(f64, f64)> = s
+                    .points
+                    .iter()
+                    .copied()
+                    .filter(|(x, y)| {
+                        x.is_finite()
+                            && y.is_finite()
+                            && (!p.log_x || *x > 0.0)
+                            && (!p.log_y || *y > 0.0)
+                    })
+                    .collect();
                 let drawn = if s.dashed {
-                    chart.draw_series(DashedLineSeries::new(pts.clone(), 6, 4, color.stroke_width(2)))?
+                    chart.draw_series(DashedLineSeries::new(
+                        pts.clone(),
+                        6,
+                        4,
+                        color.stroke_width(2),
+                    ))?
                 } else {
                     chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
                 };
-                drawn.label(s.label.as_str()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+                drawn.label(s.label.as_str()).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                });
                 if s.markers {
                     chart.draw_series(pts.iter().map(|&q| Circle::new(q, 3, color.filled())))?;
                 }
             }
-            chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).label_font(("sans-serif", 13)).position(SeriesLabelPosition::UpperLeft).draw()?;
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 13))
+                .position(SeriesLabelPosition::UpperLeft)
+                .draw()?;
         }};
     }
     match (p.log_x, p.log_y) {
-        (true, true) => finish!(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())?),
+        (true, true) => {
+            finish!(builder.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())?)
+        }
         (true, false) => finish!(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?),
         (false, true) => finish!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?),
         (false, false) => finish!(builder.build_cartesian_2d(x0..x1, y0..y1)?),

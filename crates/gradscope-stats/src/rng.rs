@@ -16,7 +16,9 @@ pub fn seeded(seed: u64) -> Rng {
 /// The generator of stream `index` under `seed`: a SplitMix64 mix of both, so streams
 /// for different indices are unrelated and the mapping is stable across versions.
 pub fn stream(seed: u64, index: u64) -> Rng {
-    Rng::seed_from_u64(splitmix64(seed ^ splitmix64(index.wrapping_add(0x9E37_79B9_7F4A_7C15))))
+    Rng::seed_from_u64(splitmix64(
+        seed ^ splitmix64(index.wrapping_add(0x9E37_79B9_7F4A_7C15)),
+    ))
 }
 
 /// SplitMix64's output function (Steele, Lea and Flood 2014).
@@ -34,8 +36,14 @@ mod tests {
 
     #[test]
     fn same_seed_same_numbers() {
-        let a: Vec<u64> = (0..4).map(|_| 0).scan(seeded(7), |r, _| Some(r.random())).collect();
-        let b: Vec<u64> = (0..4).map(|_| 0).scan(seeded(7), |r, _| Some(r.random())).collect();
+        let a: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(seeded(7), |r, _| Some(r.random()))
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(seeded(7), |r, _| Some(r.random()))
+            .collect();
         assert_eq!(a, b);
         let c: u64 = stream(7, 1).random();
         let d: u64 = stream(7, 2).random();

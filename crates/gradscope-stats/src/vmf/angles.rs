@@ -62,7 +62,17 @@ impl AngleAccumulator {
         let null_sd = null_sd_degrees(d.max(1));
         let lo = 90.0 - HALF_WIDTH_SD * null_sd;
         let width = 2.0 * HALF_WIDTH_SD * null_sd / FINE_BINS as f64;
-        Self { null_sd, lo, width, counts: vec![0; FINE_BINS], under: 0, over: 0, n: 0, mean: 0.0, m2: 0.0 }
+        Self {
+            null_sd,
+            lo,
+            width,
+            counts: vec![0; FINE_BINS],
+            under: 0,
+            over: 0,
+            n: 0,
+            mean: 0.0,
+            m2: 0.0,
+        }
     }
 
     /// Adds the angle whose cosine is `cos` (clamped into [-1, 1]).
@@ -86,9 +96,21 @@ impl AngleAccumulator {
     pub fn summary(&self) -> AngleSummary {
         let n = self.n;
         if n == 0 {
-            return AngleSummary { n, mean: f64::NAN, sd: f64::NAN, null_sd: self.null_sd, mean_z: f64::NAN, sd_ratio: f64::NAN, ks: f64::NAN };
+            return AngleSummary {
+                n,
+                mean: f64::NAN,
+                sd: f64::NAN,
+                null_sd: self.null_sd,
+                mean_z: f64::NAN,
+                sd_ratio: f64::NAN,
+                ks: f64::NAN,
+            };
         }
-        let sd = if n > 1 { (self.m2 / (n as f64 - 1.0)).sqrt() } else { f64::NAN };
+        let sd = if n > 1 {
+            (self.m2 / (n as f64 - 1.0)).sqrt()
+        } else {
+            f64::NAN
+        };
         let normal = Normal::new(90.0, self.null_sd).expect("positive sd");
         let mut cum = self.under;
         let mut ks = (cum as f64 / n as f64 - normal.cdf(self.lo)).abs();
@@ -117,7 +139,12 @@ impl AngleAccumulator {
         let normal = Normal::new(90.0, self.null_sd).expect("positive sd");
         let n = self.n as f64;
         let mut out = Vec::with_capacity(bins + 2);
-        out.push((f64::NEG_INFINITY, self.lo, self.under, n * normal.cdf(self.lo)));
+        out.push((
+            f64::NEG_INFINITY,
+            self.lo,
+            self.under,
+            n * normal.cdf(self.lo),
+        ));
         for b in 0..FINE_BINS / per {
             let lo = self.lo + (b * per) as f64 * self.width;
             let hi = self.lo + ((b + 1) * per) as f64 * self.width;

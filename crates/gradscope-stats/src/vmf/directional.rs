@@ -97,7 +97,15 @@ pub struct DirectionalAccumulator {
 }
 
 fn new_state(len: usize, u_norm: f64) -> ScopeState {
-    ScopeState { n_dir: 0, n_zero: 0, norm_mean: 0.0, norm_m2: 0.0, m2: 0.0, u_norm, angles: AngleAccumulator::new(len) }
+    ScopeState {
+        n_dir: 0,
+        n_zero: 0,
+        norm_mean: 0.0,
+        norm_m2: 0.0,
+        m2: 0.0,
+        u_norm,
+        angles: AngleAccumulator::new(len),
+    }
 }
 
 impl DirectionalAccumulator {
@@ -106,12 +114,21 @@ impl DirectionalAccumulator {
     /// `0..dim`. The random direction u for the angles is drawn from `angle_seed`.
     pub fn new(dim: usize, scopes: Vec<Scope>, angle_seed: u64) -> Self {
         let mut rng = seeded(angle_seed);
-        let u: Vec<f32> = (0..dim).map(|_| StandardNormal.sample(&mut rng)).collect::<Vec<f64>>().iter().map(|&v| v as f32).collect();
+        let u: Vec<f32> = (0..dim)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect::<Vec<f64>>()
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
         let u_norm_all = u.iter().map(|&v| v as f64 * v as f64).sum::<f64>().sqrt();
         let each: Vec<ScopeState> = scopes
             .iter()
             .map(|s| {
-                let un = u[s.start..s.start + s.len].iter().map(|&v| v as f64 * v as f64).sum::<f64>().sqrt();
+                let un = u[s.start..s.start + s.len]
+                    .iter()
+                    .map(|&v| v as f64 * v as f64)
+                    .sum::<f64>()
+                    .sqrt();
                 new_state(s.len, un)
             })
             .collect();
@@ -129,7 +146,11 @@ impl DirectionalAccumulator {
             total: 0,
             mean: vec![0.0; dim],
             unit_all: vec![0.0; dim],
-            unit_scope: if per_scope_units { vec![0.0; dim] } else { Vec::new() },
+            unit_scope: if per_scope_units {
+                vec![0.0; dim]
+            } else {
+                Vec::new()
+            },
             u,
             all: new_state(dim, u_norm_all),
             each,
@@ -154,7 +175,7 @@ impl DirectionalAccumulator {
         let scopes = &self.scopes;
         let u = &self.u;
         // Pass 1: squared norms and dot products with u, per chunk, per scope piece.
-        let partial: Vec<(f64, f64, Vec<(usize, f64, f64)>)> = self
+        let partial: Vec<ChunkSums> = self
             .chunks
             .par_iter()
             .map(|&(a, b)| {
@@ -184,7 +205,10 @@ impl DirectionalAccumulator {
         let inv_n = 1.0 / self.total as f64;
         let norm_all = ss_all.sqrt();
         let inv_all = if norm_all > 0.0 { 1.0 / norm_all } else { 0.0 };
-        let inv_scope: Vec<f64> = ss_scope.iter().map(|s| if *s > 0.0 { 1.0 / s.sqrt() } else { 0.0 }).collect();
+        let inv_scope: Vec<f64> = ss_scope
+            .iter()
+            .map(|s| if *s > 0.0 { 1.0 / s.sqrt() } else { 0.0 })
+            .collect();
 
         // Pass 2: Welford on the mean, sums of unit vectors; m2 per chunk and scope piece.
         let per_scope_units = self.per_scope_units;
@@ -202,15 +226,39 @@ impl DirectionalAccumulator {
                     let mut cursor = a;
                     for (s, x, y) in scope_pieces(scopes, a, b) {
                         if cursor < x {
-                            m2_total += update(&g[cursor..x], &mut mean[cursor - a..x - a], &mut ua[cursor - a..x - a], None, inv_all, 0.0, inv_n);
+                            m2_total += update(
+                                &g[cursor..x],
+                                &mut mean[cursor - a..x - a],
+                                &mut ua[cursor - a..x - a],
+                                None,
+                                inv_all,
+                                0.0,
+                                inv_n,
+                            );
                         }
-                        let m2 = update(&g[x..y], &mut mean[x - a..y - a], &mut ua[x - a..y - a], Some(&mut us[x - a..y - a]), inv_all, inv_scope[s], inv_n);
+                        let m2 = update(
+                            &g[x..y],
+                            &mut mean[x - a..y - a],
+                            &mut ua[x - a..y - a],
+                            Some(&mut us[x - a..y - a]),
+                            inv_all,
+                            inv_scope[s],
+                            inv_n,
+                        );
                         m2_total += m2;
                         pieces.push((s, m2));
                         cursor = y;
                     }
                     if cursor < b {
-                        m2_total += update(&g[cursor..b], &mut mean[cursor - a..], &mut ua[cursor - a..], None, inv_all, 0.0, inv_n);
+                        m2_total += update(
+                            &g[cursor..b],
+                            &mut mean[cursor - a..],
+                            &mut ua[cursor - a..],
+                            None,
+                            inv_all,
+                            0.0,
+                            inv_n,
+                        );
                     }
                     (m2_total, pieces)
                 })
@@ -223,7 +271,10 @@ impl DirectionalAccumulator {
                 .map(|(c, (mean, ua))| {
                     let a = c * CHUNK;
                     let b = a + mean.len();
-                    (update(&g[a..b], mean, ua, None, inv_all, 0.0, inv_n), Vec::new())
+                    (
+                        update(&g[a..b], mean, ua, None, inv_all, 0.0, inv_n),
+                        Vec::new(),
+                    )
                 })
                 .collect()
         };
@@ -254,19 +305,45 @@ impl DirectionalAccumulator {
     /// The angle histograms (see [`AngleAccumulator::histogram`]) of the whole vector and
     /// of each scope, in the order of [`Self::finish`].
     pub fn angle_histograms(&self, bins: usize) -> Vec<Vec<(f64, f64, u64, f64)>> {
-        std::iter::once(&self.all).chain(&self.each).map(|s| s.angles.histogram(bins)).collect()
+        std::iter::once(&self.all)
+            .chain(&self.each)
+            .map(|s| s.angles.histogram(bins))
+            .collect()
     }
 
-    fn stats(&self, name: &str, start: usize, len: usize, st: &ScopeState, units: &[f64]) -> ScopeStats {
+    fn stats(
+        &self,
+        name: &str,
+        start: usize,
+        len: usize,
+        st: &ScopeState,
+        units: &[f64],
+    ) -> ScopeStats {
         let range = start..start + len;
-        let resultant = units[range.clone()].iter().map(|v| v * v).sum::<f64>().sqrt();
+        let resultant = units[range.clone()]
+            .iter()
+            .map(|v| v * v)
+            .sum::<f64>()
+            .sqrt();
         let n = st.n_dir;
-        let r_bar = if n > 0 { (resultant / n as f64).min(1.0) } else { f64::NAN };
+        let r_bar = if n > 0 {
+            (resultant / n as f64).min(1.0)
+        } else {
+            f64::NAN
+        };
         let d = len as f64;
         let total = self.total as f64;
         let mean_grad_norm = self.mean[range].iter().map(|v| v * v).sum::<f64>().sqrt();
-        let trace_cov = if self.total > 1 { st.m2 / (total - 1.0) } else { f64::NAN };
-        let std_norm = if self.total > 1 { (st.norm_m2 / (total - 1.0)).sqrt() } else { f64::NAN };
+        let trace_cov = if self.total > 1 {
+            st.m2 / (total - 1.0)
+        } else {
+            f64::NAN
+        };
+        let std_norm = if self.total > 1 {
+            (st.norm_m2 / (total - 1.0)).sqrt()
+        } else {
+            f64::NAN
+        };
         let gns = std_norm / st.norm_mean;
         let gs = trace_cov.sqrt() / mean_grad_norm;
         ScopeStats {
@@ -291,8 +368,15 @@ impl DirectionalAccumulator {
     }
 }
 
+/// Per chunk: sum of squares, dot product with u, and the same per scope piece.
+type ChunkSums = (f64, f64, Vec<(usize, f64, f64)>);
+
 /// The scope pieces inside [a, b): (scope index, start, end), in coordinate order.
-fn scope_pieces(scopes: &[Scope], a: usize, b: usize) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+fn scope_pieces(
+    scopes: &[Scope],
+    a: usize,
+    b: usize,
+) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
     scopes.iter().enumerate().filter_map(move |(i, s)| {
         let x = s.start.max(a);
         let y = (s.start + s.len).min(b);
@@ -326,7 +410,15 @@ fn sums(g: &[f32], u: &[f32]) -> (f64, f64) {
 
 /// Welford's update of the running mean over a block, the unit-vector sums, and the
 /// block's contribution to the sum of squared deviations.
-fn update(g: &[f32], mean: &mut [f64], unit_all: &mut [f64], unit_scope: Option<&mut [f64]>, inv_all: f64, inv_scope: f64, inv_n: f64) -> f64 {
+fn update(
+    g: &[f32],
+    mean: &mut [f64],
+    unit_all: &mut [f64],
+    unit_scope: Option<&mut [f64]>,
+    inv_all: f64,
+    inv_scope: f64,
+    inv_n: f64,
+) -> f64 {
     let mut m2 = [0.0f64; 4];
     let len = g.len();
     let main = len - len % 4;
@@ -387,7 +479,16 @@ mod tests {
         // The foundation issue's d = 3 example, with norms 1..8 so that the norm and
         // moment statistics are non-trivial; reference values computed in closed form
         // below (and by scripts/reference/vmf_reference.py for the kappas).
-        let dirs = [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0], [0.6, 0.0, 0.8], [-0.6, 0.0, 0.8], [0.0, 0.6, 0.8], [0.0, -0.6, 0.8], [0.8, 0.0, 0.6], [0.0, 0.8, 0.6]];
+        let dirs = [
+            [0.0, 0.0, 1.0],
+            [0.0, 0.0, 1.0],
+            [0.6, 0.0, 0.8],
+            [-0.6, 0.0, 0.8],
+            [0.0, 0.6, 0.8],
+            [0.0, -0.6, 0.8],
+            [0.8, 0.0, 0.6],
+            [0.0, 0.8, 0.6],
+        ];
         let mut acc = DirectionalAccumulator::new(3, vec![], 1);
         let mut gs = Vec::new();
         for (i, d) in dirs.iter().enumerate() {
@@ -399,7 +500,11 @@ mod tests {
         acc.push(&[0.0, 0.0, 0.0]);
         let st = &acc.finish()[0];
         assert_eq!((st.n, st.n_zero), (8, 1));
-        assert!(rel(st.r_bar, 0.812_403_840_463_595_8) < 1e-7, "{}", st.r_bar); // f32 inputs
+        assert!(
+            rel(st.r_bar, 0.812_403_840_463_595_8) < 1e-7,
+            "{}",
+            st.r_bar
+        ); // f32 inputs
         assert!(rel(st.kappa, 5.591_249_960_837_685) < 1e-6);
         assert!(rel(st.kappa_ml, 5.329_264_339_979_625) < 1e-6);
         // Norms 1..8 and 0: mean 4, sample sd sqrt(60/8) (sum of squared deviations 60).
@@ -408,8 +513,14 @@ mod tests {
         // Direct two-pass trace of the covariance over the 9 gradients.
         let mut all = gs.clone();
         all.push(vec![0.0; 3]);
-        let mean: Vec<f64> = (0..3).map(|j| all.iter().map(|g| g[j] as f64).sum::<f64>() / 9.0).collect();
-        let tr: f64 = all.iter().map(|g| (0..3).map(|j| (g[j] as f64 - mean[j]).powi(2)).sum::<f64>()).sum::<f64>() / 8.0;
+        let mean: Vec<f64> = (0..3)
+            .map(|j| all.iter().map(|g| g[j] as f64).sum::<f64>() / 9.0)
+            .collect();
+        let tr: f64 = all
+            .iter()
+            .map(|g| (0..3).map(|j| (g[j] as f64 - mean[j]).powi(2)).sum::<f64>())
+            .sum::<f64>()
+            / 8.0;
         let mnorm = mean.iter().map(|v| v * v).sum::<f64>().sqrt();
         assert!(rel(st.trace_cov, tr) < 1e-12);
         assert!(rel(st.gs, tr.sqrt() / mnorm) < 1e-12);
@@ -421,7 +532,18 @@ mod tests {
         // Scopes measured together must equal each block measured alone.
         let mut rng = seeded(9);
         let dim = 40_000; // spans several chunks, scope boundary inside a chunk
-        let scopes = vec![Scope { name: "a".into(), start: 0, len: 17_000 }, Scope { name: "b".into(), start: 17_000, len: 23_000 }];
+        let scopes = vec![
+            Scope {
+                name: "a".into(),
+                start: 0,
+                len: 17_000,
+            },
+            Scope {
+                name: "b".into(),
+                start: 17_000,
+                len: 23_000,
+            },
+        ];
         let mut both = DirectionalAccumulator::new(dim, scopes, 3);
         let mut a_alone = DirectionalAccumulator::new(17_000, vec![], 3);
         let mut g = vec![0.0f32; dim];
@@ -437,7 +559,12 @@ mod tests {
         let t = &a_alone.finish()[0];
         assert_eq!(s.len(), 3);
         assert_eq!(s[1].scope, "a");
-        for (x, y) in [(s[1].r_bar, t.r_bar), (s[1].gs, t.gs), (s[1].gns, t.gns), (s[1].trace_cov, t.trace_cov)] {
+        for (x, y) in [
+            (s[1].r_bar, t.r_bar),
+            (s[1].gs, t.gs),
+            (s[1].gns, t.gns),
+            (s[1].trace_cov, t.trace_cov),
+        ] {
             assert!(rel(x, y) < 1e-12, "{x} vs {y}");
         }
     }

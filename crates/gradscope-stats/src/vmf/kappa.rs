@@ -65,7 +65,11 @@ fn solve(r_bar: f64, q_bar: f64, d: f64) -> f64 {
         let (a, q) = ratio_and_complement(nu, k);
         (if use_q { q_bar - q } else { a - r_bar }, a)
     };
-    let start = if use_q { r_bar * (d - r_bar * r_bar) / (q_bar * (1.0 + r_bar)) } else { banerjee(r_bar, d) };
+    let start = if use_q {
+        r_bar * (d - r_bar * r_bar) / (q_bar * (1.0 + r_bar))
+    } else {
+        banerjee(r_bar, d)
+    };
     if !start.is_finite() {
         return start;
     }
@@ -109,7 +113,11 @@ fn solve(r_bar: f64, q_bar: f64, d: f64) -> f64 {
         } else {
             1.0 - a * a - (d - 1.0) * a / k
         };
-        let mut next = if deriv > 0.0 && deriv.is_finite() { k - fk / deriv } else { f64::NAN };
+        let mut next = if deriv > 0.0 && deriv.is_finite() {
+            k - fk / deriv
+        } else {
+            f64::NAN
+        };
         if !(next > lo && next < hi) {
             next = 0.5 * (lo + hi);
         }
@@ -194,7 +202,10 @@ mod tests {
                 let r = bessel_ratio(d / 2.0, kappa);
                 let back = maximum_likelihood(r, d);
                 let tol = 1e-13 + 4.0 * f64::EPSILON / q;
-                assert!(rel(back, kappa) < tol, "d={d} kappa={kappa}: back {back} (tol {tol})");
+                assert!(
+                    rel(back, kappa) < tol,
+                    "d={d} kappa={kappa}: back {back} (tol {tol})"
+                );
             }
         }
     }

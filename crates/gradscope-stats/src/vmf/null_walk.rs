@@ -32,7 +32,9 @@ impl SphereCoordinate {
     pub fn new(d: usize) -> Self {
         assert!(d >= 2, "a uniform direction needs d >= 2");
         let a = (d as f64 - 1.0) / 2.0;
-        Self { beta: Beta::new(a, a).expect("positive Beta parameters") }
+        Self {
+            beta: Beta::new(a, a).expect("positive Beta parameters"),
+        }
     }
 
     /// One draw of t in [-1, 1].
@@ -71,7 +73,11 @@ pub fn resultant_path_uniform<R: Rng + ?Sized>(n: usize, d: usize, rng: &mut R) 
 /// non-degenerate orthogonal walk; d = 2 is handled with t' = +-1).
 pub fn resultant_length_vmf<R: Rng + ?Sized>(n: usize, d: usize, kappa: f64, rng: &mut R) -> f64 {
     let wood = WoodSampler::new(d, kappa);
-    let orth = if d >= 3 { Some(SphereCoordinate::new(d - 1)) } else { None };
+    let orth = if d >= 3 {
+        Some(SphereCoordinate::new(d - 1))
+    } else {
+        None
+    };
     let mut along = 0.0f64;
     let mut sq = 0.0f64;
     for _ in 0..n {
@@ -103,7 +109,10 @@ mod tests {
     fn moments(x: &[f64]) -> (f64, f64) {
         let n = x.len() as f64;
         let m = x.iter().sum::<f64>() / n;
-        (m, x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1.0))
+        (
+            m,
+            x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1.0),
+        )
     }
 
     /// Two-sample Kolmogorov-Smirnov distance.
@@ -128,8 +137,9 @@ mod tests {
         // independent uniform directions have mean 0 and variance 1/d).
         let mut rng = seeded(3);
         let (n, d, reps) = (50, 20, 20_000);
-        let sq: Vec<f64> =
-            (0..reps).map(|_| resultant_length_uniform(n, d, &mut rng).powi(2)).collect();
+        let sq: Vec<f64> = (0..reps)
+            .map(|_| resultant_length_uniform(n, d, &mut rng).powi(2))
+            .collect();
         let (m, v) = moments(&sq);
         let want_v = 2.0 * (n * (n - 1)) as f64 / d as f64;
         let se = (v / reps as f64).sqrt();
@@ -143,14 +153,22 @@ mod tests {
         // two-sample KS distance between 400 simulated and 400 brute-force lengths must
         // stay below the 0.1% critical value 1.95 * sqrt(2/400) = 0.138.
         let mut rng = seeded(4);
-        for &(n, d, kappa) in &[(30usize, 3usize, 0.0), (20, 100, 0.0), (10, 10_000, 0.0),
-            (30, 3, 2.0), (20, 100, 30.0), (10, 10_000, 200.0)] {
+        for &(n, d, kappa) in &[
+            (30usize, 3usize, 0.0),
+            (20, 100, 0.0),
+            (10, 10_000, 0.0),
+            (30, 3, 2.0),
+            (20, 100, 30.0),
+            (10, 10_000, 200.0),
+        ] {
             let reps = 400;
             let mut sim: Vec<f64> = (0..reps)
-                .map(|_| if kappa == 0.0 {
-                    resultant_length_uniform(n, d, &mut rng)
-                } else {
-                    resultant_length_vmf(n, d, kappa, &mut rng)
+                .map(|_| {
+                    if kappa == 0.0 {
+                        resultant_length_uniform(n, d, &mut rng)
+                    } else {
+                        resultant_length_vmf(n, d, kappa, &mut rng)
+                    }
                 })
                 .collect();
             let mut mu = vec![0.0; d];

@@ -34,14 +34,20 @@ pub const RAYLEIGH_CHI2_MAX_D: usize = 64;
 /// The Rayleigh test from r_bar, n unit vectors, dimension d. NaN fields for n < 2.
 pub fn rayleigh(r_bar: f64, n: usize, d: usize) -> Rayleigh {
     if n < 2 || d < 1 {
-        return Rayleigh { statistic: f64::NAN, z: f64::NAN, p: f64::NAN };
+        return Rayleigh {
+            statistic: f64::NAN,
+            z: f64::NAN,
+            p: f64::NAN,
+        };
     }
     let (nf, df) = (n as f64, d as f64);
     let t = df * nf * r_bar * r_bar;
     let z = (t - df) / (2.0 * df * (nf - 1.0) / nf).sqrt();
     let p = if d <= RAYLEIGH_CHI2_MAX_D {
         let modified = (1.0 - 1.0 / (2.0 * nf)) * t + t * t / (2.0 * nf * (df + 2.0));
-        ChiSquared::new(df).map(|c| c.sf(modified)).unwrap_or(f64::NAN)
+        ChiSquared::new(df)
+            .map(|c| c.sf(modified))
+            .unwrap_or(f64::NAN)
     } else {
         Normal::standard().sf(z)
     };
@@ -62,7 +68,11 @@ pub struct NullKappa {
 /// (n, d) pairs were simulated before).
 pub fn null_kappa(n: usize, d: usize, replicates: usize, seed: u64) -> NullKappa {
     if n == 0 || d < 2 || replicates == 0 {
-        return NullKappa { mean: f64::NAN, sd: f64::NAN, replicates };
+        return NullKappa {
+            mean: f64::NAN,
+            sd: f64::NAN,
+            replicates,
+        };
     }
     let key = seed ^ ((n as u64) << 32) ^ (d as u64).rotate_left(17);
     let kappas: Vec<f64> = (0..replicates)
@@ -79,7 +89,11 @@ pub fn null_kappa(n: usize, d: usize, replicates: usize, seed: u64) -> NullKappa
     } else {
         f64::NAN
     };
-    NullKappa { mean: m, sd, replicates }
+    NullKappa {
+        mean: m,
+        sd,
+        replicates,
+    }
 }
 
 #[cfg(test)]
@@ -93,7 +107,11 @@ mod tests {
         // (scripts/reference/vmf_reference.py prints it).
         let r = rayleigh(0.5, 10, 3);
         assert!((r.statistic - 7.5).abs() < 1e-14);
-        assert!((r.p / 0.052_931_531_736_370_004 - 1.0).abs() < 1e-12, "{}", r.p);
+        assert!(
+            (r.p / 0.052_931_531_736_370_004 - 1.0).abs() < 1e-12,
+            "{}",
+            r.p
+        );
         // Large d: z = (T - d)/sqrt(2d(n-1)/n). d = 1e6, n = 3000, r_bar^2 = 1/n exactly
         // gives T = d, z = 0, p = 1/2.
         let r = rayleigh((1.0f64 / 3000.0).sqrt(), 3000, 1_000_000);
@@ -111,8 +129,14 @@ mod tests {
         // sd(kappa-hat) ~ sqrt(d / (2n)) = 17.8 here (Table 1 reports 13.04 from 5 runs).
         // With 200 replicates the sample sd is within 3 of its own standard errors (5%).
         let sd_first_order = (635_200.0f64 / 2000.0).sqrt();
-        assert!((k.sd / sd_first_order - 1.0).abs() < 0.15, "{k:?} vs {sd_first_order}");
+        assert!(
+            (k.sd / sd_first_order - 1.0).abs() < 0.15,
+            "{k:?} vs {sd_first_order}"
+        );
         // Determinism.
-        assert_eq!(null_kappa(1000, 635_200, 50, 1), null_kappa(1000, 635_200, 50, 1));
+        assert_eq!(
+            null_kappa(1000, 635_200, 50, 1),
+            null_kappa(1000, 635_200, 50, 1)
+        );
     }
 }

@@ -33,7 +33,9 @@ pub struct WoodDraw {
 impl WoodDraw {
     /// sqrt(1 - w^2), the length of the component orthogonal to the mean direction.
     pub fn orthogonal_length(&self) -> f64 {
-        (self.one_minus_w * (2.0 - self.one_minus_w)).max(0.0).sqrt()
+        (self.one_minus_w * (2.0 - self.one_minus_w))
+            .max(0.0)
+            .sqrt()
     }
 }
 
@@ -42,13 +44,23 @@ impl WoodSampler {
     /// validate user input first.
     pub fn new(d: usize, kappa: f64) -> Self {
         assert!(d >= 2, "vMF sampling needs d >= 2");
-        assert!(kappa.is_finite() && kappa >= 0.0, "kappa must be finite and >= 0");
+        assert!(
+            kappa.is_finite() && kappa >= 0.0,
+            "kappa must be finite and >= 0"
+        );
         let m = (d - 1) as f64;
         let b = m / (2.0 * kappa + (4.0 * kappa * kappa + m * m).sqrt());
         let x0 = (1.0 - b) / (1.0 + b);
         let c = kappa * x0 + m * (1.0 - x0 * x0).ln();
         let beta = Beta::new(m / 2.0, m / 2.0).expect("positive Beta parameters");
-        Self { d: d as f64, kappa, b, x0, c, beta }
+        Self {
+            d: d as f64,
+            kappa,
+            b,
+            x0,
+            c,
+            beta,
+        }
     }
 
     /// The dimension d.
@@ -94,7 +106,12 @@ pub fn uniform_direction<R: Rng + ?Sized>(rng: &mut R, out: &mut [f64]) {
 /// Fills `out` with one vMF(mu, kappa) draw; `mu` must be a unit vector of the same
 /// length as `out`. The orthogonal part is a normalised Gaussian vector with its mu
 /// component removed (uniform on the sphere orthogonal to mu).
-pub fn sample_vmf<R: Rng + ?Sized>(sampler: &WoodSampler, mu: &[f64], rng: &mut R, out: &mut [f64]) {
+pub fn sample_vmf<R: Rng + ?Sized>(
+    sampler: &WoodSampler,
+    mu: &[f64],
+    rng: &mut R,
+    out: &mut [f64],
+) {
     debug_assert_eq!(mu.len(), out.len());
     let draw = sampler.draw(rng);
     loop {
@@ -132,8 +149,15 @@ mod tests {
         // sampler returns exactly, against 1 - A_d from the complement of the Bessel ratio.
         // 20,000 draws; 6 standard errors bound the check.
         let mut rng = seeded(1);
-        for &(d, kappa) in &[(3usize, 1.0), (3, 50.0), (10, 5.0), (1000, 100.0), (200_000, 5_000.0),
-            (1_920_000, 1e6), (50, 1e8)] {
+        for &(d, kappa) in &[
+            (3usize, 1.0),
+            (3, 50.0),
+            (10, 5.0),
+            (1000, 100.0),
+            (200_000, 5_000.0),
+            (1_920_000, 1e6),
+            (50, 1e8),
+        ] {
             let s = WoodSampler::new(d, kappa);
             let n = 20_000;
             let draws: Vec<f64> = (0..n).map(|_| s.draw(&mut rng).one_minus_w).collect();
@@ -141,7 +165,10 @@ mod tests {
             let var = draws.iter().map(|q| (q - mean) * (q - mean)).sum::<f64>() / (n as f64 - 1.0);
             let want = crate::vmf::bessel_ratio::bessel_ratio_complement(d as f64 / 2.0, kappa);
             let se = (var / n as f64).sqrt();
-            assert!((mean - want).abs() < 6.0 * se, "d={d} kappa={kappa}: {mean} vs {want} (se {se})");
+            assert!(
+                (mean - want).abs() < 6.0 * se,
+                "d={d} kappa={kappa}: {mean} vs {want} (se {se})"
+            );
         }
     }
 
@@ -162,6 +189,10 @@ mod tests {
             sum += x[3];
         }
         let want = mean_resultant_length(d as f64, 20.0);
-        assert!((sum / n as f64 - want).abs() < 0.01, "{} vs {want}", sum / n as f64);
+        assert!(
+            (sum / n as f64 - want).abs() < 0.01,
+            "{} vs {want}",
+            sum / n as f64
+        );
     }
 }
