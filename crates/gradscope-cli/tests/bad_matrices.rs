@@ -1,6 +1,8 @@
 //! Wrong gradient matrices, written by hand with arrow-rs: each gives one error line
 //! naming the file and the problem, exit code 1, and no output file.
 
+mod common;
+
 use arrow::array::{
     ArrayRef, DictionaryArray, Float32Array, Float64Array, Int32Array, ListArray, StringArray,
     UInt32Array, UInt64Array,
@@ -9,6 +11,7 @@ use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Int32Type, Schema};
 use arrow::record_batch::RecordBatch;
 use assert_cmd::Command;
+use common::assert_one_error_line;
 use gradscope_io::grad_matrix::{grad_schema, layout_from_shapes};
 use gradscope_io::Provenance;
 use parquet::arrow::ArrowWriter;
@@ -92,17 +95,7 @@ fn expect_error(input: &Path, needle: &str) {
         .arg(&out)
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    assert!(
-        lines[0].starts_with("error: ")
-            && lines[0].contains(&input.display().to_string())
-            && lines[0].contains(needle),
-        "{err}"
-    );
-    assert!(!out.exists(), "a failed run left {}", out.display());
+    assert_one_error_line(&o, &[&input.display().to_string(), needle], &out);
 }
 
 #[test]

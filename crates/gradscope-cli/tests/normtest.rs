@@ -1,6 +1,9 @@
 //! CLI tests of `normtest` (with `synth-grads` and hand-written matrices as known truth).
 
+mod common;
+
 use assert_cmd::Command;
+use common::{assert_one_error_line, f, read_csv, synth, Row};
 use gradscope_io::grad_matrix::layout_from_shapes;
 use gradscope_io::{GradReader, GradWriter, Provenance, Sample, WriterOptions};
 use gradscope_stats::normality::{dagostino_pearson, shapiro_wilk, tail_index, Moments};
@@ -8,39 +11,6 @@ use rand::Rng as _;
 use rand_distr::StandardNormal;
 use std::collections::HashMap;
 use std::path::Path;
-
-type Row = HashMap<String, String>;
-
-fn synth(args: &[&str], out: &Path) {
-    Command::cargo_bin("synth-grads")
-        .unwrap()
-        .args(args)
-        .arg("-o")
-        .arg(out)
-        .assert()
-        .success();
-}
-
-fn read_csv(path: &Path) -> Vec<Row> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-fn f(row: &Row, k: &str) -> f64 {
-    row[k]
-        .parse()
-        .unwrap_or_else(|_| panic!("column {k}: {:?}", row.get(k)))
-}
 
 fn find<'a>(rows: &'a [Row], tensor: &str, test: &str) -> &'a Row {
     rows.iter()
@@ -417,15 +387,7 @@ fn bad_inputs_give_one_line_and_no_output() {
             .args(extra)
             .output()
             .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(1), "{err}");
-        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert_eq!(lines.len(), 1, "{err}");
-        assert!(
-            lines[0].starts_with("error: ") && lines[0].contains(needle),
-            "{err}"
-        );
-        assert!(!out.exists());
+        assert_one_error_line(&o, &[needle], &out);
     };
     let g = dir.path().join("g.parquet");
     synth(&["--dim", "10", "-n", "2", "--noise", "gaussian:1"], &g);

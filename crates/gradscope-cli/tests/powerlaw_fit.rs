@@ -2,32 +2,13 @@
 //! synthetic gradient matrices (checked against the library on the same matrix), and
 //! the error cases.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{assert_one_error_line, f, read_csv};
 use gradscope_io::{GradReader, Sample};
 use gradscope_stats::spectrum::{spectrum_of_rows, MatrixKind};
-use std::collections::HashMap;
 use std::path::Path;
-
-fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-fn f(row: &HashMap<String, String>, k: &str) -> f64 {
-    row[k]
-        .parse()
-        .unwrap_or_else(|_| panic!("column {k}: {:?}", row.get(k)))
-}
 
 fn powerlaw_fit() -> Command {
     Command::cargo_bin("powerlaw-fit").unwrap()
@@ -341,14 +322,7 @@ fn fails_with(args: &[&str], input: &Path, out: &Path, message: &[&str]) {
         .arg(out)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{args:?}");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.starts_with("error: "), "{err}");
-    for m in message {
-        assert!(err.contains(m), "{err:?} lacks {m:?}");
-    }
-    assert!(!out.exists(), "{} was written", out.display());
+    assert_one_error_line(&o, message, out);
 }
 
 #[test]

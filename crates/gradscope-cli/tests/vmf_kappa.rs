@@ -1,38 +1,10 @@
 //! CLI tests of `vmf-kappa` (with `synth-grads` as the source of known truth).
 
+mod common;
+
 use assert_cmd::Command;
+use common::{assert_one_error_line, f, read_csv, synth};
 use std::path::Path;
-
-fn synth(args: &[&str], out: &Path) {
-    Command::cargo_bin("synth-grads")
-        .unwrap()
-        .args(args)
-        .arg("-o")
-        .arg(out)
-        .assert()
-        .success();
-}
-
-fn read_csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-fn f(row: &std::collections::HashMap<String, String>, k: &str) -> f64 {
-    row[k]
-        .parse()
-        .unwrap_or_else(|_| panic!("column {k}: {:?}", row.get(k)))
-}
 
 #[test]
 fn recovers_a_known_kappa_through_a_pipe() {
@@ -142,36 +114,23 @@ fn same_seed_same_numbers_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let g1 = dir.path().join("g1.parquet");
     let g2 = dir.path().join("g2.parquet");
-    synth(
-        &[
-            "--dim",
-            "70000",
-            "-n",
-            "50",
-            "--kappa",
-            "100",
-            "--seed",
-            "9",
-            "--threads",
-            "1",
-        ],
-        &g1,
-    );
-    synth(
-        &[
-            "--dim",
-            "70000",
-            "-n",
-            "50",
-            "--kappa",
-            "100",
-            "--seed",
-            "9",
-            "--threads",
-            "2",
-        ],
-        &g2,
-    );
+    for (g, threads) in [(&g1, "1"), (&g2, "2")] {
+        synth(
+            &[
+                "--dim",
+                "70000",
+                "-n",
+                "50",
+                "--kappa",
+                "100",
+                "--seed",
+                "9",
+                "--threads",
+                threads,
+            ],
+            g,
+        );
+    }
     let run = |g: &Path, threads: &str| {
         let o = Command::cargo_bin("vmf-kappa")
             .unwrap()
@@ -201,20 +160,7 @@ fn bad_inputs_give_one_line_and_no_output() {
             .arg(&out)
             .output()
             .unwrap();
-        assert_eq!(
-            o.status.code(),
-            Some(1),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let err = String::from_utf8_lossy(&o.stderr);
-        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert_eq!(lines.len(), 1, "{err}");
-        assert!(
-            lines[0].starts_with("error: ") && lines[0].contains(needle),
-            "{err}"
-        );
-        assert!(!out.exists());
+        assert_one_error_line(&o, &[needle], &out);
     };
     // Not a file of ours.
     let junk = dir.path().join("junk.parquet");

@@ -1,0 +1,60 @@
+//! Helpers shared by the CLI tests: synthetic matrices from `synth-grads`, CSV result
+//! tables as rows, and the contract every tool keeps on bad input.
+
+// Each test binary uses its own subset of these.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Output;
+
+/// One CSV row, column name to text.
+pub type Row = HashMap<String, String>;
+
+/// Runs `synth-grads ARGS -o OUT` and requires success.
+pub fn synth(args: &[&str], out: &Path) {
+    Command::cargo_bin("synth-grads")
+        .unwrap()
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .assert()
+        .success();
+}
+
+/// A CSV table written by a tool (no quoted fields: the tools write none here).
+pub fn read_csv(path: &Path) -> Vec<Row> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// A numeric cell.
+pub fn f(row: &Row, k: &str) -> f64 {
+    row[k]
+        .parse()
+        .unwrap_or_else(|_| panic!("column {k}: {:?}", row.get(k)))
+}
+
+/// The bad-input contract: exit code 1, exactly one stderr line, starting with
+/// `error: ` and containing every needle, and nothing written at `out`.
+pub fn assert_one_error_line(o: &Output, needles: &[&str], out: &Path) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "{err:?} lacks {n:?}");
+    }
+    assert!(!out.exists(), "a failed run left {}", out.display());
+}
