@@ -7,6 +7,7 @@
 //! as the layout says, no NaN or infinity (reported with step, sample, tensor and index),
 //! samples in increasing (step, sample) order.
 
+use crate::float_list_pages::{FloatListPages, Record};
 use crate::grad_matrix::{check_layout, check_schema, ColumnIndex};
 use crate::provenance::Provenance;
 use crate::{is_stdio, METADATA_KEY};
@@ -15,7 +16,9 @@ use arrow::array::{Array, AsArray, Float32Array, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int32Type, SchemaRef, UInt32Type, UInt64Type};
 use arrow::error::ArrowError;
 use arrow::ipc::reader::{FileReader, StreamReader};
+use arrow::record_batch::RecordBatchReader;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
@@ -49,6 +52,9 @@ pub struct GradReader {
     last: Option<(u64, u32)>,
     samples: u64,
     check_finite: bool,
+    /// The `values` column read from its pages (Parquet files written with plain
+    /// encoding); None when the values come in the record batches.
+    pages: Option<FloatListPages>,
 }
 
 impl std::fmt::Debug for GradReader {
@@ -100,6 +106,11 @@ fn provenance_from(name: &str, json: Option<&String>) -> Result<Provenance> {
 impl GradReader {
     /// Opens a Parquet file or Arrow IPC stream/file at `path`, or stdin for `-`.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, true)
+    }
+
+    /// `open`, optionally without the page decoder (to check one path against the other).
+    fn open_with(path: &Path, use_pages: bool) -> Result<Self> {
         if is_stdio(path) {
             let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, std::io::stdin()), None)
                 .map_err(|e| anyhow!("stdin: not an Arrow IPC stream of a gradient matrix ({e}); pipe the output of `dump-grads -o -` or `synth-grads -o -`"))?;
@@ -115,16 +126,41 @@ impl GradReader {
         let mut file = File::open(path).map_err(|e| anyhow!("{name}: cannot open: {e}"))?;
         match sniff(&mut file).map_err(|e| anyhow!("{name}: cannot read: {e}"))? {
             "parquet" => {
+                let plain_file = file.try_clone().map_err(|e| anyhow!("{name}: cannot open: {e}"))?;
                 let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| anyhow!("{name}: not a readable Parquet file: {e}"))?;
                 let kv = builder.metadata().file_metadata().key_value_metadata().and_then(|kv| kv.iter().find(|k| k.key == METADATA_KEY).and_then(|k| k.value.clone()));
                 let schema = builder.schema().clone();
                 let json = kv.or_else(|| schema.metadata().get(METADATA_KEY).cloned());
-                // About 16 MiB of values per batch, whole rows.
-                let rows = builder.metadata().file_metadata().num_rows().max(1) as usize;
-                let bytes = builder.metadata().row_groups().iter().map(|g| g.total_byte_size().max(0) as usize).sum::<usize>().max(1);
-                let batch_rows = ((16usize << 20) / (bytes / rows).max(1)).clamp(1, 65_536);
-                let reader = builder.with_batch_size(batch_rows).build().map_err(|e| anyhow!("{name}: {e}"))?;
-                Self::from_batches(name, schema, json, Box::new(reader))
+                let cols = check_schema(&schema).map_err(|e| anyhow!("{name}: {e}"))?;
+                let descr = builder.metadata().file_metadata().schema_descr_ptr();
+                let leaf = descr.columns().iter().position(|c| c.path().parts().first().map(String::as_str) == Some("values"));
+                match leaf.filter(|&c| use_pages && FloatListPages::supports(builder.metadata(), c)) {
+                    Some(leaf) => {
+                        // Every column but `values` through Arrow; `values` from its pages.
+                        let field = schema.field(cols.values);
+                        let item_nullable = match field.data_type() {
+                            DataType::List(f) | DataType::LargeList(f) => f.is_nullable(),
+                            _ => true,
+                        };
+                        let pages = FloatListPages::open(&name, plain_file, leaf, field.is_nullable(), item_nullable)?;
+                        let others = ProjectionMask::leaves(&descr, (0..descr.num_columns()).filter(|&c| c != leaf));
+                        let reader = builder.with_projection(others).with_batch_size(8192).build().map_err(|e| anyhow!("{name}: {e}"))?;
+                        let projected = reader.schema();
+                        let mut me = Self::from_batches(name, schema, json, Box::new(reader))?;
+                        let at = |c: &str| projected.index_of(c).expect("projected column");
+                        me.cols = ColumnIndex { step: at("step"), sample: at("sample"), tensor: at("tensor"), values: usize::MAX, loss: at("loss"), batch_size: at("batch_size") };
+                        me.pages = Some(pages);
+                        Ok(me)
+                    }
+                    None => {
+                        // About 16 MiB of values per batch, whole rows.
+                        let rows = builder.metadata().file_metadata().num_rows().max(1) as usize;
+                        let bytes = builder.metadata().row_groups().iter().map(|g| g.total_byte_size().max(0) as usize).sum::<usize>().max(1);
+                        let batch_rows = ((16usize << 20) / (bytes / rows).max(1)).clamp(1, 65_536);
+                        let reader = builder.with_batch_size(batch_rows).build().map_err(|e| anyhow!("{name}: {e}"))?;
+                        Self::from_batches(name, schema, json, Box::new(reader))
+                    }
+                }
             }
             "ipc-file" => {
                 let reader = FileReader::try_new(BufReader::new(file), None).map_err(|e| anyhow!("{name}: not a readable Arrow IPC file: {e}"))?;
@@ -174,6 +210,7 @@ impl GradReader {
             last: None,
             samples: 0,
             check_finite: true,
+            pages: None,
         })
     }
 
@@ -345,47 +382,65 @@ impl GradReader {
             } else if id != k {
                 bail!("{}: step {step} sample {sample}: tensor `{}` where `{}` was expected (tensors must follow the layout order)", self.name, self.meta.layout[id].name, expected.name);
             }
-            let col = b.column(self.cols.values);
-            if col.is_null(row) {
-                bail!(
+            let dest = &mut out.values[expected.offset..expected.offset + expected.numel];
+            let values_null = || {
+                anyhow!(
                     "{}: step {step} sample {sample} tensor `{}`: values are null",
                     self.name,
                     expected.name
-                );
-            }
-            let (values, start, end) = match col.data_type() {
-                DataType::List(_) => {
-                    let l = col.as_list::<i32>();
-                    let o = l.value_offsets();
-                    (l.values(), o[row] as usize, o[row + 1] as usize)
-                }
-                _ => {
-                    let l = col.as_list::<i64>();
-                    let o = l.value_offsets();
-                    (l.values(), o[row] as usize, o[row + 1] as usize)
-                }
+                )
             };
-            let floats: &Float32Array = values.as_primitive();
-            let len = end - start;
-            if len != expected.numel {
-                bail!("{}: step {step} sample {sample} tensor `{}`: {len} values, but the layout says {} (shape {:?})", self.name, expected.name, expected.numel, expected.shape);
-            }
-            if floats.null_count() > 0 && (start..end).any(|i| floats.is_null(i)) {
-                bail!(
+            let null_inside = || {
+                anyhow!(
                     "{}: step {step} sample {sample} tensor `{}`: null values inside the gradient",
                     self.name,
                     expected.name
-                );
+                )
+            };
+            let len = if let Some(pages) = self.pages.as_mut() {
+                match pages.next_record(dest)? {
+                    None => bail!("{}: step {step} sample {sample} tensor `{}`: the `values` column ends before the others (corrupt file?)", self.name, expected.name),
+                    Some(Record::Null) => return Err(values_null()),
+                    Some(Record::NullElement) => return Err(null_inside()),
+                    Some(Record::Values(len)) => len,
+                }
+            } else {
+                let col = b.column(self.cols.values);
+                if col.is_null(row) {
+                    return Err(values_null());
+                }
+                let (values, start, end) = match col.data_type() {
+                    DataType::List(_) => {
+                        let l = col.as_list::<i32>();
+                        let o = l.value_offsets();
+                        (l.values(), o[row] as usize, o[row + 1] as usize)
+                    }
+                    _ => {
+                        let l = col.as_list::<i64>();
+                        let o = l.value_offsets();
+                        (l.values(), o[row] as usize, o[row + 1] as usize)
+                    }
+                };
+                let floats: &Float32Array = values.as_primitive();
+                if floats.null_count() > 0 && (start..end).any(|i| floats.is_null(i)) {
+                    return Err(null_inside());
+                }
+                if end - start == dest.len() {
+                    dest.copy_from_slice(&floats.values()[start..end]);
+                }
+                end - start
+            };
+            if len != expected.numel {
+                bail!("{}: step {step} sample {sample} tensor `{}`: {len} values, but the layout says {} (shape {:?})", self.name, expected.name, expected.numel, expected.shape);
             }
-            let src = &floats.values()[start..end];
-            if self.check_finite && !src.iter().all(|v| v.is_finite()) {
-                let i = src
+            // A fold without early exit vectorises; the position is looked up only on failure.
+            if self.check_finite && dest.iter().fold(false, |bad, v| bad | !v.is_finite()) {
+                let i = dest
                     .iter()
                     .position(|v| !v.is_finite())
                     .expect("a non-finite value");
-                bail!("{}: step {step} sample {sample} tensor `{}`: value {} at index {i} (the gradient is not finite; did training diverge?)", self.name, expected.name, src[i]);
+                bail!("{}: step {step} sample {sample} tensor `{}`: value {} at index {i} (the gradient is not finite; did training diverge?)", self.name, expected.name, dest[i]);
             }
-            out.values[expected.offset..expected.offset + len].copy_from_slice(src);
             self.row += 1;
         }
         self.last = Some((out.step, out.sample));
@@ -508,5 +563,154 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("missing.parquet: cannot open"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod page_layout_tests {
+    //! The page decoder (`float_list_pages`) against the parquet crate's own Arrow
+    //! reader, on files rewritten with the page layouts other writers produce.
+    use super::*;
+    use crate::grad_matrix::layout_from_shapes;
+    use crate::grad_writer::{GradWriter, WriterOptions};
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::metadata::KeyValue;
+    use parquet::file::properties::{WriterProperties, WriterVersion};
+
+    /// Every sample of a file, through the page decoder when it applies.
+    fn read_all(path: &Path) -> (bool, Vec<Sample>) {
+        read_all_with(path, true)
+    }
+
+    fn read_all_with(path: &Path, use_pages: bool) -> (bool, Vec<Sample>) {
+        let mut r = GradReader::open_with(path, use_pages).unwrap();
+        let fast = r.pages.is_some();
+        let mut out = Vec::new();
+        let mut s = Sample::default();
+        while r.next_sample(&mut s).unwrap() {
+            out.push(s.clone());
+        }
+        (fast, out)
+    }
+
+    #[test]
+    fn pages_of_any_size_version_and_compression_read_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("g.parquet");
+        let mut meta = Provenance::new("gradient-matrix", "test 0");
+        // Tensors of 1,000, 7 and 1 values: records far longer and far shorter than pages.
+        meta.layout = layout_from_shapes(&[("w", vec![10, 100]), ("b", vec![7]), ("s", vec![1])]);
+        let mut w = GradWriter::create(&src, &meta, &WriterOptions::default()).unwrap();
+        let value = |s: u32, i: usize| ((s as usize * 1_008 + i) as f32 * 0.37).sin();
+        for s in 0..25u32 {
+            let v: Vec<f32> = (0..1_008).map(|i| value(s, i)).collect();
+            w.write_sample(3, s, s as f64, 8, &v).unwrap();
+        }
+        w.finish().unwrap();
+        let (fast, reference) = read_all(&src);
+        assert!(fast, "GradWriter's files take the page decoder");
+        assert_eq!(reference.len(), 25);
+        for s in &reference {
+            let want: Vec<f32> = (0..1_008).map(|i| value(s.sample, i)).collect();
+            assert_eq!(s.values, want);
+        }
+
+        let batches: Vec<RecordBatch> =
+            ParquetRecordBatchReaderBuilder::try_new(File::open(&src).unwrap())
+                .unwrap()
+                .build()
+                .unwrap()
+                .map(|b| b.unwrap())
+                .collect();
+        let json = meta.to_json();
+        let variants: Vec<(&str, WriterProperties, bool)> = vec![
+            (
+                "v1 pages of 100 values, records across pages",
+                WriterProperties::builder()
+                    .set_dictionary_enabled(false)
+                    .set_data_page_size_limit(400)
+                    .set_write_batch_size(37)
+                    .build(),
+                true,
+            ),
+            (
+                "v2 pages, zstd, row groups of 7 rows",
+                WriterProperties::builder()
+                    .set_writer_version(WriterVersion::PARQUET_2_0)
+                    .set_dictionary_enabled(false)
+                    .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                    .set_data_page_size_limit(1_000)
+                    .set_max_row_group_size(7)
+                    .build(),
+                true,
+            ),
+            (
+                "dictionary-encoded values (the Arrow path)",
+                WriterProperties::builder()
+                    .set_dictionary_enabled(true)
+                    .build(),
+                false,
+            ),
+        ];
+        for (what, props, want_fast) in variants {
+            let props = WriterProperties::into_builder(props)
+                .set_key_value_metadata(Some(vec![KeyValue::new(
+                    METADATA_KEY.into(),
+                    json.clone(),
+                )]))
+                .build();
+            let path = dir.path().join("variant.parquet");
+            let mut aw = ArrowWriter::try_new(
+                File::create(&path).unwrap(),
+                batches[0].schema(),
+                Some(props),
+            )
+            .unwrap();
+            for b in &batches {
+                aw.write(b).unwrap();
+            }
+            aw.close().unwrap();
+            let (fast, got) = read_all(&path);
+            assert_eq!(fast, want_fast, "{what}");
+            assert_eq!(got.len(), reference.len(), "{what}");
+            for (a, b) in got.iter().zip(&reference) {
+                assert_eq!(
+                    (a.step, a.sample, a.loss, a.batch_size),
+                    (b.step, b.sample, b.loss, b.batch_size),
+                    "{what}"
+                );
+                assert_eq!(a.values, b.values, "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn rows_spanning_pages_written_by_pyarrow() {
+        // Written by scripts/reference/pyarrow_pages.py: 400-byte v1 pages, so the
+        // 1,000-value rows span about ten pages each; arrow-rs's own writer never splits
+        // a row, so only a file from another writer exercises continuation pages.
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pyarrow-v1-small-pages.parquet");
+        let (fast, pages) = read_all_with(&path, true);
+        let (slow, arrow) = read_all_with(&path, false);
+        assert!(fast && !slow);
+        assert_eq!(pages.len(), 5);
+        for (a, b) in pages.iter().zip(&arrow) {
+            assert_eq!(
+                (a.step, a.sample, a.loss, a.batch_size),
+                (b.step, b.sample, b.loss, b.batch_size)
+            );
+            assert_eq!(a.values, b.values);
+            // value(s, j) = sin(0.37 (1008 s + j)) rounded to float32 (the script's formula).
+            for (j, v) in a.values.iter().enumerate() {
+                let want = ((a.sample as usize * 1_008 + j) as f64 * 0.37).sin();
+                assert!(
+                    (*v as f64 - want).abs() < 1e-7,
+                    "sample {} index {j}",
+                    a.sample
+                );
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@
 //! This crate uses arrow-rs and parquet only (no polars, no libtorch).
 
 pub mod atomic;
+pub mod float_list_pages;
 pub mod grad_matrix;
 pub mod grad_reader;
 pub mod grad_writer;

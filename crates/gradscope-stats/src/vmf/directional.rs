@@ -419,25 +419,33 @@ fn update(
     inv_scope: f64,
     inv_n: f64,
 ) -> f64 {
+    // Welford per coordinate; four lanes of m2 and zipped chunks (no bounds checks) so
+    // the loop vectorises.
     let mut m2 = [0.0f64; 4];
-    let len = g.len();
-    let main = len - len % 4;
-    for j in (0..main).step_by(4) {
+    let gc = g.chunks_exact(4);
+    let tail = gc.remainder().len();
+    let main = g.len() - tail;
+    let (mean_main, mean_tail) = mean.split_at_mut(main);
+    let (unit_main, unit_tail) = unit_all.split_at_mut(main);
+    for ((x4, m4), u4) in gc
+        .zip(mean_main.chunks_exact_mut(4))
+        .zip(unit_main.chunks_exact_mut(4))
+    {
         for k in 0..4 {
-            let x = g[j + k] as f64;
-            let delta = x - mean[j + k];
-            mean[j + k] += delta * inv_n;
-            m2[k] += delta * (x - mean[j + k]);
-            unit_all[j + k] += x * inv_all;
+            let x = x4[k] as f64;
+            let delta = x - m4[k];
+            m4[k] += delta * inv_n;
+            m2[k] += delta * (x - m4[k]);
+            u4[k] += x * inv_all;
         }
     }
     let mut total = (m2[0] + m2[1]) + (m2[2] + m2[3]);
-    for j in main..len {
-        let x = g[j] as f64;
-        let delta = x - mean[j];
-        mean[j] += delta * inv_n;
-        total += delta * (x - mean[j]);
-        unit_all[j] += x * inv_all;
+    for ((&x, m), u) in g[main..].iter().zip(mean_tail).zip(unit_tail) {
+        let x = x as f64;
+        let delta = x - *m;
+        *m += delta * inv_n;
+        total += delta * (x - *m);
+        *u += x * inv_all;
     }
     if let Some(us) = unit_scope {
         if inv_scope > 0.0 {
