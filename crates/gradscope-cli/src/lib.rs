@@ -5,8 +5,10 @@
 pub mod app;
 pub mod grad_spectrum;
 pub mod normtest;
+pub mod plot;
 pub mod powerlaw_fit;
 pub mod read_column;
+pub mod read_table;
 pub mod summary;
 pub mod synth_grads;
 pub mod table;

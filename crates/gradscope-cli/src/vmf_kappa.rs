@@ -1,7 +1,8 @@
 //! `vmf-kappa`: how concentrated are the directions of minibatch gradients?
 //!
 //! Reads a gradient matrix (file or stdin stream) once and writes one row per parameter
-//! point (step), and with `--per-tensor` one more per tensor, with the von Mises-Fisher
+//! point (step) and batch size (`dump-grads -b 2,4,...` writes several at one step), and
+//! with `--per-tensor` one more per tensor, with the von Mises-Fisher
 //! concentration of the gradient directions (the vMF study, Lee, Cho and Kang, ICLR 2020),
 //! its yardsticks under uniformity, and the norm and signal-to-noise statistics of its
 //! section 4.1. See `gradscope_stats::vmf::directional` for every formula.
@@ -69,8 +70,8 @@ pub struct Args {
 /// One angle-histogram bin: lower and upper edge (degrees), count, expected count.
 type Bin = (f64, f64, u64, f64);
 
-/// The angle histogram of one (step, scope).
-type HistRows = Vec<(u64, String, Vec<Bin>)>;
+/// The angle histogram of one (step, batch size, scope).
+type HistRows = Vec<(u64, u32, String, Vec<Bin>)>;
 
 /// One result row.
 #[derive(Debug, Clone)]
@@ -155,7 +156,7 @@ pub fn run(args: Args) -> Result<()> {
                     }
                 };
                 if let Some(h) = hists.get(i) {
-                    hist_rows.push((step, st.scope.clone(), h.clone()));
+                    hist_rows.push((step, bs, st.scope.clone(), h.clone()));
                 }
                 rows.push(Row {
                     step,
@@ -167,7 +168,11 @@ pub fn run(args: Args) -> Result<()> {
             }
         };
         for buf in full_rx.iter() {
-            if current.as_ref().is_some_and(|c| c.0 != buf.step) {
+            // A new group at each new step or batch size.
+            if current
+                .as_ref()
+                .is_some_and(|c| (c.0, c.3) != (buf.step, buf.batch_size))
+            {
                 let (step, acc, loss, bs) = current.take().expect("checked");
                 finish(step, acc, loss, bs);
             }
@@ -262,17 +267,19 @@ fn results_table(rows: &[Row]) -> Result<arrow::record_batch::RecordBatch> {
 }
 
 fn hist_table(rows: &HistRows) -> Result<arrow::record_batch::RecordBatch> {
-    let flat: Vec<(u64, &str, Bin)> = rows
+    let flat: Vec<(u64, u32, &str, Bin)> = rows
         .iter()
-        .flat_map(|(s, n, h)| h.iter().map(move |b| (*s, n.as_str(), *b)))
+        .flat_map(|(s, bs, n, h)| h.iter().map(move |b| (*s, *bs, n.as_str(), *b)))
         .collect();
     TableBuilder::new()
         .u64("step", flat.iter().map(|r| r.0))
-        .str("scope", flat.iter().map(|r| r.1))
-        .f64("angle_lo", flat.iter().map(|r| r.2 .0))
-        .f64("angle_hi", flat.iter().map(|r| r.2 .1))
-        .u64("count", flat.iter().map(|r| r.2 .2))
-        .f64("expected_uniform", flat.iter().map(|r| r.2 .3))
+        .u64("batch_size", flat.iter().map(|r| r.1 as u64))
+        .str("scope", flat.iter().map(|r| r.2))
+        .f64("angle_lo", flat.iter().map(|r| r.3 .0))
+        .f64("angle_hi", flat.iter().map(|r| r.3 .1))
+        .f64("angle_mid", flat.iter().map(|r| 0.5 * (r.3 .0 + r.3 .1)))
+        .u64("count", flat.iter().map(|r| r.3 .2))
+        .f64("expected_uniform", flat.iter().map(|r| r.3 .3))
         .build()
 }
 

@@ -112,6 +112,21 @@ pub fn draw_png(path: &Path, width: u32, height: u32, panels: &[Panel]) -> Resul
     Ok(())
 }
 
+/// A tick label: plain for moderate magnitudes (no trailing `.0`), scientific otherwise.
+fn tick(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e5).contains(&a) {
+        format!("{v:.1e}")
+    } else if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
 type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
 
 fn draw_panel(p: &Panel, area: &Area<'_>) -> Result<(), Box<dyn std::error::Error>> {
@@ -137,6 +152,8 @@ fn draw_panel(p: &Panel, area: &Area<'_>) -> Result<(), Box<dyn std::error::Erro
                 .x_desc(p.x_label.as_str())
                 .y_desc(p.y_label.as_str())
                 .label_style(("sans-serif", 13))
+                .x_label_formatter(&|v| tick(*v))
+                .y_label_formatter(&|v| tick(*v))
                 .draw()?;
             for (y, label, c) in &p.hlines {
                 let color = PALETTE[*c % PALETTE.len()];

@@ -2,7 +2,9 @@
 //! gradient-matrix format.
 //!
 //! The point is a fresh initialisation (`--init-seed`) or a `train` checkpoint
-//! (`--checkpoint`). At that point it draws `--samples` minibatches of each
+//! (`--checkpoint`; several checkpoints of one run give one matrix with one step each,
+//! the same minibatches at every step, e.g. `--checkpoint runs/x/ckpt/epoch-*.safetensors`
+//! for a curve over training). At each point it draws `--samples` minibatches of each
 //! `--batch-size` from the training split, independently (`--sampling independent`: each
 //! minibatch B distinct examples, minibatches i.i.d.) or as one epoch's disjoint
 //! minibatches (`--sampling epoch`), and writes for each the gradient of the mean
@@ -60,10 +62,11 @@ pub struct Args {
     #[arg(long, conflicts_with = "checkpoint", required_unless_present_any = ["checkpoint", "torchscript"])]
     pub init_seed: Option<u64>,
 
-    /// Take gradients at this `train` checkpoint (.safetensors); its model and dataset are
-    /// used unless given.
-    #[arg(long)]
-    pub checkpoint: Option<PathBuf>,
+    /// Take gradients at this `train` checkpoint (.safetensors), or at several of one run
+    /// in training order (each becomes a step of the output); their model and dataset
+    /// are used unless given.
+    #[arg(long, num_args = 1..)]
+    pub checkpoint: Vec<PathBuf>,
 
     /// Minibatch size(s), comma-separated (e.g. 2,4,8,...,4096): `--samples` minibatches of each.
     #[arg(short = 'b', long, value_delimiter = ',', default_value = "64")]
@@ -119,7 +122,7 @@ pub struct Args {
 /// Runs the tool.
 pub fn run(mut args: Args) -> Result<()> {
     let device = parse_device(&args.device)?;
-    let (mut state, ckpt) = match &args.checkpoint {
+    let (mut state, ckpt) = match args.checkpoint.first() {
         Some(p) => {
             let (t, s) = checkpoint::load(p)?;
             (s, Some(t))
@@ -130,7 +133,7 @@ pub fn run(mut args: Args) -> Result<()> {
         match &args.model {
             Some(m) if m != s => bail!(
                 "--model {m}: checkpoint {} holds a {s}",
-                args.checkpoint.as_ref().unwrap().display()
+                args.checkpoint[0].display()
             ),
             _ => args.model = Some(s.to_string()),
         }
@@ -160,11 +163,11 @@ pub fn run(mut args: Args) -> Result<()> {
     };
     let step = state.get("step").and_then(|v| v.as_u64()).unwrap_or(0);
     if let Some(t) = &ckpt {
-        model.store.load_from(
-            t,
-            &format!("checkpoint {}", args.checkpoint.as_ref().unwrap().display()),
-        )?;
+        model
+            .store
+            .load_from(t, &format!("checkpoint {}", args.checkpoint[0].display()))?;
     }
+    drop(ckpt);
     let which = grads::select(&model, &args.tensors)?;
     let n = data.train.len();
     for &b in &args.batch_size {
@@ -205,10 +208,17 @@ pub fn run(mut args: Args) -> Result<()> {
     );
     meta.extra
         .insert("device".into(), device_name(device).into());
-    if let Some(p) = &args.checkpoint {
+    if let [p] = args.checkpoint.as_slice() {
         meta.extra
             .insert("checkpoint".into(), p.display().to_string().into());
         meta.extra.insert("step".into(), step.into());
+    } else if !args.checkpoint.is_empty() {
+        let names: Vec<String> = args
+            .checkpoint
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        meta.extra.insert("checkpoints".into(), names.into());
     }
     if let Some(obj) = state.as_object_mut() {
         obj.remove("metrics");
@@ -222,30 +232,34 @@ pub fn run(mut args: Args) -> Result<()> {
     let writer = GradWriter::create(&args.output, &meta, &opts)?;
     let dim = writer.dim();
     // The writer runs on its own thread so encoding overlaps the next backward pass.
-    let (tx, rx) = mpsc::sync_channel::<(u32, f64, u32, Vec<f32>)>(4);
+    let (tx, rx) = mpsc::sync_channel::<(u64, u32, f64, u32, Vec<f32>)>(4);
     let (back_tx, back_rx) = mpsc::channel::<Vec<f32>>();
-    let handle = std::thread::spawn(move || -> Result<u64> {
+    // It hands the writer back unfinished: the file is committed only if every
+    // gradient was produced (a failed run leaves no output).
+    let handle = std::thread::spawn(move || -> Result<GradWriter> {
         let mut writer = writer;
-        for (sample, loss, bs, values) in rx {
+        for (step, sample, loss, bs, values) in rx {
             writer.write_sample(step, sample, loss, bs, &values)?;
             let _ = back_tx.send(values);
         }
-        writer.finish()
+        Ok(writer)
     });
 
     let start = Instant::now();
-    let total = if args.full_batch {
-        1
-    } else {
-        args.samples * args.batch_size.len()
-    };
+    let points = args.checkpoint.len().max(1);
+    let total = points
+        * if args.full_batch {
+            1
+        } else {
+            args.samples * args.batch_size.len()
+        };
     let bar = progress(Some(total as u64), "dump-grads");
-    let produce = || -> Result<()> {
+    let produce_at = |step: u64| -> Result<()> {
         let send = |sample: u32, loss: f64, bs: u32, g: &Tensor| -> Result<()> {
             let mut buf = back_rx.try_recv().unwrap_or_default();
             grads::to_vec(g, &mut buf)?;
             debug_assert_eq!(buf.len(), dim);
-            tx.send((sample, loss, bs, buf))
+            tx.send((step, sample, loss, bs, buf))
                 .map_err(|_| anyhow::anyhow!("the writer stopped"))?;
             bar.inc(1);
             Ok(())
@@ -285,14 +299,44 @@ pub fn run(mut args: Args) -> Result<()> {
         }
         Ok(())
     };
+    // The first point is loaded; later checkpoints replace the parameters in turn.
+    let produce = || -> Result<()> {
+        produce_at(step)?;
+        let mut last = step;
+        for p in args.checkpoint.iter().skip(1) {
+            let (t, s) = checkpoint::load(p)?;
+            if let Some(m) = s.get("model").and_then(|v| v.as_str()) {
+                if m != model_name {
+                    bail!(
+                        "checkpoint {} holds a {m}, the first one a {model_name}",
+                        p.display()
+                    );
+                }
+            }
+            let at = s.get("step").and_then(|v| v.as_u64()).unwrap_or(0);
+            if at <= last {
+                bail!(
+                    "checkpoint {} is at step {at}, not after step {last}: give the checkpoints in training order",
+                    p.display()
+                );
+            }
+            model
+                .store
+                .load_from(&t, &format!("checkpoint {}", p.display()))?;
+            produce_at(at)?;
+            last = at;
+        }
+        Ok(())
+    };
     let produced = produce();
     drop(tx);
     let written = handle
         .join()
         .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
     // A writer error (e.g. a closed pipe) explains a producer error; report it first.
-    let written = written?;
+    let writer = written?;
     produced?;
+    let written = writer.finish()?;
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
