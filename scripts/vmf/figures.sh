@@ -66,6 +66,6 @@ last=$(printf %03d "${CKPTS##*,}")
     | "$BIN/vmf-kappa" -i - -o "$OUT/fig3-kappa.csv" --null-reps 0 --angles-hist "$OUT/fig3-angles.csv" --angle-bins 100 >/dev/null 2>&1
 "$BIN/plot" "$OUT/fig3-angles.csv" -x angle_mid -y count,expected_uniform --group step --dashed expected_uniform \
     -o "$OUT/fig3-angles.png" --x-label "angle to a fixed random unit vector (degrees)" --y-label "gradients per bin" \
-    --title "Figure 3(b, c): $ANGLE_SAMPLES fnn minibatch gradients at initialisation and after $last epochs"
+    --title "Figure 3(b, c): $ANGLE_SAMPLES fnn minibatch gradients at initialisation and after ${CKPTS##*,} epochs"
 
 "$PY" scripts/vmf/summarize.py "$OUT" "$RUNS" "$SEEDS" "${CKPTS##*,}"
