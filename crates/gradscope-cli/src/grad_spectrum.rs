@@ -51,6 +51,7 @@ impl GradMatrix {
         let stdin = gradscope_io::is_stdio(path);
         let mut keep = Some(Vec::<f32>::new());
         let mut steps = BTreeSet::new();
+        let mut batch_sizes = BTreeSet::new();
         let mut n = 0usize;
         let mut s = Sample::default();
         let bar = progress(None, "reading gradients");
@@ -59,6 +60,7 @@ impl GradMatrix {
             if step.is_some_and(|want| want != s.step) {
                 continue;
             }
+            batch_sizes.insert(s.batch_size);
             n += 1;
             if let Some(v) = keep.as_mut() {
                 if stdin || (v.len() + dim) * 4 <= block_bytes {
@@ -77,6 +79,17 @@ impl GradMatrix {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        if batch_sizes.len() > 1 {
+            bail!(
+                "{}: the gradients mix batch sizes ({}); a spectrum needs one: write one batch size per file",
+                path.display(),
+                batch_sizes
+                    .iter()
+                    .map(|b| b.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         let chosen = match step {
             Some(want) => {
                 if n == 0 {
@@ -199,6 +212,20 @@ impl GradMatrix {
                 acc.finish().with_context(what)
             }
         }
+    }
+
+    /// All `n x d` values of the kept step, row-major (read once more from the file when
+    /// they were not kept in memory).
+    pub fn into_matrix(self) -> Result<Vec<f32>> {
+        if let Source::Memory(x) = self.source {
+            return Ok(x);
+        }
+        let mut v = Vec::with_capacity(self.n * self.dim);
+        self.for_each(0, self.dim, |_, g| {
+            v.extend_from_slice(g);
+            Ok(())
+        })?;
+        Ok(v)
     }
 
     /// `all`, then (with `per_tensor`) each tensor of the layout.

@@ -7,7 +7,7 @@
 //! at one parameter point (a `step` of the gradient matrix) the n minibatch gradients
 //! g_1..g_n are drawn; coordinate j of tensor T gives the sample (g_1[j], ..., g_n[j]),
 //! whose normality is tested with Shapiro-Wilk (AS R94) and/or the D'Agostino-Pearson K^2
-//! test. One summary row per (step, tensor, test) reports the percentage of coordinates
+//! test. One summary row per (step, batch size, tensor, test) reports the percentage of coordinates
 //! whose test does not reject normality at `--alpha` (the study's "percentage of Gaussian
 //! coordinates"), the mean p-value, and the 5/50/95 % quantiles of the Berry-Esseen ratio
 //! beta/sigma^3 = E|X - mu|^3 / sigma^3 and of the Mohammadi-Mohammadpour-Ogata tail
@@ -482,7 +482,11 @@ pub fn run(args: Args) -> Result<()> {
         .next_sample(&mut sample)
         .map_err(|e| rename(e, &input))?
     {
-        if steps.last().is_none_or(|s| s.step != sample.step) {
+        // A group per step and batch size (`dump-grads -b 64,128` writes both at one step).
+        if steps
+            .last()
+            .is_none_or(|s| (s.step, s.batch_size) != (sample.step, sample.batch_size))
+        {
             steps.push(StepInfo {
                 step: sample.step,
                 n: 0,
@@ -677,7 +681,10 @@ pub fn run(args: Args) -> Result<()> {
             let more = reader
                 .next_sample(&mut sample)
                 .map_err(|e| rename(e, &input))?;
-            let new_step = !more || step_idx.is_none_or(|i| steps[i].step != sample.step);
+            let new_step = !more
+                || step_idx.is_none_or(|i| {
+                    (steps[i].step, steps[i].batch_size) != (sample.step, sample.batch_size)
+                });
             if new_step {
                 if let Some(i) = step_idx {
                     flush(&mut buf, &stage, staged, first_slot, steps[i].m);
@@ -696,7 +703,10 @@ pub fn run(args: Args) -> Result<()> {
                     break;
                 }
                 let next = step_idx.map_or(0, |i| i + 1);
-                if steps.get(next).is_none_or(|s| s.step != sample.step) {
+                if steps
+                    .get(next)
+                    .is_none_or(|s| (s.step, s.batch_size) != (sample.step, sample.batch_size))
+                {
                     bail!(
                         "{}: changed while being read (unexpected step {})",
                         input.name,

@@ -34,7 +34,11 @@ use gradscope_stats::powerlaw::{
     eigengaps, fit, goodness_of_fit, likelihood_ratio_test, Alternative, BootstrapOptions,
     FitOptions, LikelihoodRatio, PowerLawFit, ScanOptions, Support, XminRule,
 };
-use gradscope_stats::spectrum::{MatrixKind, Spectrum};
+use gradscope_stats::spectrum::views::coordinate_means;
+use gradscope_stats::spectrum::{
+    dimension_wise, iteration_wise, view_fits, MatrixKind, Spectrum, ViewFits,
+};
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -50,6 +54,15 @@ pub enum SpectrumArg {
     SecondMoment,
 }
 
+/// The structure study's element views of a gradient matrix (its Table 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ViewArg {
+    /// Each gradient's d elements (one set per gradient).
+    Dimension,
+    /// Each coordinate's n values over the gradients (one set per coordinate).
+    Iteration,
+}
+
 /// What `--plot` draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlotKind {
@@ -62,7 +75,7 @@ pub enum PlotKind {
 /// Power-law fits (MLE, KS, bootstrap, likelihood ratios) of a column or a gradient spectrum.
 #[derive(Debug, Parser)]
 #[command(name = "powerlaw-fit", version, about, long_about = None)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["column", "spectrum"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["column", "spectrum", "views"])))]
 pub struct Args {
     /// Input: with --column a Parquet or CSV table (`-`: CSV on stdin); with --spectrum a
     /// gradient matrix (Parquet, or an Arrow IPC stream on `-`).
@@ -84,6 +97,20 @@ pub struct Args {
     /// (column `dropped`).
     #[arg(long, value_enum)]
     pub spectrum: Option<SpectrumArg>,
+
+    /// Instead of a spectrum, the structure study's element views of the gradient matrix
+    /// (its Table 2): top-k power-law tests (k = --top-k, default 1000; d_c = 1.36/sqrt(k))
+    /// of every gradient's elements (`dimension`) and of every coordinate's values over
+    /// the n gradients (`iteration`), as magnitudes of the noise |g - g_bar| (--views-raw:
+    /// |g|). One row per view: sets tested and skipped (fewer than k positive values, e.g.
+    /// dead units), accepted, power_law_rate, mean_ks_d, mean_alpha, mean_s_hat.
+    /// Comma-separated; holds the n x d matrix of one step in memory.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub views: Vec<ViewArg>,
+
+    /// With --views: test the raw magnitudes |g| instead of |g - g_bar|.
+    #[arg(long)]
+    pub views_raw: bool,
 
     /// With --spectrum: also one fit per tensor of the layout.
     #[arg(long)]
@@ -296,6 +323,9 @@ pub fn run(args: Args) -> Result<()> {
             bail!("--plot {}: the plot is a PNG; name it *.png", p.display());
         }
     }
+    if !args.views.is_empty() {
+        return run_views(&args);
+    }
     let explicit_rule = match (&args.xmin, args.top_k) {
         (Some(s), _) => Some(parse_xmin(s, args.alpha_max)?),
         (None, Some(k)) => Some(parse_xmin(&format!("top-k:{k}"), args.alpha_max)?),
@@ -454,6 +484,181 @@ pub fn run(args: Args) -> Result<()> {
             "{}",
             serde_json::to_string_pretty(&json(&rows, &comparisons))?
         );
+    }
+    Ok(())
+}
+
+/// `--views`: the power-law rates of the dimension-wise and iteration-wise element sets.
+fn run_views(args: &Args) -> Result<()> {
+    if args.per_tensor || args.eigengaps || args.spectrum_output.is_some() || args.xmin.is_some() {
+        bail!("--views takes --top-k, --step and --views-raw; not --per-tensor, --eigengaps, --spectrum-output or --xmin");
+    }
+    if args.bootstrap > 0 || args.compare || args.plot.is_some() || args.discrete {
+        bail!("--views reports rates over many fits; --bootstrap, --compare, --plot and --discrete do not apply");
+    }
+    let k = args.top_k.unwrap_or(STUDY_TOP_K);
+    if k < 2 {
+        bail!("--top-k {k}: at least 2");
+    }
+    let m = GradMatrix::open(&args.input, args.step, usize::MAX)?;
+    let (n, d) = (m.n, m.dim);
+    let mut prov = Provenance::new("powerlaw-fit-views", &tool_name("powerlaw-fit"));
+    prov.command = std::env::args().collect();
+    prov.source = Some(Box::new(m.meta.clone()));
+    prov.extra.insert("step".into(), m.step.into());
+    prov.extra.insert("samples".into(), (n as u64).into());
+    prov.extra.insert("top_k".into(), (k as u64).into());
+    prov.extra
+        .insert("centred".into(), (!args.views_raw).into());
+    let step = m.step;
+    let batch_size = m.meta.batch_size.unwrap_or(0);
+    let x = m.into_matrix()?;
+    let means = (!args.views_raw).then(|| coordinate_means(&x, n, d));
+    let mut out: Vec<(ViewArg, ViewFits)> = Vec::new();
+    for &v in &args.views {
+        // Parallel over chunks of sets; the chunks' sums are combined in order.
+        let count = match v {
+            ViewArg::Dimension => n,
+            ViewArg::Iteration => d,
+        };
+        let chunk = count.div_ceil(64).max(1);
+        let parts: Vec<ViewFits> = (0..count)
+            .collect::<Vec<_>>()
+            .par_chunks(chunk)
+            .map(|idx| {
+                view_fits(
+                    idx.iter().map(|&j| match v {
+                        ViewArg::Dimension => dimension_wise(&x, d, j, means.as_deref()),
+                        ViewArg::Iteration => iteration_wise(&x, n, d, j, !args.views_raw),
+                    }),
+                    k,
+                )
+            })
+            .collect();
+        let mut tot = ViewFits {
+            tested: 0,
+            skipped: 0,
+            accepted: 0,
+            mean_ks: 0.0,
+            mean_alpha: 0.0,
+        };
+        for p in &parts {
+            tot.tested += p.tested;
+            tot.skipped += p.skipped;
+            tot.accepted += p.accepted;
+            if p.tested > 0 {
+                tot.mean_ks += p.mean_ks * p.tested as f64;
+                tot.mean_alpha += p.mean_alpha * p.tested as f64;
+            }
+        }
+        tot.mean_ks /= tot.tested as f64;
+        tot.mean_alpha /= tot.tested as f64;
+        out.push((v, tot));
+    }
+    let name = |v: ViewArg| match v {
+        ViewArg::Dimension => "dimension",
+        ViewArg::Iteration => "iteration",
+    };
+    let ks_crit = 1.36 / (k as f64).sqrt();
+    let table = batch(vec![
+        (
+            "step",
+            Arc::new(UInt64Array::from_iter_values(out.iter().map(|_| step))),
+        ),
+        (
+            "batch_size",
+            Arc::new(UInt64Array::from_iter_values(
+                out.iter().map(|_| batch_size),
+            )),
+        ),
+        (
+            "view",
+            Arc::new(StringArray::from_iter_values(out.iter().map(|o| name(o.0)))),
+        ),
+        (
+            "samples",
+            Arc::new(UInt64Array::from_iter_values(out.iter().map(|_| n as u64))),
+        ),
+        (
+            "dim",
+            Arc::new(UInt64Array::from_iter_values(out.iter().map(|_| d as u64))),
+        ),
+        (
+            "top_k",
+            Arc::new(UInt64Array::from_iter_values(out.iter().map(|_| k as u64))),
+        ),
+        (
+            "sets_tested",
+            Arc::new(UInt64Array::from_iter_values(
+                out.iter().map(|o| o.1.tested as u64),
+            )),
+        ),
+        (
+            "sets_skipped",
+            Arc::new(UInt64Array::from_iter_values(
+                out.iter().map(|o| o.1.skipped as u64),
+            )),
+        ),
+        (
+            "accepted",
+            Arc::new(UInt64Array::from_iter_values(
+                out.iter().map(|o| o.1.accepted as u64),
+            )),
+        ),
+        ("power_law_rate", col_f64(out.iter().map(|o| o.1.rate()))),
+        ("mean_ks_d", col_f64(out.iter().map(|o| o.1.mean_ks))),
+        ("ks_crit", col_f64(out.iter().map(|_| ks_crit))),
+        ("mean_alpha", col_f64(out.iter().map(|o| o.1.mean_alpha))),
+        (
+            "mean_s_hat",
+            col_f64(out.iter().map(|o| 1.0 / (o.1.mean_alpha - 1.0))),
+        ),
+    ])?;
+    if let Some(o) = &args.output {
+        write_table(o, &table, &prov).with_context(|| format!("cannot write {}", o.display()))?;
+    }
+    let body: Vec<Vec<String>> = out
+        .iter()
+        .map(|(v, f)| {
+            vec![
+                name(*v).to_string(),
+                f.tested.to_string(),
+                f.skipped.to_string(),
+                f.accepted.to_string(),
+                num(100.0 * f.rate()),
+                num(f.mean_ks),
+                num(ks_crit),
+                num(f.mean_alpha),
+            ]
+        })
+        .collect();
+    eprintln!(
+        "{n} gradients of {d} values (step {step}), top-{k} fits of {}",
+        if args.views_raw { "|g|" } else { "|g - g_bar|" }
+    );
+    print_table(
+        &[
+            "view",
+            "tested",
+            "skipped",
+            "accepted",
+            "rate %",
+            "mean d_ks",
+            "d_c",
+            "mean alpha",
+        ],
+        &body,
+    );
+    if args.json {
+        let rows: Vec<serde_json::Value> = out
+            .iter()
+            .map(|(v, f)| {
+                serde_json::json!({"view": name(*v), "sets_tested": f.tested, "sets_skipped": f.skipped,
+                    "accepted": f.accepted, "power_law_rate": f.rate(), "mean_ks_d": f.mean_ks,
+                    "ks_crit": ks_crit, "mean_alpha": f.mean_alpha})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Building result tables column by column.
 
-use arrow::array::{ArrayRef, Float64Array, StringArray, UInt64Array};
+use arrow::array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use std::sync::Arc;
@@ -32,6 +32,13 @@ impl TableBuilder {
         self.fields.push(Field::new(name, DataType::UInt64, false));
         self.columns
             .push(Arc::new(UInt64Array::from_iter_values(values)));
+        self
+    }
+
+    pub fn bool(mut self, name: &str, values: impl IntoIterator<Item = bool>) -> Self {
+        let a: BooleanArray = values.into_iter().map(Some).collect();
+        self.fields.push(Field::new(name, DataType::Boolean, false));
+        self.columns.push(Arc::new(a));
         self
     }
 

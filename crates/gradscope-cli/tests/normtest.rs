@@ -426,3 +426,61 @@ fn bad_inputs_give_one_line_and_no_output() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn one_group_per_step_and_batch_size() {
+    // dump-grads -b 8,64 writes both batch sizes at one step: they are tested apart, and
+    // a spectrum refuses the mixture.
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("g.parquet");
+    let mut meta = Provenance::new("gradient-matrix", "test 0");
+    meta.layout = layout_from_shapes(&[("w", vec![30])]);
+    let mut w = GradWriter::create(&g, &meta, &WriterOptions::default()).unwrap();
+    for s in 0..80u32 {
+        let bs = if s < 40 { 8 } else { 64 };
+        let v: Vec<f32> = (0..30)
+            .map(|j| ((s * 31 + j) as f32 * 0.618).fract())
+            .collect();
+        w.write_sample(0, s, 0.0, bs, &v).unwrap();
+    }
+    w.finish().unwrap();
+    let out = dir.path().join("s.csv");
+    let o = Command::cargo_bin("normtest")
+        .unwrap()
+        .args([
+            "-i",
+            g.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--test",
+            "shapiro",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = read_csv(&out);
+    let mut groups: Vec<(String, String)> = rows
+        .iter()
+        .filter(|r| r["tensor"] == "w")
+        .map(|r| (r["batch_size"].clone(), r["n"].clone()))
+        .collect();
+    groups.sort();
+    assert_eq!(
+        groups,
+        vec![("64".into(), "40".into()), ("8".into(), "40".into())]
+    );
+    let png = dir.path().join("fits.csv");
+    let o = Command::cargo_bin("powerlaw-fit")
+        .unwrap()
+        .args([
+            "-i",
+            g.to_str().unwrap(),
+            "--spectrum",
+            "covariance",
+            "-o",
+            png.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    common::assert_one_error_line(&o, &["g.parquet", "mix batch sizes (8, 64)"], &png);
+}

@@ -380,3 +380,57 @@ fn errors_are_one_line_and_write_nothing() {
     // Neither --column nor --spectrum: a usage error.
     powerlaw_fit().arg("-i").arg(&ok).assert().code(2);
 }
+
+#[test]
+fn element_views_equal_the_library() {
+    // --views on a synthetic matrix (n = 300, d = 1300; top-50 fits): the counts, rates and
+    // mean d_ks of both views equal gradscope_stats::spectrum::view_fits on the same matrix,
+    // for the noise |g - g_bar| (default) and the raw |g| (--views-raw).
+    use gradscope_stats::spectrum::views::coordinate_means;
+    use gradscope_stats::spectrum::{dimension_wise, iteration_wise, view_fits};
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("g.parquet");
+    Command::cargo_bin("synth-grads")
+        .unwrap()
+        .args([
+            "--layout",
+            "a:30x40,b:100",
+            "-n",
+            "300",
+            "--noise",
+            "student-t:3",
+        ])
+        .args(["--mean-scale", "1", "--seed", "9", "-o"])
+        .arg(&g)
+        .assert()
+        .success();
+    let (x, n, d) = read_matrix(&g);
+    for raw in [false, true] {
+        let out = dir.path().join(format!("views-{raw}.csv"));
+        let mut cmd = powerlaw_fit();
+        cmd.arg("-i")
+            .arg(&g)
+            .args(["--views", "dimension,iteration", "--top-k", "50", "-o"])
+            .arg(&out);
+        if raw {
+            cmd.arg("--views-raw");
+        }
+        cmd.assert().success();
+        let rows = read_csv(&out);
+        assert_eq!(rows.len(), 2);
+        let means = (!raw).then(|| coordinate_means(&x, n, d));
+        let dim = view_fits(
+            (0..n).map(|t| dimension_wise(&x, d, t, means.as_deref())),
+            50,
+        );
+        let it = view_fits((0..d).map(|i| iteration_wise(&x, n, d, i, !raw)), 50);
+        for (r, lib, view) in [(&rows[0], dim, "dimension"), (&rows[1], it, "iteration")] {
+            assert_eq!(r["view"], view);
+            assert_eq!(r["sets_tested"], lib.tested.to_string());
+            assert_eq!(r["accepted"], lib.accepted.to_string());
+            assert!((f(r, "power_law_rate") - lib.rate()).abs() < 1e-12);
+            assert!((f(r, "mean_ks_d") - lib.mean_ks).abs() < 1e-12);
+            assert!((f(r, "ks_crit") - 1.36 / 50f64.sqrt()).abs() < 1e-15);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+"""Summarises `make reproduce-gaussianity` (scripts/normality/gaussianity.sh) with DuckDB
+over normtest's summary CSVs: the percentage of Gaussian coordinates per layer against the
+batch size, ours beside the Gaussianity study's Tables 1-2 (Wu et al., AlexNet on CIFAR-10,
+Shapiro-Wilk at alpha = 0.05, mean +- sd over five repeats).
+
+Writes OUT/gaussianity.csv, OUT/paper-alexnet-cifar10.csv and one OUT/plot~MODEL~DATA~M.csv
+per figure. Usage: summarize.py OUT_DIR EPOCH
+"""
+import csv
+import sys
+
+import duckdb
+
+out, epoch = sys.argv[1], int(sys.argv[2])
+
+BS = [64, 128, 256, 512, 1024, 2048]
+# Tables 1 (200 minibatches) and 2 (600), supplement of the paper: layer -> [(mean, sd)].
+PAPER = {
+    200: {
+        1: [(94.13, 0.36), (94.79, 0.21), (94.85, 0.18), (95.02, 0.25), (94.75, 0.52), (95.34, 0.23)],
+        2: [(60.25, 0.86), (70.09, 0.83), (74.62, 0.46), (77.86, 1.13), (79.00, 0.68), (79.37, 0.30)],
+        3: [(30.52, 0.21), (43.41, 0.22), (56.30, 0.26), (66.87, 0.16), (74.27, 0.14), (78.74, 0.19)],
+        4: [(5.37, 0.09), (15.68, 0.09), (30.98, 0.25), (48.04, 0.32), (62.81, 0.13), (73.72, 0.12)],
+        5: [(23.02, 0.24), (33.28, 0.22), (43.09, 0.14), (52.39, 0.16), (60.25, 0.11), (66.79, 0.14)],
+        6: [(21.80, 4.11), (46.37, 1.91), (59.70, 5.20), (79.66, 5.78), (86.52, 3.89), (91.84, 1.18)],
+    },
+    600: {
+        1: [(93.74, 0.53), (94.27, 0.28), (94.70, 0.11), (95.02, 0.36), (94.82, 0.32), (94.81, 0.22)],
+        2: [(35.14, 0.79), (50.41, 1.07), (62.30, 0.31), (70.18, 0.16), (74.58, 0.46), (77.39, 0.36)],
+        3: [(18.75, 0.14), (25.50, 0.19), (36.24, 0.23), (48.26, 0.12), (59.30, 0.20), (67.81, 0.16)],
+        4: [(0.80, 0.06), (3.86, 0.08), (11.78, 0.09), (24.93, 0.20), (40.82, 0.13), (56.29, 0.12)],
+        5: [(12.44, 0.18), (20.21, 0.15), (29.43, 0.14), (39.17, 0.27), (48.08, 0.16), (56.21, 0.12)],
+        6: [(6.22, 0.62), (13.27, 2.83), (34.39, 6.29), (59.63, 4.33), (73.03, 2.98), (84.47, 2.51)],
+    },
+}
+# The paper's layers 1-6 of its AlexNet: the five convolutions and the last linear layer
+# (weight sizes 23,232 ... 589,824 and 2,560; its table leaves out the two hidden linear layers).
+ALEX_LAYER = {"conv1.weight": 1, "conv2.weight": 2, "conv3.weight": 3, "conv4.weight": 4,
+              "conv5.weight": 5, "fc3.weight": 6}
+SOURCE = {
+    "cifar10": "CIFAR-10 (real)",
+    "mnist": "MNIST (real; the paper used CIFAR-10)",
+    "fashion-mnist": "Fashion-MNIST (real; the paper used CIFAR-10)",
+    "synthetic-cifar": "synthetic 3x32x32 images (NOT CIFAR-10: a pipeline check)",
+}
+
+
+def paper(m, layer, b):
+    if layer is None or b not in BS:
+        return None, None
+    return PAPER[m][layer][BS.index(b)]
+
+
+with open(f"{out}/paper-alexnet-cifar10.csv", "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["minibatches", "batch_size", "layer", "gaussian_pct", "sd"])
+    for m, t in PAPER.items():
+        for layer, vals in t.items():
+            for b, (v, sd) in zip(BS, vals):
+                w.writerow([m, b, f"layer {layer}", v, sd])
+
+# One row per (file, tensor): the file name carries model~dataset~bB~nM~rR.
+raw = duckdb.sql(f"""
+    SELECT split_part(fn, '~', 1) AS model, split_part(fn, '~', 2) AS dataset,
+           CAST(substr(split_part(fn, '~', 3), 2) AS INTEGER) AS b,
+           CAST(substr(split_part(fn, '~', 4), 2) AS INTEGER) AS m,
+           CAST(substr(split_part(fn, '~', 5), 2) AS INTEGER) AS r,
+           tensor, coords_tested, coords_constant, gaussian_pct, mean_p, beta_sigma3_q50, rn
+    FROM (SELECT *, regexp_extract(filename, '([^/]+)\\.csv$', 1) AS fn,
+                 row_number() OVER (PARTITION BY filename) AS rn
+          FROM read_csv('{out}/raw/*~*.csv', filename = true, union_by_name = true))
+    WHERE test = 'shapiro' AND tensor LIKE '%.weight'""")
+summary = duckdb.sql("""
+    SELECT model, dataset, m, b, tensor, min(rn) AS ord, count(*) AS repeats,
+           avg(gaussian_pct) AS pct, stddev_samp(gaussian_pct) AS sd, avg(mean_p) AS mean_p,
+           avg(beta_sigma3_q50) AS b3, any_value(coords_tested) AS coords,
+           avg(coords_constant) AS constant
+    FROM raw GROUP BY ALL ORDER BY model, dataset, m, ord, b""").fetchall()
+
+rows = []
+for model, data, m, b, tensor, ord_, reps, pct, sd, mp, b3, coords, const in summary:
+    rows.append(dict(model=model, dataset=data, data_source=SOURCE.get(data, data), epoch=epoch,
+                     minibatches=m, batch_size=b, tensor=tensor, ord=ord_, coords=coords,
+                     constant_coords=const, repeats=reps, gaussian_pct=pct, gaussian_pct_sd=sd,
+                     mean_p=mp, beta_sigma3_median=b3))
+# Layer numbers: the weight tensors in parameter order.
+for key in {(r["model"], r["dataset"], r["minibatches"]) for r in rows}:
+    ts = sorted({(r["ord"], r["tensor"]) for r in rows if (r["model"], r["dataset"], r["minibatches"]) == key})
+    num = {t: i + 1 for i, (_, t) in enumerate(ts)}
+    last = ts[-1][1]
+    for r in rows:
+        if (r["model"], r["dataset"], r["minibatches"]) != key:
+            continue
+        r["layer"] = num[r["tensor"]]
+        if r["model"].startswith("alexnet-cifar"):
+            pl = ALEX_LAYER.get(r["tensor"])
+            note = "same layer, AlexNet on CIFAR-10"
+        else:  # a different network: its first and last layer beside AlexNet's
+            pl = 1 if r["layer"] == 1 else (6 if r["tensor"] == last else None)
+            note = "AlexNet on CIFAR-10, its first/last layer (a different network)"
+        p, psd = paper(r["minibatches"], pl, r["batch_size"])
+        r.update(paper_layer=pl, paper_pct=p, paper_sd=psd, paper_note=note if p is not None else "")
+
+cols = ["model", "dataset", "data_source", "epoch", "minibatches", "batch_size", "layer", "tensor",
+        "coords", "constant_coords", "repeats", "gaussian_pct", "gaussian_pct_sd", "mean_p",
+        "beta_sigma3_median", "paper_layer", "paper_pct", "paper_sd", "paper_note"]
+with open(f"{out}/gaussianity.csv", "w", newline="") as f:
+    w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(sorted(rows, key=lambda r: (r["model"], r["dataset"], r["minibatches"], r["layer"], r["batch_size"])))
+
+fmt = lambda v, d=2: "-" if v is None else f"{v:.{d}f}"
+for key in sorted({(r["model"], r["dataset"], r["minibatches"]) for r in rows}):
+    model, data, m = key
+    sel = [r for r in rows if (r["model"], r["dataset"], r["minibatches"]) == key]
+    bss = sorted({r["batch_size"] for r in sel})
+    with open(f"{out}/plot~{model}~{data}~{m}.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["batch_size", "layer", "gaussian_pct"])
+        for r in sorted(sel, key=lambda r: (r["layer"], r["batch_size"])):
+            w.writerow([r["batch_size"], f"{r['layer']} {r['tensor']}", r["gaussian_pct"]])
+    print(f"\n{model} on {SOURCE.get(data, data)}: Gaussian coordinates (%) per layer, "
+          f"{m} minibatches, end of epoch {epoch}; ours (mean over {sel[0]['repeats']} repeat(s)) | paper")
+    print(f"  {'layer':<18}{'coords':>8}  " + "  ".join(f"{'B=' + str(b):>16}" for b in bss))
+    for layer in sorted({r["layer"] for r in sel}):
+        lr = {r["batch_size"]: r for r in sel if r["layer"] == layer}
+        r0 = next(iter(lr.values()))
+        cells = []
+        for b in bss:
+            r = lr.get(b)
+            cells.append(f"{fmt(r and r['gaussian_pct']):>7} | {fmt(r and r['paper_pct']):>6}")
+        print(f"  {str(layer) + ' ' + r0['tensor']:<18}{r0['coords']:>8}  " + "  ".join(f"{c:>16}" for c in cells))
+    note = "the paper's same layers" if model.startswith("alexnet-cifar") else \
+        "paper column: AlexNet on CIFAR-10, its layer 1 beside our first layer and its last layer beside ours"
+    print(f"  ({note}; paper Table {1 if m == 200 else 2})")
+print(f"\nwrote {out}/gaussianity.csv")
