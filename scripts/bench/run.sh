@@ -160,3 +160,9 @@ with open(out, "w") as f:
     f.write(f"normtest,{threads},{d},{w_rs},{1e6 * w_rs / d},{m_rs / 1024},all coordinates; reading included\n")
     f.write(f"scipy-loop,1,{d},{py},{s['us_per_coord']},,timed on {s['coords_timed']} coordinates and extrapolated\n")
 PYEOF
+
+# --- dump-grads: fnn on MNIST against a plain PyTorch loop --------------------------
+GRADSCOPE_BIN="$BIN" PY="$PY" THREADS="$THREADS" bash scripts/bench/dump_grads.sh
+
+# --- the walk study's tools: HVP cost, Lanczos vs power iteration, interp-loss ---------
+GRADSCOPE_BIN="$BIN" PY="$PY" THREADS="$THREADS" bash scripts/bench/hessian_align.sh

@@ -8,6 +8,7 @@
 //!
 //! Accumulations are in `f64` throughout, whatever the storage type of the data.
 
+pub mod barrier;
 pub mod normality;
 pub mod powerlaw;
 pub mod rng;

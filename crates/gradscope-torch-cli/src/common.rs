@@ -45,17 +45,25 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    /// Loads and preprocesses the dataset.
-    pub fn load(&self) -> Result<Dataset> {
-        let name = DatasetName::parse(&self.dataset)?;
-        let pre = Preprocess {
+    /// The preprocessing these flags ask for.
+    pub fn preprocess(&self) -> Preprocess {
+        Preprocess {
             standardize: self.standardize,
             val_size: self.val_size,
             label_noise: self.label_noise,
             random_labels: self.random_labels,
             seed: self.data_seed,
-        };
-        datasets::load(name, &datasets::search_dirs(self.data_dir.as_deref()), &pre)
+        }
+    }
+
+    /// Loads and preprocesses the dataset.
+    pub fn load(&self) -> Result<Dataset> {
+        let name = DatasetName::parse(&self.dataset)?;
+        datasets::load(
+            name,
+            &datasets::search_dirs(self.data_dir.as_deref()),
+            &self.preprocess(),
+        )
     }
 
     /// The model input of this dataset, without loading it.

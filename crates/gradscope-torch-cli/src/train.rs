@@ -26,15 +26,15 @@ use clap::{Parser, ValueEnum};
 use gradscope_cli::app::{progress, tool_name};
 use gradscope_cli::table::TableBuilder;
 use gradscope_io::{write_table, Provenance};
-use gradscope_stats::rng;
 use gradscope_torch::device::{device_name, init_torch, parse_device};
 use gradscope_torch::models::{Model, MODELS};
-use gradscope_torch::optim::{clip_grad_norm, Optimizer, OptimizerKind};
-use gradscope_torch::{checkpoint, datasets, sampler, Split};
-use serde::{Deserialize, Serialize};
+use gradscope_torch::trainer::{read_checkpoint, OptimizerName, RunState, TrainConfig, Trainer};
+use gradscope_torch::Split;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::{Device, Kind};
+
+pub use gradscope_torch::trainer::EpochRow;
 
 /// The optimiser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -149,37 +149,6 @@ pub struct Args {
     pub threads: usize,
 }
 
-/// One row of metrics.parquet.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EpochRow {
-    pub epoch: u64,
-    pub step: u64,
-    pub lr: f64,
-    pub train_loss: f64,
-    pub train_acc: f64,
-    pub val_loss: f64,
-    pub val_acc: f64,
-    pub wall_s: f64,
-}
-
-/// The run's position, stored in every checkpoint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct RunState {
-    model: String,
-    dataset: String,
-    data: String,
-    seed: u64,
-    batch_size: usize,
-    step: u64,
-    optimizer_t: u64,
-    /// Sums over the current epoch's minibatches so far: loss x size, correct, examples.
-    loss_sum: f64,
-    correct: f64,
-    seen: f64,
-    wall_s: f64,
-    metrics: Vec<EpochRow>,
-}
-
 /// Runs the tool.
 pub fn run(args: Args) -> Result<()> {
     if args.list_models {
@@ -274,14 +243,6 @@ fn parse_window(s: &str) -> Result<(usize, usize)> {
     Ok((a, b))
 }
 
-fn lr_at(args: &Args, epoch: usize) -> f64 {
-    let steps = args.lr_decay_at.iter().filter(|&&m| {
-        let m = if m < 1.0 { m * args.epochs as f64 } else { m };
-        epoch as f64 >= m.round()
-    });
-    args.lr * args.lr_decay.powi(steps.count() as i32)
-}
-
 /// Mean loss and accuracy over a split in evaluation mode, in chunks of 1,000.
 pub fn evaluate(model: &Model, split: &Split, device: Device) -> Result<(f64, f64)> {
     let n = split.len();
@@ -303,18 +264,6 @@ pub fn evaluate(model: &Model, split: &Split, device: Device) -> Result<(f64, f6
     Ok((loss / n.max(1) as f64, correct / n.max(1) as f64))
 }
 
-fn save(model: &Model, opt: &Optimizer, state: &RunState, path: &Path) -> Result<()> {
-    let names: Vec<String> = model
-        .store
-        .params()
-        .iter()
-        .map(|p| p.name.clone())
-        .collect();
-    let mut tensors = model.store.named_tensors();
-    tensors.extend(opt.named_state(&names));
-    checkpoint::save(path, &tensors, &serde_json::to_value(state)?)
-}
-
 fn write_metrics(dir: &Path, rows: &[EpochRow], meta: &Provenance) -> Result<()> {
     let batch = TableBuilder::new()
         .u64("epoch", rows.iter().map(|r| r.epoch))
@@ -327,6 +276,27 @@ fn write_metrics(dir: &Path, rows: &[EpochRow], meta: &Provenance) -> Result<()>
         .f64("wall_s", rows.iter().map(|r| r.wall_s))
         .build()?;
     write_table(&dir.join("metrics.parquet"), &batch, meta)
+}
+
+impl Args {
+    /// The optimisation settings these flags ask for (stored in every checkpoint).
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            optimizer: match self.optimizer {
+                Opt::Sgd => OptimizerName::Sgd,
+                Opt::Momentum => OptimizerName::Momentum,
+                Opt::Adam => OptimizerName::Adam,
+            },
+            lr: self.lr,
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+            lr_decay_at: self.lr_decay_at.clone(),
+            lr_decay: self.lr_decay,
+            epochs: self.epochs,
+            clip_grad_norm: self.clip_grad_norm,
+            augment: self.augment,
+        }
+    }
 }
 
 fn train(args: Args) -> Result<()> {
@@ -347,19 +317,9 @@ fn train(args: Args) -> Result<()> {
         }
         _ => None,
     };
-    let loaded = resume.as_ref().map(|p| checkpoint::load(p)).transpose()?;
-    let prior: Option<RunState> = loaded
-        .as_ref()
-        .map(|(_, s)| {
-            serde_json::from_value(s.clone()).with_context(|| {
-                format!(
-                    "{} is not a train checkpoint",
-                    resume.as_ref().unwrap().display()
-                )
-            })
-        })
-        .transpose()?;
-    let model_name = match (&args.model, &prior) {
+    let loaded = resume.as_ref().map(|p| read_checkpoint(p)).transpose()?;
+    let prior: Option<&RunState> = loaded.as_ref().map(|(_, s)| s);
+    let model_name = match (&args.model, prior) {
         (Some(m), Some(p)) if *m != p.model => bail!(
             "--model {m}, but {} holds a {} (use --fresh or another --output)",
             resume.unwrap().display(),
@@ -369,7 +329,7 @@ fn train(args: Args) -> Result<()> {
         (None, Some(p)) => p.model.clone(),
         (None, None) => bail!("--model is required"),
     };
-    if let Some(p) = &prior {
+    if let Some(p) = prior {
         if p.data != args.data.describe() || p.seed != args.seed || p.batch_size != args.batch_size
         {
             bail!(
@@ -383,24 +343,9 @@ fn train(args: Args) -> Result<()> {
     let data = args.data.load()?;
     let spec = args.data.spec()?;
     let model = Model::new(&model_name, &spec, device)?;
-    let kind = match args.optimizer {
-        Opt::Sgd => OptimizerKind::Sgd { momentum: 0.0 },
-        Opt::Momentum => OptimizerKind::Sgd {
-            momentum: args.momentum,
-        },
-        Opt::Adam => OptimizerKind::Adam {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-        },
-    };
-    let names: Vec<String> = model
-        .store
-        .params()
-        .iter()
-        .map(|p| p.name.clone())
-        .collect();
-    let mut opt = Optimizer::new(kind, args.weight_decay, names.len());
+    let config = args.config();
+    let n = data.train.len();
+    let mut trainer = Trainer::new(model, config.clone(), args.seed, args.batch_size, n, device);
     let mut state = RunState {
         model: model_name.clone(),
         dataset: args.data.dataset.clone(),
@@ -414,12 +359,16 @@ fn train(args: Args) -> Result<()> {
         seen: 0.0,
         wall_s: 0.0,
         metrics: Vec::new(),
+        config: Some(config.clone()),
+        preprocess: Some(args.data.preprocess()),
     };
-    if let (Some((tensors, _)), Some(p)) = (&loaded, prior) {
+    if let Some((tensors, p)) = loaded {
         let what = format!("checkpoint {}", resume.as_ref().unwrap().display());
-        model.store.load_from(tensors, &what)?;
-        opt.load_state(&names, tensors, p.optimizer_t)?;
+        trainer.load(&tensors, p.optimizer_t, &what)?;
         state = p;
+        // this run's settings are the ones its next checkpoints record
+        state.config = Some(config);
+        state.preprocess = Some(args.data.preprocess());
         eprintln!(
             "train: resuming from {} at step {}",
             resume.as_ref().unwrap().display(),
@@ -427,9 +376,7 @@ fn train(args: Args) -> Result<()> {
         );
     }
 
-    let n = data.train.len();
-    let mut order = sampler::EpochSampler::new(n, args.batch_size, args.seed, false);
-    let per_epoch = order.batches_per_epoch() as u64;
+    let per_epoch = trainer.batches_per_epoch();
     let total_steps = per_epoch * args.epochs as u64;
     let ckpt_epochs = checkpoint_epochs(&args);
     let ckpt_dir = out.join("ckpt");
@@ -441,7 +388,7 @@ fn train(args: Args) -> Result<()> {
     meta.seed = Some(args.seed);
     meta.batch_size = Some(args.batch_size as u64);
     meta.sampling = Some("epoch".into());
-    meta.layout = model.store.layout();
+    meta.layout = trainer.model.store.layout();
     meta.extra.insert(
         "optimizer".into(),
         format!("{:?}", args.optimizer).to_lowercase().into(),
@@ -455,76 +402,40 @@ fn train(args: Args) -> Result<()> {
     );
 
     if state.step == 0 && ckpt_epochs.contains(&0) {
-        save(
-            &model,
-            &opt,
-            &state,
-            &ckpt_dir.join("epoch-000.safetensors"),
-        )?;
+        trainer.save(&state, &ckpt_dir.join("epoch-000.safetensors"))?;
     }
-    let params = model.store.tensors();
     let bar = progress(Some(total_steps), "train");
     bar.set_position(state.step.min(total_steps));
     let mut clock = Instant::now();
     let eval_split = data.val.as_ref().unwrap_or(&data.test);
     while state.step < total_steps {
-        let epoch = (state.step / per_epoch) as usize; // 0-based epoch being trained
-        let lr = lr_at(&args, epoch);
-        let idx = order.batch(state.step);
-        let (mut x, y) = data.train.batch(&idx, device)?;
-        if args.augment {
-            x = datasets::augment(&x, &mut rng::stream(args.seed ^ 0xA116_3E47, state.step))?;
-        }
-        for p in &params {
-            let mut g = p.grad();
-            if g.defined() {
-                let _ = g.f_zero_()?;
-            }
-        }
-        let (loss, logits) = model.loss(&x, &y, true)?;
-        loss.f_backward().context("backward pass failed")?;
-        if let Some(c) = args.clip_grad_norm {
-            clip_grad_norm(&params, c)?;
-        }
-        opt.step(&params, lr)?;
-        let b = idx.len() as f64;
-        let l = loss.f_double_value(&[])?;
-        if !l.is_finite() {
-            bail!(
-                "the loss diverged ({l}) at step {} (lower --lr?)",
-                state.step
-            );
-        }
-        state.loss_sum += l * b;
-        state.correct += logits
-            .f_argmax(1, false)?
-            .f_eq_tensor(&y)?
-            .f_sum(Kind::Int64)?
-            .f_int64_value(&[])? as f64;
+        let done = trainer.step(&data.train, state.step)?;
+        let epoch = done.epoch; // 0-based epoch being trained
+        let b = done.examples as f64;
+        state.loss_sum += done.loss * b;
+        state.correct += done.correct;
         state.seen += b;
         state.step += 1;
-        state.optimizer_t = opt.t;
+        state.optimizer_t = trainer.opt.t;
         bar.inc(1);
         if let Some((a, bnd)) = window {
             if epoch + 1 >= a && epoch < bnd {
                 state.wall_s += clock.elapsed().as_secs_f64();
                 clock = Instant::now();
-                save(
-                    &model,
-                    &opt,
+                trainer.save(
                     &state,
                     &ckpt_dir.join(format!("step-{:07}.safetensors", state.step)),
                 )?;
             }
         }
         if state.step % per_epoch == 0 {
-            let (val_loss, val_acc) = evaluate(&model, eval_split, device)?;
+            let (val_loss, val_acc) = evaluate(&trainer.model, eval_split, device)?;
             state.wall_s += clock.elapsed().as_secs_f64();
             clock = Instant::now();
             let row = EpochRow {
                 epoch: (epoch + 1) as u64,
                 step: state.step,
-                lr,
+                lr: done.lr,
                 train_loss: state.loss_sum / state.seen.max(1.0),
                 train_acc: state.correct / state.seen.max(1.0),
                 val_loss,
@@ -543,14 +454,12 @@ fn train(args: Args) -> Result<()> {
             state.seen = 0.0;
             write_metrics(&out, &state.metrics, &meta)?;
             if ckpt_epochs.contains(&(epoch + 1)) {
-                save(
-                    &model,
-                    &opt,
+                trainer.save(
                     &state,
                     &ckpt_dir.join(format!("epoch-{:03}.safetensors", epoch + 1)),
                 )?;
             }
-            save(&model, &opt, &state, &ckpt_dir.join("last.safetensors"))?;
+            trainer.save(&state, &ckpt_dir.join("last.safetensors"))?;
         }
     }
     bar.finish_and_clear();

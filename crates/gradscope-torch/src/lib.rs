@@ -7,8 +7,14 @@
 //!   counts; a model is a [`params::ParamStore`] (ordered, named tensors) plus a forward
 //!   function;
 //! - [`grads`]: minibatch gradients flattened in layout order, for `dump-grads`;
-//! - [`optim`], [`checkpoint`], [`sampler`]: what `train` needs to take exactly the same
-//!   steps after a resume or a replay.
+//! - [`optim`], [`checkpoint`], [`sampler`], [`trainer`]: what `train` needs to take
+//!   exactly the same steps after a resume or a replay ([`trainer`] holds the one training
+//!   step that `train`, `interp-loss` and `hessian-align` share);
+//! - [`point`]: parameter points (snapshots, linear interpolation between iterates) and
+//!   evaluating a model on a fixed set, for `interp-loss`;
+//! - [`hessian`], [`hessian_spectrum`]: exact Hessian-vector products (Pearlmutter 1994)
+//!   and, from them, Lanczos, power iteration with deflation and Hutchinson's trace, for
+//!   `hessian-align`.
 //!
 //! Every operation that user input reaches (shapes, files) uses tch's fallible `f_*`
 //! functions, so bad input is an error message, never a panic.
@@ -17,10 +23,14 @@ pub mod checkpoint;
 pub mod datasets;
 pub mod device;
 pub mod grads;
+pub mod hessian;
+pub mod hessian_spectrum;
 pub mod models;
 pub mod optim;
 pub mod params;
+pub mod point;
 pub mod sampler;
+pub mod trainer;
 
 pub use datasets::{Dataset, DatasetName, Preprocess, Split};
 pub use models::Model;

@@ -165,7 +165,7 @@ pub struct Dataset {
 
 /// The studies' preprocessing options (all off by default: the vMF study scales to
 /// [0, 1] and nothing else).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Preprocess {
     /// Per-pixel standardisation: subtract each pixel's training mean and divide by its
     /// training standard deviation (pixels constant over the training set are only

@@ -143,6 +143,17 @@ impl Model {
         })
     }
 
+    /// A model from parts: a store whose parameters `net` uses (for networks that are not
+    /// in [`MODELS`], such as the tiny ones the Hessian tests build).
+    pub fn from_parts(name: &str, spec: &InputSpec, store: ParamStore, net: Box<dyn Net>) -> Self {
+        Self {
+            name: name.to_string(),
+            spec: *spec,
+            store,
+            net,
+        }
+    }
+
     fn build(name: &str, spec: &InputSpec, s: &mut ParamStore) -> Result<Box<dyn Net>> {
         use cnn::{Cnn, CnnConfig};
         use mlp::{Mlp, MlpConfig};

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# `make bench`, walk-study section: hessian-align's and interp-loss's costs.
+#
+# On the walk MLP (784-512-512-10, 669,706 parameters) trained one epoch on MNIST (SGD,
+# lr 0.1, batch size 128):
+#  1. one Hessian-vector product (forward, backward with create_graph, second backward)
+#     against one gradient (forward, backward) on the same minibatch of 128 and of 1,000
+#     images: medians of 10 each (the goal: at most 2.5x);
+#  2. the top-10 eigenvalues of H (over 1,000 training images) by Lanczos with full
+#     reorthogonalisation beside PyHessian's power iteration with deflation, both through
+#     our HVP and to the same tolerance (1e-3; Lanczos: Ritz residual / |eigenvalue|,
+#     power: relative change of the eigenvalue, PyHessian's rule): products used, time,
+#     and the eigenvalues' agreement with a tight Lanczos run (tol 1e-8);
+#  3. `interp-loss` over one epoch (469 updates, k = 10, 1,000 evaluation images) beside
+#     scripts/bench/interp_loss_torch.py doing the same evaluations in plain PyTorch.
+# Figures on stderr and in results/bench/walk.csv; thread counts are stated.
+set -euo pipefail
+BIN="${GRADSCOPE_BIN:-target/release}"
+PY="${PY:-.venv/bin/python}"
+DATA="${GRADSCOPE_DATA_MIRROR:-data/raw}"
+OUT=results/bench
+mkdir -p "$OUT"
+THREADS="${THREADS:-$(nproc)}"
+RUN="$OUT/walk-mlp"
+if [ ! -f "$RUN/ckpt/epoch-001.safetensors" ]; then
+    "$BIN/train" --model mlp --dataset mnist -b 128 --lr 0.1 --epochs 1 --checkpoint-epochs 0,1 \
+        --fresh -o "$RUN" --threads "$THREADS" 2>/dev/null
+fi
+CK="$RUN/ckpt/epoch-001.safetensors"
+"$BIN/hessian-align" --checkpoint "$CK" -b 128 -n 1 --hessian-samples 1000 -k 10 --method both \
+    --tol 1e-3 --max-iter 300 --cost-batch 128 --threads "$THREADS" --json \
+    -o "$OUT/walk-align.csv" > "$OUT/walk-eigen.json" 2>"$OUT/walk-eigen.log"
+"$BIN/hessian-align" --checkpoint "$CK" -b 128 -n 1 --hessian-samples 1000 -k 10 --method lanczos \
+    --tol 1e-8 --max-iter 1000 --threads "$THREADS" --json \
+    -o "$OUT/walk-align-tight.csv" > "$OUT/walk-eigen-tight.json" 2>/dev/null
+"$BIN/hessian-align" --checkpoint "$CK" -b 128 -n 1 --hessian-samples 1000 -k 0 --cost-batch 1000 \
+    --threads "$THREADS" --json -o "$OUT/walk-align-cost.csv" > "$OUT/walk-cost1000.json" 2>/dev/null
+/usr/bin/time -f "%e %M" -o "$OUT/walk-interp.time" "$BIN/interp-loss" --checkpoint "$RUN/ckpt/epoch-000.safetensors" \
+    --epochs 1 -k 10 --eval-samples 1000 --threads "$THREADS" -o "$OUT/walk-interp.parquet" \
+    --epochs-output "$OUT/walk-interp-epochs.csv" 2>"$OUT/walk-interp.log"
+/usr/bin/time -f "%e %M" -o "$OUT/walk-interp-torch.time" "$PY" scripts/bench/interp_loss_torch.py \
+    --data "$DATA" --threads "$THREADS" -k 10 --eval-samples 1000 2>"$OUT/walk-interp-torch.log"
+"$PY" - "$OUT" "$THREADS" <<'PYEOF' | tee "$OUT/walk.txt" >&2
+import csv, json, sys
+out, threads = sys.argv[1], int(sys.argv[2])
+e = json.load(open(f"{out}/walk-eigen.json"))
+tight = json.load(open(f"{out}/walk-eigen-tight.json"))["eigen"][0]["values"]
+c1000 = json.load(open(f"{out}/walk-cost1000.json"))["cost"]
+c128 = e["cost"]
+lz, pw = e["eigen"][0], e["eigen"][1]
+def maxrel(v):
+    return max(abs(a - b) / abs(b) for a, b in zip(v, tight))
+w_rs, m_rs = map(float, open(f"{out}/walk-interp.time").read().split())
+w_py, m_py = map(float, open(f"{out}/walk-interp-torch.time").read().split())
+py_log = open(f"{out}/walk-interp-torch.log").read().strip().splitlines()[-1]
+ep = next(csv.DictReader(open(f"{out}/walk-interp-epochs.csv")))
+print(f"walk study tools, MLP 784-512-512-10 on MNIST after one epoch, {threads} threads")
+for c in (c128, c1000):
+    print(f"  HVP / gradient on {c['batch']:>5} images: {1e3 * c['hvp_s']:8.2f} ms / {1e3 * c['gradient_s']:8.2f} ms = {c['ratio']:.2f}x (goal <= 2.5x)")
+print(f"  top-10 eigenvalues of H (1,000 images), tol 1e-3:")
+print(f"    Lanczos (full reorth.)      {lz['hvps']:4d} HVPs {lz['seconds']:7.2f} s  max rel. error vs tol-1e-8 Lanczos {maxrel(lz['values']):.2e}")
+print(f"    power iteration (PyHessian) {pw['hvps']:4d} HVPs {pw['seconds']:7.2f} s  max rel. error {maxrel(pw['values']):.2e}  converged {pw['converged']}")
+print(f"    lambda_1..3 {', '.join(f'{v:.4f}' for v in tight[:3])}; HVP ratio power/Lanczos {pw['hvps'] / lz['hvps']:.1f}x")
+print(f"  interp-loss, one epoch ({ep['steps']} updates, 12 points, 1,000 images): {w_rs:.1f} s, peak RSS {m_rs / 1024:.0f} MiB; barriers {ep['barriers']}")
+print(f"  plain PyTorch script, same evaluations: {w_py:.1f} s, peak RSS {m_py / 1024:.0f} MiB ({py_log})")
+print(f"  ratio PyTorch / interp-loss {w_py / w_rs:.2f}x")
+with open(f"{out}/walk.csv", "w") as f:
+    f.write("bench,threads,value,unit,note\n")
+    f.write(f"hvp_over_gradient_128,{threads},{c128['ratio']},x,medians of 10\n")
+    f.write(f"hvp_over_gradient_1000,{threads},{c1000['ratio']},x,medians of 10\n")
+    f.write(f"lanczos_hvps,{threads},{lz['hvps']},products,top-10 tol 1e-3\n")
+    f.write(f"power_hvps,{threads},{pw['hvps']},products,top-10 tol 1e-3\n")
+    f.write(f"lanczos_max_rel_err,{threads},{maxrel(lz['values'])},,vs tol 1e-8\n")
+    f.write(f"power_max_rel_err,{threads},{maxrel(pw['values'])},,vs tol 1e-8\n")
+    f.write(f"interp_loss_epoch,{threads},{w_rs},s,469 updates k=10 1000 images\n")
+    f.write(f"pytorch_interp_epoch,{threads},{w_py},s,same evaluations\n")
+PYEOF
