@@ -410,44 +410,4 @@ mod tests {
         assert!(sw > 0.5, "Shapiro-Wilk power {sw}");
         assert!(k2 > 0.5, "K^2 power {k2}");
     }
-
-    /// Throughput of the Shapiro-Wilk path at the tool's shape (n = 200); run with
-    /// `cargo test -p gradscope-stats --release normality::coordinate -- --ignored
-    /// --nocapture`. scipy 1.17.1's `shapiro` takes ~250 us per coordinate here.
-    #[test]
-    #[ignore = "timing, not a check"]
-    fn throughput() {
-        let n = 200;
-        let coords = 20_000;
-        let mut rng = crate::rng::seeded(1);
-        let data: Vec<f32> = (0..n * coords)
-            .map(|_| rng.sample::<f32, _>(StandardNormal))
-            .collect();
-        for (label, selection) in [
-            (
-                "shapiro only",
-                TestSelection {
-                    shapiro_wilk: true,
-                    ..TestSelection::NONE
-                },
-            ),
-            ("everything", TestSelection::ALL),
-        ] {
-            let tests = CoordinateTests::new(n, selection).unwrap();
-            let mut ws = tests.workspace();
-            let start = std::time::Instant::now();
-            let mut accepted = 0usize;
-            for col in data.chunks_exact(n) {
-                let r = tests.run_f32(col, &mut ws).unwrap();
-                accepted += usize::from(r.is_gaussian(0.05) == Some(true));
-            }
-            let per = start.elapsed().as_secs_f64() / coords as f64;
-            println!(
-                "{label}: {:.2} us per coordinate of {n}, one thread; 884736 coordinates: {:.1} s; \
-                 accepted {accepted}",
-                per * 1e6,
-                per * 884_736.0
-            );
-        }
-    }
 }

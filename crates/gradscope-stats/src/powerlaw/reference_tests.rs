@@ -771,29 +771,3 @@ fn scan_curve_agrees_with_the_scan() {
     assert!((best.ks_distance - f.ks_distance).abs() < 1e-14);
     assert_eq!(curve.len(), 1998);
 }
-
-/// Timing of the 100 000-point scan (run with `--ignored --nocapture`); compare with
-/// `powerlaw_reference.py --bench 100000`.
-#[test]
-#[ignore]
-fn bench_scan_100k() {
-    let x = pareto_sample(31337, 100_000, 2.5);
-    let t = std::time::Instant::now();
-    let f = fit(&x, &FitOptions::default()).unwrap();
-    eprintln!(
-        "100k scan: {:.3} s, xmin {} alpha {} n_tail {} D {} threads {}",
-        t.elapsed().as_secs_f64(),
-        f.xmin,
-        f.alpha,
-        f.n_tail,
-        f.ks_distance,
-        rayon::current_num_threads()
-    );
-    let t = std::time::Instant::now();
-    let c = ks::critical_value_exact(ks::EXACT_CRITICAL_MAX_N, 0.05);
-    eprintln!(
-        "exact 5% critical value at n = {}: {c} in {:.3} s",
-        ks::EXACT_CRITICAL_MAX_N,
-        t.elapsed().as_secs_f64()
-    );
-}
