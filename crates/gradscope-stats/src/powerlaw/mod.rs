@@ -33,7 +33,7 @@
 //!   package's `1 - chi2.cdf`.
 //!
 //! Speed: the KS scan of 100 000 points takes about 0.7 s on one core where the package
-//! takes about 1200 s (see `bench_scan_100k` and the script's `--bench`).
+//! takes about 1200 s (see `make bench` and the reference script's `--bench`).
 
 pub mod alternatives;
 pub mod bootstrap;
