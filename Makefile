@@ -43,7 +43,7 @@ help:
 	@echo "make lint              rustfmt --check and clippy -D warnings"
 	@echo "make demo              train fnn on MNIST briefly, dump gradients, vmf-kappa, plot kappa (a few minutes)"
 	@echo "make reproduce-table1  the vMF study's Table 1 and Figure 8 into results/"
-	@echo "make reproduce-vmf-figures  the vMF study's Figures 2(a), 3, 5, 6 on a CPU (~30 min; VMF_FULL=1 the paper's size, DEVICE=cuda)"
+	@echo "make reproduce-vmf-figures  the vMF study's Figures 2(a), 3, 5, 6 on a CPU (~16 min on 2 cores; VMF_FULL=1 the paper's size, DEVICE=cuda)"
 	@echo "make reproduce-walk-table1   the walk study's Table 1, MLP row: barriers in epochs 1, 10, 25 (FULL=1: whole training set; DEVICE=cuda)"
 	@echo "make reproduce-walk-figures  the walk study's Figures 5 and 7 in small (MLP on 10,000 MNIST images)"
 	@echo "make reproduce-gaussianity   the Gaussianity study's Tables 1-2, Figure 2: Gaussian % per layer vs batch size (~25 min on a CPU; FULL=1 the paper's sizes, DEVICE=cuda)"
