@@ -101,3 +101,12 @@ for r in rows:
           f"  {r['p_mean']:>10.3g} | {r['paper_p_mean']:<8.3g}  {r['gaussian_rate_pct']:>7.2f} | {r['paper_gaussian_rate_pct']:<7}")
 print(f"wrote {out}/table2.csv")
 PYEOF
+
+# The figure: Gaussian and power-law rates against B, ours solid, the paper's dashed.
+for view in iteration dimension; do
+    "$BIN/plot" "$OUT/table2.csv" --where "type=$view" -x batch_size \
+        -y gaussian_rate_pct,paper_gaussian_rate_pct,power_law_rate_pct,paper_power_law_rate_pct \
+        --dashed paper_gaussian_rate_pct,paper_power_law_rate_pct --log-x \
+        --title "Structure study, Table 2, $view-wise: LeNet on MNIST at initialisation ($T gradients; dashed: the paper)" \
+        --x-label "batch size B" --y-label "rate (%)" -o "$OUT/table2-$view.png"
+done

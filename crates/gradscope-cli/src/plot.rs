@@ -164,12 +164,14 @@ fn series_of(
             if let Some(g) = g {
                 name = format!("{name} {}={g}", args.group.as_deref().unwrap_or(""));
             }
-            let mut s = Series::new(name.trim(), points, *color);
-            if args.dashed.contains(ycol) {
-                s = s.dashed();
+            // A dashed series (a reference: the paper's values, a null) takes the colour
+            // of the solid series drawn just before it, so each pair reads together.
+            let s = if args.dashed.contains(ycol) {
+                Series::new(name.trim(), points, color.saturating_sub(1)).dashed()
             } else {
                 *color += 1;
-            }
+                Series::new(name.trim(), points, *color - 1)
+            };
             out.push(s);
         }
     }
