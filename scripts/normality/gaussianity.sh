@@ -17,8 +17,8 @@
 #
 # Which training epoch. The paper does not say at which epoch Tables 1-2 were taken. We
 # train with the paper's recipe (SGD with momentum 0.9, weight decay 5e-4, batch 128; lr 0.1
-# for alexnet-cifar, as the paper's first 150 epochs, and 0.01 for lenet, for which 0.1
-# with momentum diverges) and measure at the end of epoch EPOCH: 1 by default (early
+# for alexnet-cifar, as the paper's first 150 epochs, and 0.01 for lenet, a conservative
+# choice: 0.1 with momentum on LeNet was not tried) and measure at the end of epoch EPOCH: 1 by default (early
 # training, the paper's high-lr phase), EPOCH=0 for the initialisation.
 #
 # 200 and 600 minibatches. For each batch size we draw 600 independent minibatches (B

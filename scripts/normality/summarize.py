@@ -77,8 +77,22 @@ summary = duckdb.sql("""
            avg(coords_constant) AS constant
     FROM raw GROUP BY ALL ORDER BY model, dataset, m, ord, b""").fetchall()
 
+# Layer order = the tensors' order in the normtest summaries (the parameter layout), read
+# from the files themselves: SQL row numbers over a parallel CSV scan follow no order.
+import csv as _csv
+import glob as _glob
+import os as _os
+layout_pos = {}
+for path in sorted(_glob.glob(f"{out}/raw/*~*.csv")):
+    model, data = _os.path.basename(path).split("~")[:2]
+    pos = layout_pos.setdefault((model, data), {})
+    with open(path, newline="") as f:
+        for i, r in enumerate(_csv.DictReader(f)):
+            pos[r["tensor"]] = min(pos.get(r["tensor"], i), i)
+
 rows = []
-for model, data, m, b, tensor, ord_, reps, pct, sd, mp, b3, coords, const in summary:
+for model, data, m, b, tensor, _, reps, pct, sd, mp, b3, coords, const in summary:
+    ord_ = layout_pos[(model, data)][tensor]
     rows.append(dict(model=model, dataset=data, data_source=SOURCE.get(data, data), epoch=epoch,
                      minibatches=m, batch_size=b, tensor=tensor, ord=ord_, coords=coords,
                      constant_coords=const, repeats=reps, gaussian_pct=pct, gaussian_pct_sd=sd,
