@@ -10,12 +10,7 @@ THREADS=$(nproc)
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 
 # measure NAME CMD...: wall seconds and peak resident memory (KiB) via GNU time.
-measure() {
-    local name="$1"; shift
-    /usr/bin/time -f "%e %M" -o "$OUT/$name.time" "$@" 2>"$OUT/$name.log" >/dev/null || { cat "$OUT/$name.log" >&2; exit 1; }
-    read -r wall rss < "$OUT/$name.time"
-    echo "$wall $rss"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/measure.sh"
 
 # --- vmf-kappa: 3,000 x 200,000 float32 from Parquet -------------------------------
 G="$OUT/grads-3000x200000.parquet"

@@ -65,17 +65,16 @@ raw = duckdb.sql(f"""
            CAST(substr(split_part(fn, '~', 3), 2) AS INTEGER) AS b,
            CAST(substr(split_part(fn, '~', 4), 2) AS INTEGER) AS m,
            CAST(substr(split_part(fn, '~', 5), 2) AS INTEGER) AS r,
-           tensor, coords_tested, coords_constant, gaussian_pct, mean_p, beta_sigma3_q50, rn
-    FROM (SELECT *, regexp_extract(filename, '([^/]+)\\.csv$', 1) AS fn,
-                 row_number() OVER (PARTITION BY filename) AS rn
+           tensor, coords_tested, coords_constant, gaussian_pct, mean_p, beta_sigma3_q50
+    FROM (SELECT *, regexp_extract(filename, '([^/]+)\\.csv$', 1) AS fn
           FROM read_csv('{out}/raw/*~*.csv', filename = true, union_by_name = true))
     WHERE test = 'shapiro' AND tensor LIKE '%.weight'""")
 summary = duckdb.sql("""
-    SELECT model, dataset, m, b, tensor, min(rn) AS ord, count(*) AS repeats,
+    SELECT model, dataset, m, b, tensor, count(*) AS repeats,
            avg(gaussian_pct) AS pct, stddev_samp(gaussian_pct) AS sd, avg(mean_p) AS mean_p,
            avg(beta_sigma3_q50) AS b3, any_value(coords_tested) AS coords,
            avg(coords_constant) AS constant
-    FROM raw GROUP BY ALL ORDER BY model, dataset, m, ord, b""").fetchall()
+    FROM raw GROUP BY ALL ORDER BY model, dataset, m, tensor, b""").fetchall()
 
 # Layer order = the tensors' order in the normtest summaries (the parameter layout), read
 # from the files themselves: SQL row numbers over a parallel CSV scan follow no order.
@@ -91,7 +90,7 @@ for path in sorted(_glob.glob(f"{out}/raw/*~*.csv")):
             pos[r["tensor"]] = min(pos.get(r["tensor"], i), i)
 
 rows = []
-for model, data, m, b, tensor, _, reps, pct, sd, mp, b3, coords, const in summary:
+for model, data, m, b, tensor, reps, pct, sd, mp, b3, coords, const in summary:
     ord_ = layout_pos[(model, data)][tensor]
     rows.append(dict(model=model, dataset=data, data_source=SOURCE.get(data, data), epoch=epoch,
                      minibatches=m, batch_size=b, tensor=tensor, ord=ord_, coords=coords,

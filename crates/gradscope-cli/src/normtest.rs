@@ -177,6 +177,11 @@ struct StepInfo {
 }
 
 impl StepInfo {
+    /// Whether `sample` belongs to this group: the same step and batch size.
+    fn holds(&self, sample: &Sample) -> bool {
+        (self.step, self.batch_size) == (sample.step, sample.batch_size)
+    }
+
     fn slot(&self, pos: usize) -> Option<usize> {
         match &self.slots {
             None => Some(pos),
@@ -483,10 +488,7 @@ pub fn run(args: Args) -> Result<()> {
         .map_err(|e| rename(e, &input))?
     {
         // A group per step and batch size (`dump-grads -b 64,128` writes both at one step).
-        if steps
-            .last()
-            .is_none_or(|s| (s.step, s.batch_size) != (sample.step, sample.batch_size))
-        {
+        if steps.last().is_none_or(|s| !s.holds(&sample)) {
             steps.push(StepInfo {
                 step: sample.step,
                 n: 0,
@@ -681,10 +683,7 @@ pub fn run(args: Args) -> Result<()> {
             let more = reader
                 .next_sample(&mut sample)
                 .map_err(|e| rename(e, &input))?;
-            let new_step = !more
-                || step_idx.is_none_or(|i| {
-                    (steps[i].step, steps[i].batch_size) != (sample.step, sample.batch_size)
-                });
+            let new_step = !more || step_idx.is_none_or(|i| !steps[i].holds(&sample));
             if new_step {
                 if let Some(i) = step_idx {
                     flush(&mut buf, &stage, staged, first_slot, steps[i].m);
@@ -703,10 +702,7 @@ pub fn run(args: Args) -> Result<()> {
                     break;
                 }
                 let next = step_idx.map_or(0, |i| i + 1);
-                if steps
-                    .get(next)
-                    .is_none_or(|s| (s.step, s.batch_size) != (sample.step, sample.batch_size))
-                {
+                if steps.get(next).is_none_or(|s| !s.holds(&sample)) {
                     bail!(
                         "{}: changed while being read (unexpected step {})",
                         input.name,

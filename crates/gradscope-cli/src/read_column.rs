@@ -5,15 +5,14 @@
 //! is not numeric. Integer, float and decimal columns are cast to f64; missing values
 //! (null, empty CSV fields) are skipped and counted.
 
+use crate::read_table::{open_table, CsvTable, TableFile};
 use anyhow::{bail, Context, Result};
 use arrow::array::{Array, Float64Array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Schema};
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
-use std::fs::File;
-use std::io::{Cursor, Read, Seek};
+use std::io::{Cursor, Read};
 use std::path::Path;
 
 /// A column's values and how many were missing.
@@ -66,17 +65,9 @@ fn collect(batches: impl Iterator<Item = Result<RecordBatch>>, index: usize) -> 
     Ok(out)
 }
 
-fn read_csv<R: Read + Seek>(mut r: R, path: &Path, name: &str) -> Result<Column> {
-    let format = arrow::csv::reader::Format::default().with_header(true);
-    let (schema, _) = format
-        .infer_schema(&mut r, None)
-        .with_context(|| format!("{}: cannot read the CSV header", path.display()))?;
-    r.rewind()?;
-    let index = find(&schema, path, name)?;
-    let reader = arrow::csv::ReaderBuilder::new(std::sync::Arc::new(schema))
-        .with_format(format)
-        .with_projection(vec![index])
-        .build(r)?;
+fn read_csv<R: Read>(csv: CsvTable<R>, path: &Path, name: &str) -> Result<Column> {
+    let index = find(csv.schema(), path, name)?;
+    let reader = csv.batches(Some(vec![index]))?;
     collect(reader.map(|b| b.map_err(anyhow::Error::from)), 0)
         .with_context(|| format!("{}: cannot read column '{name}'", path.display()))
 }
@@ -86,26 +77,19 @@ pub fn read_column(path: &Path, name: &str) -> Result<Column> {
     if gradscope_io::is_stdio(path) {
         let mut buf = Vec::new();
         std::io::stdin().read_to_end(&mut buf)?;
-        return read_csv(Cursor::new(buf), Path::new("<stdin>"), name);
+        let stdin = Path::new("<stdin>");
+        return read_csv(CsvTable::infer(Cursor::new(buf), stdin)?, stdin, name);
     }
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    match ext.as_str() {
-        "parquet" | "pq" => {
-            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-                .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
+    match open_table(path)? {
+        Some(TableFile::Parquet(builder)) => {
             let index = find(builder.schema(), path, name)?;
             let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
             let reader = builder.with_projection(mask).build()?;
             collect(reader.map(|b| b.map_err(anyhow::Error::from)), 0)
                 .with_context(|| format!("{}: cannot read column '{name}'", path.display()))
         }
-        "csv" => read_csv(file, path, name),
-        _ => bail!(
+        Some(TableFile::Csv(csv)) => read_csv(csv, path, name),
+        None => bail!(
             "{}: unknown table format; --column reads .parquet or .csv files",
             path.display()
         ),

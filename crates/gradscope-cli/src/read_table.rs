@@ -5,11 +5,12 @@
 use anyhow::{bail, Context, Result};
 use arrow::array::{Array, Float64Array, StringArray};
 use arrow::compute::{cast, concat_batches};
-use arrow::datatypes::DataType;
+use arrow::csv::reader::Format;
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::fs::File;
-use std::io::Seek;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -76,18 +77,80 @@ impl Table {
     }
 }
 
-/// Reads the `.csv` or `.parquet` table at `path`.
-pub fn read_table(path: &Path) -> Result<Table> {
+/// A table file opened by its extension, with its schema read and no rows yet.
+pub(crate) enum TableFile {
+    Parquet(ParquetRecordBatchReaderBuilder<File>),
+    Csv(CsvTable<File>),
+}
+
+/// A CSV table with a header row, its schema inferred from the whole file.
+pub(crate) struct CsvTable<R> {
+    reader: R,
+    schema: SchemaRef,
+    format: Format,
+}
+
+impl<R: Read + Seek> CsvTable<R> {
+    /// Infers the schema of the CSV in `reader` (`path` names it in messages) and
+    /// rewinds it.
+    pub(crate) fn infer(mut reader: R, path: &Path) -> Result<Self> {
+        let format = Format::default().with_header(true);
+        let (schema, _) = format
+            .infer_schema(&mut reader, None)
+            .with_context(|| format!("{}: cannot read the CSV header", path.display()))?;
+        reader.rewind()?;
+        Ok(Self {
+            reader,
+            schema: Arc::new(schema),
+            format,
+        })
+    }
+}
+
+impl<R: Read> CsvTable<R> {
+    pub(crate) fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// The rows in batches, of every column or of the columns in `projection`.
+    pub(crate) fn batches(self, projection: Option<Vec<usize>>) -> Result<arrow::csv::Reader<R>> {
+        let mut builder = arrow::csv::ReaderBuilder::new(self.schema).with_format(self.format);
+        if let Some(p) = projection {
+            builder = builder.with_projection(p);
+        }
+        Ok(builder.build(self.reader)?)
+    }
+}
+
+/// Opens the table at `path` by its extension (`.parquet`/`.pq` or `.csv`, any case) and
+/// reads its schema, inferred from the whole file for CSV; None for another extension.
+pub(crate) fn open_table(path: &Path) -> Result<Option<TableFile>> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(|e| e.to_ascii_lowercase())
         .unwrap_or_default();
-    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let (schema, batches): (_, Vec<RecordBatch>) = match ext.as_str() {
-        "parquet" | "pq" => {
-            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-                .with_context(|| format!("{}: not a readable Parquet file", path.display()))?;
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok(match ext.as_str() {
+        "parquet" | "pq" => Some(TableFile::Parquet(
+            ParquetRecordBatchReaderBuilder::try_new(file)
+                .with_context(|| format!("{}: not a readable Parquet file", path.display()))?,
+        )),
+        "csv" => Some(TableFile::Csv(CsvTable::infer(file, path)?)),
+        _ => None,
+    })
+}
+
+/// Reads the `.csv` or `.parquet` table at `path`.
+pub fn read_table(path: &Path) -> Result<Table> {
+    let Some(table) = open_table(path)? else {
+        bail!(
+            "{}: unknown table format (expected .csv or .parquet)",
+            path.display()
+        );
+    };
+    let (schema, batches): (_, Vec<RecordBatch>) = match table {
+        TableFile::Parquet(builder) => {
             let schema = builder.schema().clone();
             let batches = builder
                 .build()?
@@ -95,24 +158,14 @@ pub fn read_table(path: &Path) -> Result<Table> {
                 .with_context(|| format!("{}: cannot read", path.display()))?;
             (schema, batches)
         }
-        "csv" => {
-            let format = arrow::csv::reader::Format::default().with_header(true);
-            let (schema, _) = format
-                .infer_schema(&mut file, None)
-                .with_context(|| format!("{}: cannot read the CSV header", path.display()))?;
-            file.rewind()?;
-            let schema = Arc::new(schema);
-            let batches = arrow::csv::ReaderBuilder::new(schema.clone())
-                .with_format(format)
-                .build(file)?
+        TableFile::Csv(csv) => {
+            let schema = csv.schema().clone();
+            let batches = csv
+                .batches(None)?
                 .collect::<Result<_, _>>()
                 .with_context(|| format!("{}: cannot parse the CSV", path.display()))?;
             (schema, batches)
         }
-        _ => bail!(
-            "{}: unknown table format (expected .csv or .parquet)",
-            path.display()
-        ),
     };
     let batch = concat_batches(&schema, &batches)?;
     Ok(Table {

@@ -25,8 +25,18 @@ use anyhow::{anyhow, bail, Result};
 use parquet::basic::{Encoding, Type as PhysicalType};
 use parquet::column::page::{Page, PageReader};
 use parquet::file::metadata::ParquetMetaData;
-use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::properties::{ReaderProperties, ReaderPropertiesPtr};
+use parquet::file::reader::RowGroupReader;
+use parquet::file::serialized_reader::SerializedRowGroupReader;
 use std::fs::File;
+use std::sync::Arc;
+
+/// A Parquet file with its footer, parsed once by the caller.
+struct ParquetFile {
+    file: Arc<File>,
+    meta: Arc<ParquetMetaData>,
+    props: ReaderPropertiesPtr,
+}
 
 /// What a record turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +69,7 @@ struct DecodedPage {
 pub struct FloatListPages {
     name: String,
     /// The file, or None when the pages are given (tests).
-    file: Option<SerializedFileReader<File>>,
+    file: Option<ParquetFile>,
     given: std::collections::VecDeque<Page>,
     column: usize,
     row_group: usize,
@@ -97,26 +107,27 @@ impl FloatListPages {
         })
     }
 
-    /// Opens the column. `list_nullable` and `item_nullable` are the Arrow fields'
-    /// nullability, which fix the meaning of the definition levels.
+    /// Opens the column of `file`, whose footer `meta` the caller has parsed.
+    /// `list_nullable` and `item_nullable` are the Arrow fields' nullability, which fix
+    /// the meaning of the definition levels.
     pub fn open(
         name: &str,
         file: File,
+        meta: Arc<ParquetMetaData>,
         column: usize,
         list_nullable: bool,
         item_nullable: bool,
-    ) -> Result<Self> {
-        let file = SerializedFileReader::new(file)
-            .map_err(|e| anyhow!("{name}: not a readable Parquet file: {e}"))?;
-        let descr = file
-            .metadata()
-            .file_metadata()
-            .schema_descr()
-            .column(column);
+    ) -> Self {
+        let descr = meta.file_metadata().schema_descr().column(column);
         let max_def = descr.max_def_level() as u16;
-        Ok(Self {
+        Self {
             name: name.to_string(),
-            file: Some(file),
+            file: Some(ParquetFile {
+                file: Arc::new(file),
+                meta,
+                // What `SerializedFileReader::new` reads with.
+                props: Arc::new(ReaderProperties::builder().build()),
+            }),
             given: Default::default(),
             column,
             row_group: 0,
@@ -125,7 +136,7 @@ impl FloatListPages {
             null_list_def: list_nullable.then_some(0),
             empty_list_def: max_def.saturating_sub(1 + item_nullable as u16),
             page: None,
-        })
+        }
     }
 
     /// Reads the given pages of a column with these definition levels (tests).
@@ -157,12 +168,19 @@ impl FloatListPages {
         };
         loop {
             if self.pages.is_none() {
-                if self.row_group >= file.num_row_groups() {
+                if self.row_group >= file.meta.num_row_groups() {
                     return Ok(None);
                 }
-                let rg = file
-                    .get_row_group(self.row_group)
-                    .map_err(|e| anyhow!("{}: row group {}: {e}", self.name, self.row_group))?;
+                // As `SerializedFileReader::get_row_group` does it.
+                let rg = SerializedRowGroupReader::new(
+                    Arc::clone(&file.file),
+                    file.meta.row_group(self.row_group),
+                    file.meta
+                        .offset_index()
+                        .map(|x| x[self.row_group].as_slice()),
+                    Arc::clone(&file.props),
+                )
+                .map_err(|e| anyhow!("{}: row group {}: {e}", self.name, self.row_group))?;
                 self.pages =
                     Some(rg.get_column_page_reader(self.column).map_err(|e| {
                         anyhow!("{}: row group {}: {e}", self.name, self.row_group)

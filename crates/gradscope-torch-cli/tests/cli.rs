@@ -1,16 +1,12 @@
 //! End-to-end tests of `train` and `dump-grads` on the synthetic dataset (and MNIST from
 //! $GRADSCOPE_DATA_MIRROR when it is set).
 
-use assert_cmd::Command;
+mod common;
+
+use common::bin;
 use gradscope_io::GradReader;
 use predicates::prelude::*;
 use std::path::Path;
-
-fn bin(name: &str) -> Command {
-    let mut c = Command::cargo_bin(name).unwrap();
-    c.env_remove("LD_LIBRARY_PATH").arg("--threads").arg("1");
-    c
-}
 
 fn read_all(path: &Path) -> (gradscope_io::Provenance, Vec<gradscope_io::Sample>) {
     let mut r = GradReader::open(path).unwrap();

@@ -2,26 +2,11 @@
 //! synthetic dataset: exact replay of `train`, the tables' internal consistency, and the
 //! one-line error contract.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{bin, read_csv};
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
-
-fn bin(name: &str) -> Command {
-    let mut c = Command::cargo_bin(name).unwrap();
-    c.env_remove("LD_LIBRARY_PATH").arg("--threads").arg("1");
-    c
-}
-
-/// A CSV file as a header and rows of strings.
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header = lines.next().unwrap().split(',').map(String::from).collect();
-    let rows = lines
-        .map(|l| l.split(',').map(String::from).collect())
-        .collect();
-    (header, rows)
-}
 
 fn col(h: &[String], rows: &[Vec<String>], name: &str) -> Vec<f64> {
     let i = h
