@@ -6,9 +6,13 @@ A plain Python loop, as a study's one-off script would be: the vMF study's FNN
 mean cross-entropy flattened and copied to host memory (what dump-grads hands its writer).
 With --kappa it also computes the vMF concentration estimate of the gradient directions
 (Banerjee et al. 2005: kappa ~ R (d - R^2) / (1 - R^2), R the mean resultant length), the
-quantity `dump-grads | vmf-kappa` gives. Prints the elapsed seconds on stderr.
+quantity `dump-grads | vmf-kappa` gives. With --out FILE it writes the gradients as
+dump-grads does, to a Parquet gradient matrix (same columns: step, sample, tensor,
+values list<float32>, loss, batch_size; uncompressed, plain, no statistics for values,
+row groups of about 64 MiB) through pyarrow's streaming ParquetWriter: the equivalent
+of `dump-grads -o FILE`. Prints the elapsed seconds on stderr.
 
-    python scripts/bench/dump_grads_torch.py --data data/raw --threads 2 [--kappa]
+    python scripts/bench/dump_grads_torch.py --data data/raw --threads 2 [--kappa] [--out g.parquet]
 """
 import argparse
 import gzip
@@ -35,6 +39,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--kappa", action="store_true")
+    ap.add_argument("--out", help="write the gradients to this Parquet file")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -49,14 +54,47 @@ def main():
     d = sum(p.numel() for p in params)
     g_sum = np.zeros(d, np.float64)
     rng = np.random.default_rng(a.seed)
+    names = ["fc1.weight", "fc2.weight"]
+    sizes = [p.numel() for p in params]
+    writer, rows = None, []
+    if a.out:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pa.schema([
+            ("step", pa.uint64()), ("sample", pa.uint32()),
+            ("tensor", pa.dictionary(pa.int32(), pa.utf8())),
+            ("values", pa.list_(pa.field("item", pa.float32(), nullable=False))),
+            ("loss", pa.float64()), ("batch_size", pa.uint32()),
+        ])
+        writer = pq.ParquetWriter(a.out, schema, compression="none", use_dictionary=["tensor"],
+                                  write_statistics=["step", "sample", "tensor", "loss", "batch_size"])
+        offsets = pa.array(np.concatenate([[0], np.cumsum(sizes)]).astype(np.int32))
+        per_group = max(1, (64 << 20) // (4 * d))
     t0 = time.time()
-    for _ in range(a.samples):
+    for s in range(a.samples):
         idx = torch.from_numpy(rng.choice(len(y), a.batch_size, replace=False))
         loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
         grads = torch.autograd.grad(loss, params)
         g = torch.cat([t.reshape(-1) for t in grads]).numpy().copy()
         if a.kappa:
             g_sum += g / np.linalg.norm(g)
+        if writer is not None:
+            rows.append((s, loss.item(), g))
+            if len(rows) == per_group or s == a.samples - 1:
+                n = len(rows)
+                lists = [pa.ListArray.from_arrays(offsets, pa.array(g, pa.float32())) for _, _, g in rows]
+                writer.write_table(pa.table({
+                    "step": pa.array(np.zeros(2 * n, np.uint64)),
+                    "sample": pa.array(np.repeat([r[0] for r in rows], 2).astype(np.uint32)),
+                    "tensor": pa.DictionaryArray.from_arrays(pa.array(np.tile([0, 1], n).astype(np.int32)), pa.array(names)),
+                    "values": pa.concat_arrays(lists),
+                    "loss": pa.array(np.repeat([r[1] for r in rows], 2)),
+                    "batch_size": pa.array(np.full(2 * n, a.batch_size, np.uint32)),
+                }, schema=schema))
+                rows = []
+    if writer is not None:
+        writer.close()
     secs = time.time() - t0
     if a.kappa:
         r = np.linalg.norm(g_sum) / a.samples

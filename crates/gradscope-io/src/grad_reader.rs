@@ -13,7 +13,7 @@ use crate::provenance::Provenance;
 use crate::{is_stdio, METADATA_KEY};
 use anyhow::{anyhow, bail, Result};
 use arrow::array::{Array, AsArray, Float32Array, RecordBatch};
-use arrow::datatypes::{DataType, Float64Type, Int32Type, SchemaRef, UInt32Type, UInt64Type};
+use arrow::datatypes::{DataType, Float64Type, Int32Type, Schema, UInt32Type, UInt64Type};
 use arrow::error::ArrowError;
 use arrow::ipc::reader::{FileReader, StreamReader};
 use arrow::record_batch::RecordBatchReader;
@@ -112,12 +112,15 @@ impl GradReader {
     /// `open`, optionally without the page decoder (to check one path against the other).
     fn open_with(path: &Path, use_pages: bool) -> Result<Self> {
         if is_stdio(path) {
+            crate::pipe::widen_stdin();
             let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, std::io::stdin()), None)
                 .map_err(|e| anyhow!("stdin: not an Arrow IPC stream of a gradient matrix ({e}); pipe the output of `dump-grads -o -` or `synth-grads -o -`"))?;
             let schema = reader.schema();
+            let cols = check_schema(&schema).map_err(|e| anyhow!("stdin: {e}"))?;
             return Self::from_batches(
                 "stdin".into(),
-                schema.clone(),
+                &schema,
+                cols,
                 schema.metadata().get(METADATA_KEY).cloned(),
                 Box::new(reader),
             );
@@ -142,11 +145,11 @@ impl GradReader {
                             DataType::List(f) | DataType::LargeList(f) => f.is_nullable(),
                             _ => true,
                         };
-                        let pages = FloatListPages::open(&name, plain_file, leaf, field.is_nullable(), item_nullable)?;
+                        let pages = FloatListPages::open(&name, plain_file, builder.metadata().clone(), leaf, field.is_nullable(), item_nullable);
                         let others = ProjectionMask::leaves(&descr, (0..descr.num_columns()).filter(|&c| c != leaf));
                         let reader = builder.with_projection(others).with_batch_size(8192).build().map_err(|e| anyhow!("{name}: {e}"))?;
                         let projected = reader.schema();
-                        let mut me = Self::from_batches(name, schema, json, Box::new(reader))?;
+                        let mut me = Self::from_batches(name, &schema, cols, json, Box::new(reader))?;
                         let at = |c: &str| projected.index_of(c).expect("projected column");
                         me.cols = ColumnIndex { step: at("step"), sample: at("sample"), tensor: at("tensor"), values: usize::MAX, loss: at("loss"), batch_size: at("batch_size") };
                         me.pages = Some(pages);
@@ -158,7 +161,7 @@ impl GradReader {
                         let bytes = builder.metadata().row_groups().iter().map(|g| g.total_byte_size().max(0) as usize).sum::<usize>().max(1);
                         let batch_rows = ((16usize << 20) / (bytes / rows).max(1)).clamp(1, 65_536);
                         let reader = builder.with_batch_size(batch_rows).build().map_err(|e| anyhow!("{name}: {e}"))?;
-                        Self::from_batches(name, schema, json, Box::new(reader))
+                        Self::from_batches(name, &schema, cols, json, Box::new(reader))
                     }
                 }
             }
@@ -166,26 +169,30 @@ impl GradReader {
                 let reader = FileReader::try_new(BufReader::new(file), None).map_err(|e| anyhow!("{name}: not a readable Arrow IPC file: {e}"))?;
                 let schema = reader.schema();
                 let json = schema.metadata().get(METADATA_KEY).cloned();
-                Self::from_batches(name, schema, json, Box::new(reader))
+                let cols = check_schema(&schema).map_err(|e| anyhow!("{name}: {e}"))?;
+                Self::from_batches(name, &schema, cols, json, Box::new(reader))
             }
             "ipc-stream" => {
                 let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, file), None).map_err(|e| anyhow!("{name}: not a readable Arrow IPC stream: {e}"))?;
                 let schema = reader.schema();
                 let json = schema.metadata().get(METADATA_KEY).cloned();
-                Self::from_batches(name, schema, json, Box::new(reader))
+                let cols = check_schema(&schema).map_err(|e| anyhow!("{name}: {e}"))?;
+                Self::from_batches(name, &schema, cols, json, Box::new(reader))
             }
             "empty" => bail!("{name}: the file is empty"),
             _ => bail!("{name}: not a Parquet file or an Arrow IPC stream (a gradient matrix is written by dump-grads or synth-grads)"),
         }
     }
 
+    /// A reader of `batches` from a file of `schema`, whose columns `check_schema` found
+    /// at `cols`, with the provenance `json`.
     fn from_batches(
         name: String,
-        schema: SchemaRef,
+        schema: &Schema,
+        cols: ColumnIndex,
         json: Option<String>,
         batches: Batches,
     ) -> Result<Self> {
-        let cols = check_schema(&schema).map_err(|e| anyhow!("{name}: {e}"))?;
         let meta = provenance_from(&name, json.as_ref())?;
         let by_name = meta
             .layout

@@ -6,17 +6,22 @@
 //!   wrong file into one clear error;
 //! - [`grad_writer`] and [`grad_reader`]: streaming writer and reader, Parquet on disk and
 //!   an Arrow IPC stream when the path is `-`, in memory bounded by one row group;
+//! - [`pipe`]: 1 MiB pipe buffers for gradient streams;
 //! - [`result_table`]: result tables as Parquet, CSV or JSON chosen by extension;
+//! - [`float_list_chunk`] and [`float_list_pages`]: the `values` column written and read
+//!   page by page, without per-value level bookkeeping;
 //! - [`atomic`]: outputs are written to a temporary file and renamed, so a failed run
 //!   never leaves a half-written result.
 //!
 //! This crate uses arrow-rs and parquet only (no polars, no libtorch).
 
 pub mod atomic;
+pub mod float_list_chunk;
 pub mod float_list_pages;
 pub mod grad_matrix;
 pub mod grad_reader;
 pub mod grad_writer;
+pub mod pipe;
 pub mod provenance;
 pub mod result_table;
 

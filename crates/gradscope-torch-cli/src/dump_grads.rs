@@ -239,7 +239,7 @@ pub fn run(mut args: Args) -> Result<()> {
     let handle = std::thread::spawn(move || -> Result<GradWriter> {
         let mut writer = writer;
         for (step, sample, loss, bs, values) in rx {
-            writer.write_sample(step, sample, loss, bs, &values)?;
+            let values = writer.write_sample_owned(step, sample, loss, bs, values)?;
             let _ = back_tx.send(values);
         }
         Ok(writer)
@@ -255,7 +255,7 @@ pub fn run(mut args: Args) -> Result<()> {
         };
     let bar = progress(Some(total as u64), "dump-grads");
     let produce_at = |step: u64| -> Result<()> {
-        let send = |sample: u32, loss: f64, bs: u32, g: &Tensor| -> Result<()> {
+        let send = |sample: u32, loss: f64, bs: u32, g: &[Tensor]| -> Result<()> {
             let mut buf = back_rx.try_recv().unwrap_or_default();
             grads::to_vec(g, &mut buf)?;
             debug_assert_eq!(buf.len(), dim);
@@ -280,7 +280,12 @@ pub fn run(mut args: Args) -> Result<()> {
                     Some(a) => a.f_add(&g)?,
                 });
             }
-            return send(0, loss_sum, n as u32, &acc.context("empty training split")?);
+            return send(
+                0,
+                loss_sum,
+                n as u32,
+                &[acc.context("empty training split")?],
+            );
         }
         let mut sample: u32 = 0;
         for &b in &args.batch_size {
@@ -291,7 +296,7 @@ pub fn run(mut args: Args) -> Result<()> {
                     Sampling::Epoch => epoch.batch(i as u64),
                 };
                 let (x, y) = data.train.batch(&idx, device)?;
-                let (loss, g) = grads::minibatch_grad(&model, &which, &x, &y, train_mode)
+                let (loss, g) = grads::minibatch_grad_parts(&model, &which, &x, &y, train_mode)
                     .with_context(|| format!("gradient of minibatch {sample} (batch size {b})"))?;
                 send(sample, loss, b as u32, &g)?;
                 sample += 1;

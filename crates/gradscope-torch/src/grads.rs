@@ -47,6 +47,24 @@ pub fn minibatch_grad(
     y: &Tensor,
     train: bool,
 ) -> Result<(f64, Tensor)> {
+    let (loss, parts) = minibatch_grad_parts(model, which, x, y, train)?;
+    let flat: Vec<Tensor> = parts
+        .iter()
+        .map(|g| g.f_flatten(0, -1))
+        .collect::<Result<_, _>>()?;
+    Ok((loss, Tensor::f_cat(&flat, 0)?))
+}
+
+/// The loss and the gradient of each parameter of `which`, one tensor per parameter:
+/// [`to_vec`] copies them into the flat vector without concatenating them first (one
+/// copy of the gradient instead of two).
+pub fn minibatch_grad_parts(
+    model: &Model,
+    which: &[usize],
+    x: &Tensor,
+    y: &Tensor,
+    train: bool,
+) -> Result<(f64, Vec<Tensor>)> {
     let (loss, _) = model.loss(x, y, train)?;
     let params: Vec<Tensor> = which
         .iter()
@@ -54,20 +72,20 @@ pub fn minibatch_grad(
         .collect();
     let grads =
         Tensor::f_run_backward(&[&loss], &params, false, false).context("backward pass failed")?;
-    let flat: Vec<Tensor> = grads
-        .iter()
-        .map(|g| g.f_flatten(0, -1))
-        .collect::<Result<_, _>>()?;
-    let g = Tensor::f_cat(&flat, 0)?;
-    Ok((loss.f_double_value(&[])?, g))
+    Ok((loss.f_double_value(&[])?, grads))
 }
 
-/// Copies a flat float tensor into `out` (resized to fit).
-pub fn to_vec(g: &Tensor, out: &mut Vec<f32>) -> Result<()> {
-    let g = g.f_to_device(tch::Device::Cpu)?.f_contiguous()?;
-    let n = g.numel();
+/// Copies float tensors, flattened and one after the other, into `out` (resized to fit).
+pub fn to_vec(parts: &[Tensor], out: &mut Vec<f32>) -> Result<()> {
+    let n: usize = parts.iter().map(|t| t.numel()).sum();
     out.resize(n, 0.0);
-    g.f_copy_data(out.as_mut_slice(), n)?;
+    let mut offset = 0;
+    for t in parts {
+        let t = t.f_to_device(tch::Device::Cpu)?.f_contiguous()?;
+        let k = t.numel();
+        t.f_copy_data(&mut out[offset..offset + k], k)?;
+        offset += k;
+    }
     Ok(())
 }
 
@@ -118,5 +136,22 @@ mod tests {
         assert!((loss - l.double_value(&[])).abs() < 1e-6);
         assert!(g.equal(&direct));
         assert!(select(&m, &["nope".to_string()]).is_err());
+    }
+
+    #[test]
+    fn parts_copied_in_place_equal_the_concatenated_gradient() {
+        tch::manual_seed(5);
+        let m = Model::new("lenet", &InputSpec::MNIST, Device::Cpu).unwrap();
+        let which = select(&m, &[]).unwrap();
+        let x = Tensor::rand([4, 1, 28, 28], (Kind::Float, Device::Cpu));
+        let y = Tensor::from_slice(&[3i64, 1, 4, 1]);
+        let (loss_a, flat) = minibatch_grad(&m, &which, &x, &y, true).unwrap();
+        let (loss_b, parts) = minibatch_grad_parts(&m, &which, &x, &y, true).unwrap();
+        assert_eq!(loss_a, loss_b);
+        let (mut a, mut b) = (Vec::new(), vec![7.0f32; 3]);
+        to_vec(&[flat], &mut a).unwrap();
+        to_vec(&parts, &mut b).unwrap();
+        assert_eq!(a.len(), 61_706, "lenet's parameter count");
+        assert_eq!(a, b);
     }
 }

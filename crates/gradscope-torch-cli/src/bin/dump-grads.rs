@@ -6,6 +6,6 @@ use gradscope_torch_cli::dump_grads;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    gradscope_torch::device::relaunch_with_passive_openmp();
+    gradscope_torch::device::relaunch_with_runtime_settings();
     app::main_with(dump_grads::Args::parse(), dump_grads::run)
 }
