@@ -48,9 +48,9 @@ help:
 	@echo "make reproduce-walk-figures  the walk study's Figures 5 and 7 in small (MLP on 10,000 MNIST images)"
 	@echo "make reproduce-gaussianity   the Gaussianity study's Tables 1-2, Figure 2: Gaussian % per layer vs batch size (~25 min on a CPU; FULL=1 the paper's sizes, DEVICE=cuda)"
 	@echo "make reproduce-structure-table2   the structure study's Table 2: Gaussian and power-law rates, iteration- vs dimension-wise (~20 min; FULL=1: T = 5,000)"
-	@echo "make reproduce-structure-spectra  the structure study's Tables 1, 4, 5 and Figure 1: eigengap and spectrum power laws (~20 min; FULL=1: T = 5,000, 50 epochs)"
+	@echo "make reproduce-structure-spectra  the structure study's Tables 1, 4, 5 and Figure 1: eigengap and spectrum power laws (~20 min; FULL=1: T = 5,000, batch sizes to 10,000)"
 	@echo "make data              MNIST and Fashion-MNIST into data/raw/ (DATASETS=\"cifar10 cifar100\" for CIFAR), md5-verified"
-	@echo "make bench             benchmarks against the Python peers (figures on stderr and in results/bench/)"
+	@echo "make bench             benchmarks against the Python peers (figures on stderr and in results/bench/; BENCH=\"normtest walk\" for some sections)"
 
 setup: $(VENV)/.installed
 

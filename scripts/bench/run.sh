@@ -9,10 +9,15 @@ mkdir -p "$OUT"
 THREADS=$(nproc)
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 
+# BENCH="normtest powerlaw ..." runs only the named sections (vmf-kappa, powerlaw,
+# spectrum, normtest, dump-grads, walk); unset, all of them.
+want() { [ -z "${BENCH:-}" ] || [[ " $BENCH " == *" $1 "* ]]; }
+
 # measure NAME CMD...: wall seconds and peak resident memory (KiB) via GNU time.
 source "$(dirname "${BASH_SOURCE[0]}")/measure.sh"
 
 # --- vmf-kappa: 3,000 x 200,000 float32 from Parquet -------------------------------
+if want vmf-kappa; then
 G="$OUT/grads-3000x200000.parquet"
 if [ ! -f "$G" ]; then
     echo "writing $G (2.4 GB) ..." >&2
@@ -41,12 +46,14 @@ for c in ["r_bar", "kappa", "mean_norm", "gns", "gs"]:
     x, y = float(a[c]), float(b[c])
     print(f"  {c:10s} gradscope {x:.12g}  numpy {y:.12g}  rel diff {abs(x-y)/abs(y):.2e}")
 PYEOF
+fi
 
 # --- powerlaw-fit: KS-chosen xmin on Pareto points ---------------------------------
 # 100,000 points x = (1-u)^(-1/1.5) (alpha = 2.5, xmin = 1) from a seeded generator, and
 # their first 10,000. The powerlaw package 2.0.0 fits the 10,000-point file in the same
 # run (its scan is quadratic in n: about 20 minutes for 100,000 points; set
 # POWERLAW_FULL=1 to time that too); both tools must agree on xmin and alpha to 1e-9.
+if want powerlaw; then
 P100="$OUT/pareto-100000.csv"; P10="$OUT/pareto-10000.csv"
 if [ ! -f "$P100" ]; then
     "$PY" - "$P100" "$P10" <<'PYEOF'
@@ -91,10 +98,12 @@ print(f"  gradscope on 100,000 points vs the package on 10,000: {w_pk10 / w_rs10
 PYEOF
 printf "bench,points,threads,seconds\npowerlaw-fit,100000,%s,%s\npowerlaw-fit,10000,%s,%s\npowerlaw-package,10000,1,%s\n" \
     "$THREADS" "$w_pl100" "$THREADS" "$w_pl10" "$w_pk10" > "$OUT/powerlaw.csv"
+fi
 
 # --- powerlaw-fit --spectrum: 5,000 gradients with LeNet-5's layout (61,706 parameters) -
 # The covariance spectrum through the 5,000 x 5,000 Gram matrix, beside NumPy forming the
 # same Gram matrix with BLAS and calling numpy.linalg.eigvalsh on it.
+if want spectrum; then
 NS="${SPECTRUM_N:-5000}"
 S="$OUT/grads-lenet-${NS}.parquet"
 if [ ! -f "$S" ]; then
@@ -121,12 +130,14 @@ print(f"  {len(a)} eigenvalues; largest {a[0]:.10g} (numpy {b[0]:.10g}); max |di
 PYEOF
 printf "bench,n,dim,threads,seconds,peak_rss_mib\nspectrum-rust,%s,61706,%s,%s,%s\nspectrum-numpy,%s,61706,%s,%s,%s\n" \
     "$NS" "$THREADS" "$w_sr" "$(awk -v m=$m_sr 'BEGIN{print m/1024}')" "$NS" "$THREADS" "$w_sp" "$(awk -v m=$m_sp 'BEGIN{print m/1024}')" > "$OUT/spectrum.csv"
+fi
 
 # --- normtest: Shapiro-Wilk and K^2 on 884,736 coordinates x 200 samples -------------
 # The size of the Gaussianity study's largest AlexNet layer. gradscope tests every
 # coordinate (reading included); the scipy loop (shapiro + normaltest per coordinate) is
 # timed on the first NORMTEST_PY_COORDS coordinates of the same file and extrapolated per
 # coordinate to all 884,736, since the whole loop would take minutes.
+if want normtest; then
 NTG="$OUT/grads-conv4-884736x200.parquet"
 if [ ! -f "$NTG" ]; then
     echo "writing $NTG (0.7 GB) ..." >&2
@@ -155,9 +166,14 @@ with open(out, "w") as f:
     f.write(f"normtest,{threads},{d},{w_rs},{1e6 * w_rs / d},{m_rs / 1024},all coordinates; reading included\n")
     f.write(f"scipy-loop,1,{d},{py},{s['us_per_coord']},,timed on {s['coords_timed']} coordinates and extrapolated\n")
 PYEOF
+fi
 
 # --- dump-grads: fnn on MNIST against a plain PyTorch loop --------------------------
+if want dump-grads; then
 GRADSCOPE_BIN="$BIN" PY="$PY" THREADS="$THREADS" bash scripts/bench/dump_grads.sh
+fi
 
 # --- the walk study's tools: HVP cost, Lanczos vs power iteration, interp-loss ---------
+if want walk; then
 GRADSCOPE_BIN="$BIN" PY="$PY" THREADS="$THREADS" bash scripts/bench/hessian_align.sh
+fi

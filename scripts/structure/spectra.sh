@@ -13,18 +13,18 @@
 # exponent, is in the CSVs too).
 #
 # Pretraining follows appendix A.3: per-pixel standardisation, SGD lr 0.1 divided by 10 at
-# 40% and 80% of the epochs, batch 128, weight decay 5e-4; 50 epochs with FULL=1, PRE_EPOCHS
-# (default 5) on a CPU. fcn has BatchNorm, which cannot normalise a batch of one: its
+# 40% and 80% of the epochs, batch 128, weight decay 5e-4, 50 epochs (PRE_EPOCHS; lenet
+# takes about 9 s an epoch on 2 cores, so the CPU size pretrains as the paper does). fcn has BatchNorm, which cannot normalise a batch of one: its
 # gradients use the running statistics (dump-grads --bn-eval). B = 60,000 is the whole
 # training set, so every minibatch gradient is the full-batch gradient g and the second
 # moment is g g^T, of rank 1: we take that one gradient (dump-grads --full-batch) and report
 # its spectrum (no power law can be fitted to one eigenvalue; the paper: "No").
 #
 # Sizes. CPU default: T = 2,500 gradients per point (the study: 5,000; the top-1,000 fit then
-# covers the largest 40% of the spectrum), batch sizes 1, 10, 100 for Tables 4-5, 5
-# pretraining epochs: about 20 minutes on 2 busy cores (each Gram spectrum ~30 s). FULL=1:
-# T = 5,000, batch sizes 1 .. 10,000, 50 epochs (the 10,000 row alone is 50 million
-# examples: DEVICE=cuda on a GPU).
+# covers the largest 40% of the spectrum), batch sizes 1, 10, 100 for Tables 4-5: about
+# 20 minutes on 2 cores (pretraining ~10, each Gram spectrum ~30 s). FULL=1: T = 5,000,
+# batch sizes 1 .. 10,000 (the 10,000 row alone is 50 million examples: DEVICE=cuda on a
+# GPU).
 #
 # Writes results/structure/table1.csv, table4.csv, table5.csv (ours beside the paper's),
 # results/structure-figure1-*.png and results/structure-spectra-*.png.
@@ -40,7 +40,7 @@ INIT_SEED="${INIT_SEED:-1}"
 if [ "${FULL:-0}" = 1 ]; then
     T="${T:-5000}"; PRE_EPOCHS="${PRE_EPOCHS:-50}"; SPEC_BS="${SPEC_BS:-1 10 100 1000 10000}"
 else
-    T="${T:-2500}"; PRE_EPOCHS="${PRE_EPOCHS:-5}"; SPEC_BS="${SPEC_BS:-1 10 100}"
+    T="${T:-2500}"; PRE_EPOCHS="${PRE_EPOCHS:-50}"; SPEC_BS="${SPEC_BS:-1 10 100}"
 fi
 FULL_BATCH="${FULL_BATCH:-1}"
 mkdir -p "$OUT/raw" "$WORK" "$FIG"
