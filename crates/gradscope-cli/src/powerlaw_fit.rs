@@ -151,7 +151,8 @@ pub struct Args {
     pub bootstrap: usize,
 
     /// Likelihood-ratio tests against the lognormal, exponential, truncated power law and
-    /// stretched exponential (a second table; continuous fits only).
+    /// stretched exponential (a second table; with --discrete, their discrete versions
+    /// on the integers >= xmin, as the powerlaw package's discrete fits).
     #[arg(long)]
     pub compare: bool,
 
@@ -289,9 +290,6 @@ pub fn run(args: Args) -> Result<()> {
     }
     if args.discrete && args.spectrum.is_some() {
         bail!("--discrete does not apply to eigenvalues, which are real numbers");
-    }
-    if args.discrete && args.compare {
-        bail!("--compare is implemented for continuous fits only; drop --discrete or --compare");
     }
     if !(args.significance > 0.0 && args.significance < 1.0) {
         bail!("--significance {} must lie in (0, 1)", args.significance);

@@ -127,6 +127,86 @@ fn fixed_and_top_k_rules_bootstrap_and_json() {
     assert!(a["p_gof"].as_f64().unwrap() > 0.1);
 }
 
+/// `scripts/reference/powerlaw_discrete_compare.py`'s `geometric` sample: a discrete
+/// exponential, x = 1 + floor(-ln(1 - u) / 0.25), u from the LCG of `lcg_pareto` (seed
+/// 2024).
+fn lcg_geometric(n: usize) -> Vec<f64> {
+    let mut s: u64 = 2024;
+    (0..n)
+        .map(|_| {
+            s = (1664525 * s + 1013904223) % (1u64 << 32);
+            let u = s as f64 / 4294967296.0;
+            1.0 + (-(1.0 - u).ln() / 0.25).floor()
+        })
+        .collect()
+}
+
+#[test]
+fn discrete_compare_uses_the_discrete_alternatives() {
+    use gradscope_stats::powerlaw::{
+        fit, likelihood_ratio_test, Alternative, FitOptions, Support, XminRule,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("counts.csv");
+    let x = lcg_geometric(2000);
+    write_values(&data, "k", &x);
+    let out = dir.path().join("fit.csv");
+    let cmp = dir.path().join("fit-compare.csv");
+    powerlaw_fit()
+        .arg("-i")
+        .arg(&data)
+        .args([
+            "--column",
+            "k",
+            "--discrete",
+            "--xmin",
+            "fixed:1",
+            "--compare",
+            "-o",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let c = read_csv(&cmp);
+    assert_eq!(c.len(), 4);
+    // The table holds the library's discrete comparisons, digit for digit.
+    let f_lib = fit(
+        &x,
+        &FitOptions {
+            support: Support::Discrete(Default::default()),
+            xmin: XminRule::Fixed(1.0),
+        },
+    )
+    .unwrap();
+    for row in &c {
+        let alt = match row["alt"].as_str() {
+            "lognormal" => Alternative::Lognormal,
+            "exponential" => Alternative::Exponential,
+            "truncated_power_law" => Alternative::TruncatedPowerLaw,
+            "stretched_exponential" => Alternative::StretchedExponential,
+            other => panic!("unexpected alternative {other}"),
+        };
+        let t = likelihood_ratio_test(&x, &f_lib, alt).unwrap();
+        for (k, want) in [("R", t.r), ("R_norm", t.normalized_r), ("p", t.p_value)] {
+            let got = f(row, k);
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs(),
+                "{alt:?} {k}: {got} vs {want}"
+            );
+        }
+        assert_eq!(row["n_tail"], "2000");
+    }
+    // Counts from a discrete exponential: the power law loses to the geometric law
+    // decisively, R = -613.9274360187824 (the script's
+    // geometric.exponential.polished.R, powerlaw 2.0.0 and mpmath; the package's own
+    // Nelder-Mead fit reports -613.9274362756267), p = 2.5e-109.
+    let exp = c.iter().find(|r| r["alt"] == "exponential").unwrap();
+    let r = f(exp, "R");
+    let want = -613.9274360187824;
+    assert!((r - want).abs() < 1e-10 * want.abs(), "R = {r}");
+    assert!(f(exp, "R_norm") < -20.0 && f(exp, "p") < 1e-100);
+}
+
 /// `n x d` gradients of a `synth-grads` file, row-major.
 fn read_matrix(path: &Path) -> (Vec<f32>, usize, usize) {
     let mut r = GradReader::open(path).unwrap();

@@ -10,15 +10,25 @@
 //! - the nested truncated power law: `p = 1 - F_chi2(1)(|2R|) = erfc(sqrt(|R|))`, what
 //!   `powerlaw` 2.0.0 computes (written with `erfc`, which keeps digits the package's
 //!   `1 - cdf` loses below about 1e-16).
+//!
+//! Continuous fits are compared with the continuous densities, discrete fits with the
+//! discrete masses of [`alternatives`](super::alternatives) (`DiscreteExponential`, ...),
+//! exactly as `powerlaw`'s `Fit(data, discrete=True).distribution_compare` pairs them; the
+//! power law's own per-point log-mass is then `-alpha ln x - ln zeta(alpha, xmin)` (the
+//! package forms `zeta` as `1 - (1 - zeta)`, which costs it a relative `1e-16/zeta` in
+//! each term, e.g. 5e-15 at `xmin = 10`, `alpha = 2.5`). R, the normalised R and p are
+//! the same formulas for both supports.
 
 use super::special::erfc;
 
 use super::alternatives::{
-    AlternativeFit, Exponential, Lognormal, StretchedExponential, TruncatedPowerLaw,
+    AlternativeFit, DiscreteExponential, DiscreteLognormal, DiscreteStretchedExponential,
+    DiscreteTruncatedPowerLaw, Exponential, Lognormal, StretchedExponential, TruncatedPowerLaw,
 };
 use super::continuous;
 use super::error::PowerLawError;
 use super::fit::{prepare, tail_of, PowerLawFit, Support};
+use super::hurwitz_zeta::hurwitz_zeta;
 
 /// The alternatives of Clauset et al. (2009) Table 2.1 that the package compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,20 +114,16 @@ pub fn loglikelihood_ratio(
 }
 
 /// Fit `alternative` to the tail of `fit` (`x >= fit.xmin` of `data`, the same data the
-/// fit was made from) and test it against the power law.
+/// fit was made from) and test it against the power law: with the continuous family for
+/// a continuous fit, the discrete one (`AlternativeFit::Discrete*`) for a discrete fit.
 ///
-/// Errors: the fit was discrete (discrete alternatives are not implemented), or the
-/// data are invalid or inconsistent with the fit.
+/// Errors: the data are invalid or inconsistent with the fit, or (discrete) `fit.xmin`
+/// is not an integer (the discrete families start their support at `xmin`).
 pub fn likelihood_ratio_test(
     data: &[f64],
     fit: &PowerLawFit,
     alternative: Alternative,
 ) -> Result<LikelihoodRatio, PowerLawError> {
-    if !matches!(fit.options.support, Support::Continuous) {
-        return Err(PowerLawError::Unsupported(
-            "likelihood-ratio tests against discrete alternatives".into(),
-        ));
-    }
     let sorted = prepare(data, fit.options.support)?;
     let tail = tail_of(&sorted, fit.xmin);
     if tail.len() != fit.n_tail {
@@ -129,20 +135,22 @@ pub fn likelihood_ratio_test(
         )));
     }
     let xmin = fit.xmin;
-    let alt = match alternative {
-        Alternative::Exponential => AlternativeFit::Exponential(Exponential::fit(tail, xmin)?),
-        Alternative::Lognormal => AlternativeFit::Lognormal(Lognormal::fit(tail, xmin)?),
-        Alternative::StretchedExponential => {
-            AlternativeFit::StretchedExponential(StretchedExponential::fit(tail, xmin)?)
-        }
-        Alternative::TruncatedPowerLaw => {
-            AlternativeFit::TruncatedPowerLaw(TruncatedPowerLaw::fit(tail, xmin)?)
+    let (alt, ll_pl) = match fit.options.support {
+        Support::Continuous => (
+            fit_continuous(tail, xmin, alternative)?,
+            tail.iter()
+                .map(|&x| continuous::ln_pdf(x, xmin, fit.alpha))
+                .collect::<Vec<f64>>(),
+        ),
+        Support::Discrete(_) => {
+            let alt = fit_discrete(tail, xmin, alternative)?;
+            let ln_z = hurwitz_zeta(fit.alpha, xmin).ln();
+            (
+                alt,
+                tail.iter().map(|&x| -fit.alpha * x.ln() - ln_z).collect(),
+            )
         }
     };
-    let ll_pl: Vec<f64> = tail
-        .iter()
-        .map(|&x| continuous::ln_pdf(x, xmin, fit.alpha))
-        .collect();
     let ll_alt: Vec<f64> = match &alt {
         // At the boundary the stretched exponential is the power law itself.
         AlternativeFit::StretchedExponential(s) if s.at_boundary => ll_pl.clone(),
@@ -156,6 +164,46 @@ pub fn likelihood_ratio_test(
         p_value,
         n: tail.len(),
         fit: alt,
+    })
+}
+
+/// The continuous family of `alternative`, fitted to `tail`.
+fn fit_continuous(
+    tail: &[f64],
+    xmin: f64,
+    alternative: Alternative,
+) -> Result<AlternativeFit, PowerLawError> {
+    Ok(match alternative {
+        Alternative::Exponential => AlternativeFit::Exponential(Exponential::fit(tail, xmin)?),
+        Alternative::Lognormal => AlternativeFit::Lognormal(Lognormal::fit(tail, xmin)?),
+        Alternative::StretchedExponential => {
+            AlternativeFit::StretchedExponential(StretchedExponential::fit(tail, xmin)?)
+        }
+        Alternative::TruncatedPowerLaw => {
+            AlternativeFit::TruncatedPowerLaw(TruncatedPowerLaw::fit(tail, xmin)?)
+        }
+    })
+}
+
+/// The discrete family of `alternative`, fitted to `tail`.
+fn fit_discrete(
+    tail: &[f64],
+    xmin: f64,
+    alternative: Alternative,
+) -> Result<AlternativeFit, PowerLawError> {
+    Ok(match alternative {
+        Alternative::Exponential => {
+            AlternativeFit::DiscreteExponential(DiscreteExponential::fit(tail, xmin)?)
+        }
+        Alternative::Lognormal => {
+            AlternativeFit::DiscreteLognormal(DiscreteLognormal::fit(tail, xmin)?)
+        }
+        Alternative::StretchedExponential => AlternativeFit::DiscreteStretchedExponential(
+            DiscreteStretchedExponential::fit(tail, xmin)?,
+        ),
+        Alternative::TruncatedPowerLaw => {
+            AlternativeFit::DiscreteTruncatedPowerLaw(DiscreteTruncatedPowerLaw::fit(tail, xmin)?)
+        }
     })
 }
 
@@ -180,19 +228,31 @@ mod tests {
     }
 
     #[test]
-    fn discrete_fits_are_refused() {
+    fn discrete_fits_use_the_discrete_families() {
         let x: Vec<f64> = (1..200).map(|i| (i % 17 + 1) as f64).collect();
-        let f = crate::powerlaw::fit(
-            &x,
-            &crate::powerlaw::FitOptions {
-                support: Support::Discrete(Default::default()),
-                xmin: crate::powerlaw::XminRule::Fixed(2.0),
-            },
-        )
-        .unwrap();
+        let options = |xmin| crate::powerlaw::FitOptions {
+            support: Support::Discrete(Default::default()),
+            xmin: crate::powerlaw::XminRule::Fixed(xmin),
+        };
+        let f = crate::powerlaw::fit(&x, &options(2.0)).unwrap();
+        for alt in Alternative::ALL {
+            let t = likelihood_ratio_test(&x, &f, alt).unwrap();
+            assert_eq!(t.n, f.n_tail);
+            assert!(t.r.is_finite() && (0.0..=1.0).contains(&t.p_value));
+            let discrete = matches!(
+                t.fit,
+                AlternativeFit::DiscreteExponential(_)
+                    | AlternativeFit::DiscreteLognormal(_)
+                    | AlternativeFit::DiscreteStretchedExponential(_)
+                    | AlternativeFit::DiscreteTruncatedPowerLaw(_)
+            );
+            assert!(discrete, "{alt:?}: {:?}", t.fit);
+        }
+        // A non-integer xmin is no first point of an integer support.
+        let f = crate::powerlaw::fit(&x, &options(2.5)).unwrap();
         assert!(matches!(
             likelihood_ratio_test(&x, &f, Alternative::Exponential),
-            Err(PowerLawError::Unsupported(_))
+            Err(PowerLawError::InvalidArgument(_))
         ));
     }
 }

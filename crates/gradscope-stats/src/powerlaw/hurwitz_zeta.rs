@@ -19,7 +19,7 @@
 
 /// `B_{2j} / (2j)!` for `j = 1..=15` (Bernoulli numbers over factorials; exact rationals
 /// rounded to f64: 1/12, -1/720, 1/30240, ...).
-const BERNOULLI_OVER_FACTORIAL: [f64; 15] = [
+pub(crate) const BERNOULLI_OVER_FACTORIAL: [f64; 15] = [
     8.333_333_333_333_333e-2,
     -1.388_888_888_888_889e-3,
     3.306_878_306_878_307e-5,

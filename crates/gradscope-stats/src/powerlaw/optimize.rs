@@ -6,6 +6,9 @@
 //! optimum until a restart no longer improves the objective (the standard remedy for
 //! Nelder-Mead's premature collapse, Nelder and Mead 1965; Gao and Han 2012), and the
 //! one-parameter problems use Brent's bracketing root finder on the score equation.
+//! Where the parameters themselves are compared with a reference to better than
+//! `sqrt(eps)` (the discrete alternatives), Newton's method on the gradient finishes the
+//! simplex's work.
 
 /// Outcome of a Nelder-Mead minimisation.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,6 +162,160 @@ fn run_simplex<F: Fn(&[f64]) -> f64>(
     }
 }
 
+/// Newton's method on central finite differences, to finish a Nelder-Mead minimum.
+///
+/// Nelder-Mead stops where the objective's rounding noise hides its curvature, which for
+/// a log-likelihood of `n` points leaves the parameters about `sqrt(eps)` (relative)
+/// from the stationary point. Newton's method on the gradient does not have that limit:
+/// here the gradient comes from the fourth-order stencil
+/// `(f(x-2h) - 8 f(x-h) + 8 f(x+h) - f(x+2h)) / (12 h)` and the Hessian from second
+/// differences, with `h_i = step_i (1 + |x_i|)`, so the gradient error is about
+/// `eps |f| / h + h^4 |f^(5)|` and the stationary point is reached to that error over the
+/// curvature (for the fits here, parameters to about 1e-10 relative; more along a
+/// nearly flat ridge, by the Hessian's condition number, which an analytic gradient
+/// avoids). Steps are halved until the objective does not rise beyond its noise
+/// (`1e-13 (1 + |f|)`); polishing stops when the Hessian is not positive definite (no
+/// interior minimum nearby, e.g. a ridge), when no halved step is accepted, or, once a
+/// step has been below `1e-9 (1 + |x|)` (`converged`), when the steps stop shrinking by
+/// half (the derivatives' noise floor). The result is never worse than `x0` beyond the
+/// objective's noise.
+///
+/// `gradient`, where given, replaces the stencil (an analytic gradient has an error of
+/// about `eps` times the sum of its terms' magnitudes instead of `eps |f| / h`, which
+/// matters along a nearly flat ridge); the Hessian always comes from differences of `f`.
+pub(crate) fn newton_polish<F, G>(f: F, gradient: Option<G>, x0: &[f64], step: &[f64]) -> Minimum
+where
+    F: Fn(&[f64]) -> f64,
+    G: Fn(&[f64]) -> Vec<f64>,
+{
+    let n = x0.len();
+    let eval = |x: &[f64]| {
+        let v = f(x);
+        if v.is_finite() {
+            v
+        } else {
+            f64::INFINITY
+        }
+    };
+    let mut x = x0.to_vec();
+    let mut fx = eval(&x);
+    let mut converged = false;
+    if !fx.is_finite() {
+        return Minimum {
+            x,
+            f: fx,
+            converged,
+        };
+    }
+    let shifted = |x: &[f64], moves: &[(usize, f64)]| {
+        let mut y = x.to_vec();
+        for &(i, d) in moves {
+            y[i] += d;
+        }
+        eval(&y)
+    };
+    let mut previous = f64::INFINITY;
+    for _ in 0..30 {
+        let h: Vec<f64> = (0..n).map(|i| step[i] * (1.0 + x[i].abs())).collect();
+        let mut g = vec![0.0; n];
+        let mut hess = vec![vec![0.0; n]; n];
+        let exact = gradient.as_ref().map(|gf| gf(&x));
+        for i in 0..n {
+            let fp = shifted(&x, &[(i, h[i])]);
+            let fm = shifted(&x, &[(i, -h[i])]);
+            g[i] = match &exact {
+                Some(e) => e[i],
+                None => {
+                    let fp2 = shifted(&x, &[(i, 2.0 * h[i])]);
+                    let fm2 = shifted(&x, &[(i, -2.0 * h[i])]);
+                    (fm2 - 8.0 * fm + 8.0 * fp - fp2) / (12.0 * h[i])
+                }
+            };
+            hess[i][i] = (fp - 2.0 * fx + fm) / (h[i] * h[i]);
+            for j in 0..i {
+                let v = (shifted(&x, &[(i, h[i]), (j, h[j])])
+                    - shifted(&x, &[(i, h[i]), (j, -h[j])])
+                    - shifted(&x, &[(i, -h[i]), (j, h[j])])
+                    + shifted(&x, &[(i, -h[i]), (j, -h[j])]))
+                    / (4.0 * h[i] * h[j]);
+                hess[i][j] = v;
+                hess[j][i] = v;
+            }
+        }
+        let Some(delta) = cholesky_solve(&hess, &g) else {
+            break;
+        };
+        if delta.iter().any(|d| !d.is_finite()) {
+            break;
+        }
+        let mut t = 1.0;
+        let mut accepted = None;
+        for _ in 0..20 {
+            let y: Vec<f64> = (0..n).map(|i| x[i] - t * delta[i]).collect();
+            let fy = eval(&y);
+            if fy <= fx + 1e-13 * (1.0 + fx.abs()) {
+                accepted = Some((y, fy));
+                break;
+            }
+            t *= 0.5;
+        }
+        let Some((y, fy)) = accepted else {
+            break;
+        };
+        let size = (0..n)
+            .map(|i| (t * delta[i]).abs() / (1.0 + x[i].abs()))
+            .fold(0.0, f64::max);
+        x = y;
+        fx = fy;
+        if size <= 1e-9 {
+            converged = true;
+        }
+        // Past convergence, continue while the steps still shrink (quadratically, until
+        // they reach the noise floor of the derivatives).
+        if size <= 1e-14 || (converged && size > 0.5 * previous) {
+            break;
+        }
+        previous = size;
+    }
+    Minimum {
+        x,
+        f: fx,
+        converged,
+    }
+}
+
+/// Solve `A d = b` for symmetric positive-definite `A` by Cholesky factorisation; `None`
+/// when `A` is not positive definite.
+fn cholesky_solve(a: &[Vec<f64>], b: &[f64]) -> Option<Vec<f64>> {
+    let n = b.len();
+    let mut l = vec![vec![0.0; n]; n];
+    for i in 0..n {
+        for j in 0..=i {
+            let s: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
+            if i == j {
+                let d = a[i][i] - s;
+                if d.is_nan() || d <= 0.0 {
+                    return None;
+                }
+                l[i][i] = d.sqrt();
+            } else {
+                l[i][j] = (a[i][j] - s) / l[j][j];
+            }
+        }
+    }
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        let s: f64 = (0..i).map(|k| l[i][k] * y[k]).sum();
+        y[i] = (b[i] - s) / l[i][i];
+    }
+    let mut d = vec![0.0; n];
+    for i in (0..n).rev() {
+        let s: f64 = (i + 1..n).map(|k| l[k][i] * d[k]).sum();
+        d[i] = (y[i] - s) / l[i][i];
+    }
+    Some(d)
+}
+
 /// Brent's root finder (Brent 1973, ch. 4) on `[a, b]`, which must bracket a sign change
 /// of `f`. Returns `None` if it does not. Stops when the bracket is below
 /// `2 eps |x| + xtol`.
@@ -253,6 +410,32 @@ mod tests {
             "{:?}",
             m.x
         );
+    }
+
+    /// A gradient function's type, to say "no gradient" (use the stencil).
+    type Gradient = fn(&[f64]) -> Vec<f64>;
+    const NO_GRADIENT: Option<Gradient> = None;
+
+    #[test]
+    fn newton_polish_reaches_the_minimum() {
+        // A smooth convex function with minimum at (0.3, -1.2), started off by 1e-3 and
+        // scaled up so that its rounding noise is that of a log-likelihood (|f| ~ 1e4).
+        let f = |x: &[f64]| {
+            let (a, b) = (x[0] - 0.3, x[1] + 1.2);
+            1e4 + 2e3 * (a * a + 0.5 * a * b + b * b)
+                + 1e3 * (a.powi(4) + (2.0 * b).exp() - 2.0 * b - 1.0)
+        };
+        let m = newton_polish(f, NO_GRADIENT, &[0.301, -1.199], &[1e-3, 1e-3]);
+        assert!(m.converged);
+        assert!(
+            (m.x[0] - 0.3).abs() < 1e-11 && (m.x[1] + 1.2).abs() < 1e-11,
+            "{:?}",
+            m.x
+        );
+        // No interior minimum: a saddle is refused and the start returned.
+        let saddle = |x: &[f64]| x[0] * x[0] - x[1] * x[1];
+        let m = newton_polish(saddle, NO_GRADIENT, &[0.1, 0.1], &[1e-3, 1e-3]);
+        assert!(!m.converged && m.x == vec![0.1, 0.1]);
     }
 
     #[test]
