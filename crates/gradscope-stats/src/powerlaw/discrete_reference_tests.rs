@@ -25,19 +25,12 @@
 //! - p: 1e-9, for p from 0.53 down to 5e-269 (1.3e-11);
 //! - log-likelihoods at given parameters (no optimiser involved): 1e-13 (8e-16).
 
+use super::reference_tests::{assert_rel, lcg_uniforms};
 use super::summation;
 use super::*;
 
-/// The script's 32-bit LCG: `s <- (1664525 s + 1013904223) mod 2^32`, `u = s / 2^32`.
-fn lcg_uniforms(seed: u64, n: usize) -> Vec<f64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = (1_664_525 * s + 1_013_904_223) % (1 << 32);
-            s as f64 / 4_294_967_296.0
-        })
-        .collect()
-}
+// The script's 32-bit LCG is `reference_tests::lcg_uniforms`: `s <- (1664525 s +
+// 1013904223) mod 2^32`, `u = s / 2^32`.
 
 /// `pl`: `x = floor((5 - 1/2)(1 - u)^(-1/1.5) + 1/2)`, seed 4711, 6000 points: a
 /// discrete power law with alpha = 2.5 above 5 (Clauset et al. 2009, eq. D.6).
@@ -65,22 +58,6 @@ fn geometric_sample() -> Vec<f64> {
         .iter()
         .map(|u| 1.0 + (-(1.0 - u).ln() / 0.25).floor())
         .collect()
-}
-
-fn rel(a: f64, b: f64) -> f64 {
-    if a == b {
-        0.0
-    } else {
-        ((a - b) / b).abs()
-    }
-}
-
-fn assert_rel(got: f64, want: f64, tol: f64, what: &str) {
-    assert!(
-        rel(got, want) <= tol,
-        "{what}: got {got:e}, want {want:e}, rel {:e}",
-        rel(got, want)
-    );
 }
 
 fn discrete_fit(x: &[f64], xmin: f64, estimator: DiscreteEstimator) -> PowerLawFit {

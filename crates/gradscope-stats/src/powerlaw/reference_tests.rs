@@ -7,7 +7,7 @@
 use super::*;
 
 /// The script's 32-bit LCG: `s <- (1664525 s + 1013904223) mod 2^32`, `u = s / 2^32`.
-fn lcg_uniforms(seed: u64, n: usize) -> Vec<f64> {
+pub(super) fn lcg_uniforms(seed: u64, n: usize) -> Vec<f64> {
     let mut s = seed;
     (0..n)
         .map(|_| {
@@ -25,8 +25,13 @@ fn pareto_sample(seed: u64, n: usize, alpha: f64) -> Vec<f64> {
         .collect()
 }
 
-fn rel(a: f64, b: f64) -> f64 {
-    ((a - b) / b).abs()
+/// Relative difference; 0 when the two are equal (so a reference value of 0 can match).
+pub(super) fn rel(a: f64, b: f64) -> f64 {
+    if a == b {
+        0.0
+    } else {
+        ((a - b) / b).abs()
+    }
 }
 
 /// Parse one of the bundled data sets (one number per line).
@@ -37,7 +42,7 @@ fn dataset(text: &str) -> Vec<f64> {
         .collect()
 }
 
-fn assert_rel(got: f64, want: f64, tol: f64, what: &str) {
+pub(super) fn assert_rel(got: f64, want: f64, tol: f64, what: &str) {
     assert!(
         rel(got, want) <= tol,
         "{what}: got {got:e}, want {want:e}, rel {:e}",
