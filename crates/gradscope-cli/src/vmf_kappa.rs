@@ -8,8 +8,9 @@
 //! section 4.1. See `gradscope_stats::vmf::directional` for every formula.
 //!
 //! Memory is O(dim) whatever the number of gradients: the reader holds one record batch,
-//! the accumulator 20-28 bytes per coordinate. Reading runs on its own thread while the
-//! previous gradient is being accumulated on the others.
+//! the accumulator 20-28 bytes per coordinate, and two blocks of gradients (up to
+//! `MAX_BLOCK` each, [`BLOCK_BYTES`] at most) 4 bytes per coordinate each. Reading runs
+//! on its own thread while the previous block is being accumulated on the others.
 
 use crate::app::{init_threads, progress, tool_name};
 use crate::summary::{num, print_table};
@@ -18,7 +19,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use gradscope_io::{write_table, GradReader, Provenance, Sample};
 use gradscope_stats::vmf::uniformity::{null_kappa, NullKappa};
-use gradscope_stats::vmf::{DirectionalAccumulator, Scope, ScopeStats};
+use gradscope_stats::vmf::{DirectionalAccumulator, Scope, ScopeStats, MAX_BLOCK};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -83,6 +84,17 @@ pub struct Row {
     pub batch_size: u32,
 }
 
+/// The most memory the gradients of one block may take (bytes; two blocks are in
+/// flight). A block passes over the accumulator's f64 state once (see
+/// `DirectionalAccumulator::push_block`); 32 MiB gives full blocks of 8 up to a million
+/// parameters and single gradients from 8 million.
+pub const BLOCK_BYTES: usize = 32 << 20;
+
+/// Gradients per block for a dimension.
+fn block_len(dim: usize) -> usize {
+    (BLOCK_BYTES / (4 * dim.max(1))).clamp(1, MAX_BLOCK)
+}
+
 /// Runs the tool.
 pub fn run(args: Args) -> Result<()> {
     init_threads(args.threads);
@@ -117,11 +129,16 @@ pub fn run(args: Args) -> Result<()> {
     let mut hist_rows: HistRows = Vec::new();
     let mut null_cache: HashMap<(u64, usize), NullKappa> = HashMap::new();
 
-    // The reader thread fills buffers; this thread accumulates. Two buffers circulate.
-    let (full_tx, full_rx) = mpsc::sync_channel::<Sample>(1);
-    let (free_tx, free_rx) = mpsc::sync_channel::<Sample>(2);
-    free_tx.send(Sample::default()).ok();
-    free_tx.send(Sample::default()).ok();
+    // The reader thread fills buffers; this thread accumulates them a block at a time.
+    // 2 blocks + 1 buffers circulate, so the reader fills the next block while this
+    // one is accumulated.
+    let block = block_len(dim);
+    let buffers = 2 * block + 1;
+    let (full_tx, full_rx) = mpsc::sync_channel::<Sample>(buffers);
+    let (free_tx, free_rx) = mpsc::sync_channel::<Sample>(buffers);
+    for _ in 0..buffers {
+        free_tx.send(Sample::default()).ok();
+    }
     let read_result = std::thread::scope(|s| -> Result<()> {
         let handle = s.spawn(move || -> Result<()> {
             while let Ok(mut buf) = free_rx.recv() {
@@ -167,13 +184,24 @@ pub fn run(args: Args) -> Result<()> {
                 });
             }
         };
+        // Accumulates the pending gradients and hands their buffers back to the reader
+        // (which may have finished: then they are dropped).
+        let flush = |acc: &mut DirectionalAccumulator, pending: &mut Vec<Sample>| {
+            let refs: Vec<&[f32]> = pending.iter().map(|b| b.values.as_slice()).collect();
+            acc.push_block(&refs);
+            for buf in pending.drain(..) {
+                free_tx.send(buf).ok();
+            }
+        };
+        let mut pending: Vec<Sample> = Vec::with_capacity(block);
         for buf in full_rx.iter() {
             // A new group at each new step or batch size.
             if current
                 .as_ref()
                 .is_some_and(|c| (c.0, c.3) != (buf.step, buf.batch_size))
             {
-                let (step, acc, loss, bs) = current.take().expect("checked");
+                let (step, mut acc, loss, bs) = current.take().expect("checked");
+                flush(&mut acc, &mut pending);
                 finish(step, acc, loss, bs);
             }
             let cur = current.get_or_insert_with(|| {
@@ -184,21 +212,24 @@ pub fn run(args: Args) -> Result<()> {
                     buf.batch_size,
                 )
             });
-            cur.1.push(&buf.values);
             cur.2 += buf.loss;
             bar.inc(1);
-            if free_tx.send(buf).is_err() {
-                break;
+            pending.push(buf);
+            if pending.len() == block {
+                flush(&mut cur.1, &mut pending);
             }
         }
-        drop(free_tx);
+        // The reader has finished (its sender is gone): join it before the last block,
+        // so that a read error is reported rather than results from a truncated input.
         let joined = handle
             .join()
             .map_err(|_| anyhow::anyhow!("the reader thread failed"))?;
         joined?;
-        if let Some((step, acc, loss, bs)) = current.take() {
+        if let Some((step, mut acc, loss, bs)) = current.take() {
+            flush(&mut acc, &mut pending);
             finish(step, acc, loss, bs);
         }
+        drop(free_tx);
         Ok(())
     });
     bar.finish_and_clear();
