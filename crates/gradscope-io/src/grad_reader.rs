@@ -113,7 +113,9 @@ impl GradReader {
     fn open_with(path: &Path, use_pages: bool) -> Result<Self> {
         if is_stdio(path) {
             crate::pipe::widen_stdin();
-            let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, std::io::stdin()), None)
+            // Stdin's own 8 KiB buffer serves the small header reads; a gradient's body
+            // is read straight into Arrow's buffer (a larger buffer here only copied it).
+            let reader = StreamReader::try_new(std::io::stdin(), None)
                 .map_err(|e| anyhow!("stdin: not an Arrow IPC stream of a gradient matrix ({e}); pipe the output of `dump-grads -o -` or `synth-grads -o -`"))?;
             let schema = reader.schema();
             let cols = check_schema(&schema).map_err(|e| anyhow!("stdin: {e}"))?;

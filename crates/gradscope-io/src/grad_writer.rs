@@ -37,7 +37,7 @@ use parquet::schema::types::ColumnDescPtr;
 use parquet::schema::types::ColumnPath;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Stdout, Write};
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -66,7 +66,7 @@ enum Sink {
     },
     Pages(Box<PageSink>),
     Ipc {
-        writer: StreamWriter<BufWriter<Stdout>>,
+        writer: StreamWriter<BufWriter<File>>,
     },
 }
 
@@ -183,7 +183,10 @@ impl GradWriter {
         };
         let sink = if is_stdio(path) {
             crate::pipe::widen_stdout();
-            let out = BufWriter::with_capacity(1 << 20, std::io::stdout());
+            let out = BufWriter::with_capacity(
+                1 << 20,
+                crate::pipe::raw_stdout().context("cannot write to stdout")?,
+            );
             Sink::Ipc {
                 writer: StreamWriter::try_new(out, &schema)
                     .context("cannot start the Arrow stream on stdout")?,

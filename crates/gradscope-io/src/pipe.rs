@@ -16,6 +16,16 @@ pub fn widen_stdout() {
     let _ = rustix::pipe::fcntl_setpipe_size(std::io::stdout(), PIPE_BYTES);
 }
 
+/// Standard output as a plain file (a duplicate of descriptor 1), for binary streams.
+/// Why: Rust's `Stdout` is line-buffered, so every write of a gradient is scanned for
+/// newline bytes and split at the last one; a binary stream wants its writes whole.
+pub fn raw_stdout() -> std::io::Result<std::fs::File> {
+    use std::os::fd::AsFd;
+    Ok(std::fs::File::from(
+        std::io::stdout().as_fd().try_clone_to_owned()?,
+    ))
+}
+
 /// Widens standard input if it is a pipe.
 pub fn widen_stdin() {
     #[cfg(target_os = "linux")]
