@@ -51,7 +51,7 @@ pub struct Panel {
     pub log_x: bool,
     pub log_y: bool,
     pub series: Vec<Series>,
-    /// Horizontal lines (y, label, color).
+    /// Horizontal lines (y, label, color); an empty label keeps the line out of the legend.
     pub hlines: Vec<(f64, String, usize)>,
 }
 
@@ -113,9 +113,11 @@ pub fn draw_png(path: &Path, width: u32, height: u32, panels: &[Panel]) -> Resul
 }
 
 /// A tick label: plain for moderate magnitudes (no trailing `.0`), scientific otherwise.
-fn tick(v: f64) -> String {
+/// `span` is the axis range: a tick within 1e-9 of it from zero is zero (the tick
+/// positions are accumulated in floating point and land at, e.g., -2.2e-16).
+fn tick(v: f64, span: f64) -> String {
     let a = v.abs();
-    if v == 0.0 {
+    if v == 0.0 || a <= 1e-9 * span.abs() {
         "0".into()
     } else if !(1e-3..1e5).contains(&a) {
         format!("{v:.1e}")
@@ -152,20 +154,22 @@ fn draw_panel(p: &Panel, area: &Area<'_>) -> Result<(), Box<dyn std::error::Erro
                 .x_desc(p.x_label.as_str())
                 .y_desc(p.y_label.as_str())
                 .label_style(("sans-serif", 13))
-                .x_label_formatter(&|v| tick(*v))
-                .y_label_formatter(&|v| tick(*v))
+                .x_label_formatter(&|v| tick(*v, if p.log_x { 0.0 } else { x1 - x0 }))
+                .y_label_formatter(&|v| tick(*v, if p.log_y { 0.0 } else { y1 - y0 }))
                 .draw()?;
             for (y, label, c) in &p.hlines {
                 let color = PALETTE[*c % PALETTE.len()];
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        vec![(x0, *y), (x1, *y)],
-                        6,
-                        4,
-                        color.stroke_width(1),
-                    ))?
-                    .label(label.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
+                let line = chart.draw_series(DashedLineSeries::new(
+                    vec![(x0, *y), (x1, *y)],
+                    6,
+                    4,
+                    color.stroke_width(1),
+                ))?;
+                // An unlabelled line (a reference such as y = 0) stays out of the legend.
+                if !label.is_empty() {
+                    line.label(label.as_str())
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
+                }
             }
             for s in &p.series {
                 let color = PALETTE[s.color % PALETTE.len()];
@@ -220,6 +224,17 @@ fn draw_panel(p: &Panel, area: &Area<'_>) -> Result<(), Box<dyn std::error::Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_read_plainly() {
+        assert_eq!(tick(-2.220446049250313e-16, 2.2), "0");
+        assert_eq!(tick(0.2, 2.2), "0.2");
+        assert_eq!(tick(-0.8, 2.2), "-0.8");
+        assert_eq!(tick(40.0, 200.0), "40");
+        assert_eq!(tick(2.5e-7, 1e-6), "2.5e-7");
+        // On a log axis (span 0) nothing is snapped to zero.
+        assert_eq!(tick(1e-7, 0.0), "1.0e-7");
+    }
 
     #[test]
     fn draws_a_png_without_system_fonts() {

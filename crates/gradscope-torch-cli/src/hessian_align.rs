@@ -738,7 +738,7 @@ fn plot(
                     .without_markers()
                 })
                 .collect(),
-            hlines: vec![(0.0, "0".into(), 7)],
+            hlines: vec![(0.0, String::new(), 7)],
         });
     }
     draw_png(path, 620 * panels.len() as u32, 460, &panels)
