@@ -179,6 +179,49 @@ fn interp_loss_replays_train_bit_for_bit_and_its_tables_agree() {
 }
 
 #[test]
+fn interpolated_first_layer_agrees_with_full_forward_passes() {
+    // fnn-bn's first layer is linear in its weights, so interior points come from
+    // interpolated first-layer outputs; --full-forward runs every point in full. Ends
+    // bit for bit, interior losses to f32 rounding (1e-5 relative), same accuracies.
+    let dir = tempfile::tempdir().unwrap();
+    let run = trained(dir.path());
+    let table = |extra: &[&str]| {
+        let out = dir.path().join(format!("p{}.csv", extra.len()));
+        bin("interp-loss")
+            .arg("--checkpoint")
+            .arg(run.join("ckpt/epoch-001.safetensors"))
+            .args(["--steps", "4", "-k", "4", "-o"])
+            .arg(&out)
+            .args(extra)
+            .assert()
+            .success();
+        let (h, rows) = read_csv(&out);
+        (
+            col(&h, &rows, "alpha"),
+            col(&h, &rows, "loss"),
+            col(&h, &rows, "accuracy"),
+        )
+    };
+    let (alpha, fast, acc_fast) = table(&[]);
+    let (alpha_full, full, acc_full) = table(&["--full-forward"]);
+    assert_eq!(alpha, alpha_full);
+    assert_eq!(fast.len(), 4 * 6);
+    for i in 0..fast.len() {
+        if alpha[i] == 0.0 || alpha[i] == 1.0 {
+            assert_eq!(fast[i], full[i], "row {i}");
+        } else {
+            assert!(
+                ((fast[i] - full[i]) / full[i]).abs() < 1e-5,
+                "row {i}: {} vs {}",
+                fast[i],
+                full[i]
+            );
+        }
+    }
+    assert_eq!(acc_fast, acc_full);
+}
+
+#[test]
 fn interp_loss_window_of_steps_and_the_full_training_set() {
     let dir = tempfile::tempdir().unwrap();
     let run = trained(dir.path());

@@ -99,8 +99,28 @@ impl Mlp {
 
 impl Net for Mlp {
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let mut h = x.f_flatten(1, -1)?;
-        for (lin, bn) in &self.hidden {
+        match self.first_layer(x) {
+            Some(z) => self.after_first(&z?, train),
+            None => self.out.forward(&x.f_flatten(1, -1)?),
+        }
+    }
+
+    /// The first hidden layer's linear map (before its BatchNorm and ReLU).
+    fn first_layer(&self, x: &Tensor) -> Option<Result<Tensor>> {
+        let (lin, _) = self.hidden.first()?;
+        Some(
+            x.f_flatten(1, -1)
+                .map_err(Into::into)
+                .and_then(|h| lin.forward(&h)),
+        )
+    }
+
+    fn after_first(&self, z: &Tensor, train: bool) -> Result<Tensor> {
+        let Some(((_, bn0), rest)) = self.hidden.split_first() else {
+            anyhow::bail!("a network without hidden layers has no first-layer split");
+        };
+        let mut h = maybe_bn(bn0, z.shallow_clone(), train)?.f_relu()?;
+        for (lin, bn) in rest {
             h = maybe_bn(bn, lin.forward(&h)?, train)?.f_relu()?;
         }
         self.out.forward(&h)

@@ -53,6 +53,22 @@ pub trait Net {
     /// Logits for a batch; `train` selects BatchNorm's batch statistics (and updates the
     /// running ones) instead of the running statistics.
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor>;
+
+    /// The output of the first layer, for networks whose first layer reads the input
+    /// alone and is affine in its own parameters (z = x W^T + b), with
+    /// `forward(x) = after_first(first_layer(x))` operation for operation. Why: on a line
+    /// theta(alpha) = theta_0 + alpha (theta_1 - theta_0) in parameter space such a layer
+    /// gives exactly z(alpha) = z_0 + alpha (z_1 - z_0), so `interp-loss` evaluates the
+    /// interior points of a line without the first layer's matrix products. None when the
+    /// network has no such split.
+    fn first_layer(&self, _x: &Tensor) -> Option<Result<Tensor>> {
+        None
+    }
+
+    /// The logits from the first layer's output (see [`Net::first_layer`]).
+    fn after_first(&self, _z: &Tensor, _train: bool) -> Result<Tensor> {
+        bail!("this network has no first-layer split")
+    }
 }
 
 /// Every model name, with the study it comes from and its default input.
@@ -256,6 +272,11 @@ impl Model {
 
     /// Logits for a batch of images (N, C, H, W); a batch of another shape is an error.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.check_input(x)?;
+        self.net.forward(x, train)
+    }
+
+    fn check_input(&self, x: &Tensor) -> Result<()> {
         let size = x.size();
         let want = [self.spec.channels, self.spec.height, self.spec.width];
         if size.len() != 4 || size[1..] != want {
@@ -267,16 +288,40 @@ impl Model {
                 want[2]
             );
         }
-        self.net.forward(x, train)
+        Ok(())
     }
 
     /// Mean cross-entropy of the logits against integer labels.
     pub fn loss(&self, x: &Tensor, labels: &Tensor, train: bool) -> Result<(Tensor, Tensor)> {
         let logits = self.forward(x, train)?;
-        let loss =
-            logits.f_cross_entropy_loss::<Tensor>(labels, None, tch::Reduction::Mean, -100, 0.0)?;
-        Ok((loss, logits))
+        cross_entropy(logits, labels)
     }
+
+    /// The first layer's output for a batch of images, when the network's first layer is
+    /// affine in its own parameters (see [`Net::first_layer`]); None otherwise.
+    pub fn first_layer(&self, x: &Tensor) -> Result<Option<Tensor>> {
+        self.check_input(x)?;
+        self.net.first_layer(x).transpose()
+    }
+
+    /// [`Model::loss`] from the first layer's output: the same numbers as `loss` on the
+    /// images that gave `z`.
+    pub fn loss_after_first(
+        &self,
+        z: &Tensor,
+        labels: &Tensor,
+        train: bool,
+    ) -> Result<(Tensor, Tensor)> {
+        let logits = self.net.after_first(z, train)?;
+        cross_entropy(logits, labels)
+    }
+}
+
+/// Mean cross-entropy of logits against integer labels, with the logits.
+fn cross_entropy(logits: Tensor, labels: &Tensor) -> Result<(Tensor, Tensor)> {
+    let loss =
+        logits.f_cross_entropy_loss::<Tensor>(labels, None, tch::Reduction::Mean, -100, 0.0)?;
+    Ok((loss, logits))
 }
 
 struct TorchScriptNet(tch::CModule);
