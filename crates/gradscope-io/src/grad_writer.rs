@@ -160,6 +160,19 @@ impl GradWriter {
     /// follow `meta.layout`.
     pub fn create(path: &Path, meta: &Provenance, options: &WriterOptions) -> Result<Self> {
         check_layout(&meta.layout).context("cannot write a gradient matrix")?;
+        // A file is always Parquet: a name that promises another format is refused.
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        if let Some(ext @ ("arrow" | "arrows" | "ipc" | "feather" | "csv" | "json")) =
+            ext.as_deref()
+        {
+            bail!(
+                "{}: a gradient matrix file is Parquet (name it .parquet); for an Arrow IPC stream write to stdout with `-o -` (`-o - > file.{ext}` keeps it)",
+                path.display()
+            );
+        }
         let dim = meta.dim();
         if dim > i32::MAX as usize {
             bail!(
@@ -440,6 +453,28 @@ mod tests {
     use parquet::arrow::arrow_reader::{
         ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
     };
+
+    #[test]
+    fn a_file_named_for_another_format_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut meta = Provenance::new("gradient-matrix", "test 0");
+        meta.layout = layout_from_shapes(&[("w", vec![3])]);
+        let path = dir.path().join("g.arrows");
+        let err = GradWriter::create(&path, &meta, &WriterOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("g.arrows: a gradient matrix file is Parquet"),
+            "{err}"
+        );
+        assert!(!path.exists());
+        // Any other name is a Parquet file.
+        let path = dir.path().join("g.grads");
+        let mut w = GradWriter::create(&path, &meta, &WriterOptions::default()).unwrap();
+        w.write_sample(0, 0, 1.0, 8, &[1.0, 2.0, 3.0]).unwrap();
+        w.finish().unwrap();
+        assert_eq!(&std::fs::read(&path).unwrap()[..4], b"PAR1");
+    }
 
     /// Writes 7 samples of a layout whose tensors make several pages: one larger than a
     /// page (300,000 values), one of 5,000 and a run of small ones grouped into one page.
