@@ -185,6 +185,7 @@ impl GradWriter {
         let names: ArrayRef = Arc::new(StringArray::from_iter_values(
             meta.layout.iter().map(|t| t.name.as_str()),
         ));
+        let numels: Vec<usize> = meta.layout.iter().map(|t| t.numel).collect();
         let mut offsets = vec![0i32];
         for t in &meta.layout {
             offsets.push((t.offset + t.numel) as i32);
@@ -226,7 +227,6 @@ impl GradWriter {
                 .build();
             let writer = ArrowWriter::try_new(file.file()?, schema.clone(), Some(props))
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            let numels: Vec<usize> = meta.layout.iter().map(|t| t.numel).collect();
             if options.zstd || !float_list_chunk::supports(&numels) {
                 Sink::Parquet { writer, file }
             } else {
@@ -248,7 +248,7 @@ impl GradWriter {
             schema,
             names,
             offsets,
-            numels: meta.layout.iter().map(|t| t.numel).collect(),
+            numels,
             dim,
             last: None,
             row_groups: 0,
