@@ -47,19 +47,14 @@ import scipy
 
 import powerlaw
 
+# The samples come from the same LCG as the continuous reference (this directory is on
+# sys.path when the script runs).
+from powerlaw_reference import lcg_uniforms
+
 warnings.filterwarnings("ignore")
 mp.mp.dps = 40
 
 ALTERNATIVES = ["exponential", "lognormal", "stretched_exponential", "truncated_power_law"]
-
-
-def lcg_uniforms(seed, n):
-    s = seed
-    out = []
-    for _ in range(n):
-        s = (1664525 * s + 1013904223) % 2**32
-        out.append(s / 2**32)
-    return np.array(out)
 
 
 def show(name, value):
