@@ -14,16 +14,20 @@ fn powerlaw_fit() -> Command {
     Command::cargo_bin("powerlaw-fit").unwrap()
 }
 
-/// The reference sample: s <- (1664525 s + 1013904223) mod 2^32 from 31337,
-/// u = s / 2^32 after each step, x = (1 - u)^(-1/1.5).
+/// The references' uniforms: s <- (1664525 s + 1013904223) mod 2^32 from `seed`,
+/// u = s / 2^32 after each step.
+fn lcg_uniforms(seed: u64, n: usize) -> impl Iterator<Item = f64> {
+    let mut s = seed;
+    (0..n).map(move |_| {
+        s = (1664525 * s + 1013904223) % (1u64 << 32);
+        s as f64 / 4294967296.0
+    })
+}
+
+/// The reference sample: x = (1 - u)^(-1/1.5), u from the LCG from 31337.
 fn lcg_pareto(n: usize) -> Vec<f64> {
-    let mut s: u64 = 31337;
-    (0..n)
-        .map(|_| {
-            s = (1664525 * s + 1013904223) % (1u64 << 32);
-            let u = s as f64 / 4294967296.0;
-            (1.0 - u).powf(-1.0 / 1.5)
-        })
+    lcg_uniforms(31337, n)
+        .map(|u| (1.0 - u).powf(-1.0 / 1.5))
         .collect()
 }
 
@@ -128,16 +132,10 @@ fn fixed_and_top_k_rules_bootstrap_and_json() {
 }
 
 /// `scripts/reference/powerlaw_discrete_compare.py`'s `geometric` sample: a discrete
-/// exponential, x = 1 + floor(-ln(1 - u) / 0.25), u from the LCG of `lcg_pareto` (seed
-/// 2024).
+/// exponential, x = 1 + floor(-ln(1 - u) / 0.25), u from the LCG from 2024.
 fn lcg_geometric(n: usize) -> Vec<f64> {
-    let mut s: u64 = 2024;
-    (0..n)
-        .map(|_| {
-            s = (1664525 * s + 1013904223) % (1u64 << 32);
-            let u = s as f64 / 4294967296.0;
-            1.0 + (-(1.0 - u).ln() / 0.25).floor()
-        })
+    lcg_uniforms(2024, n)
+        .map(|u| 1.0 + (-(1.0 - u).ln() / 0.25).floor())
         .collect()
 }
 

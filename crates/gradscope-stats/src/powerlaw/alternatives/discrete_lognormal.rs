@@ -18,8 +18,9 @@
 use std::f64::consts::{PI, SQRT_2};
 
 use super::Tally;
+use super::{lognormal, minimise};
 use crate::powerlaw::error::PowerLawError;
-use crate::powerlaw::optimize::{nelder_mead, newton_polish};
+use crate::powerlaw::optimize::newton_polish;
 use crate::powerlaw::special::{ln_erfc, ln_erfc_interval};
 use crate::powerlaw::summation::Neumaier;
 
@@ -123,14 +124,7 @@ impl DiscreteLognormal {
             let ln_n = ln_norm(mu, sigma, xmin);
             -t.weighted_sum(&e, |(lo, w)| ln_mass(lo, w, mu, sigma, ln_n))
         };
-        let start = nelder_mead(
-            objective,
-            &[mean, sd.ln()],
-            &[0.5 * sd.max(0.1), 0.3],
-            1e-11,
-            1e-15,
-            20_000,
-        );
+        let start = minimise(objective, &[mean, sd.ln()], &lognormal::step(sd));
         let gradient = |p: &[f64]| {
             let (mu, sigma) = (p[0], p[1].exp());
             let (n_mu, n_sigma) = ln_norm_gradient(mu, sigma, xmin);

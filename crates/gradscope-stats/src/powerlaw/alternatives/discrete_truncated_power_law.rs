@@ -7,9 +7,10 @@
 //! `alpha > 1`), so the test against it is the nested one.
 
 use super::Tally;
+use super::{minimise, truncated_power_law};
 use crate::powerlaw::error::PowerLawError;
 use crate::powerlaw::lerch::ln_lerch_phi;
-use crate::powerlaw::optimize::{nelder_mead, newton_polish};
+use crate::powerlaw::optimize::newton_polish;
 
 /// A fitted discrete truncated power law. `alpha` is dimensionless, `lambda` in 1/x units.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,13 +73,10 @@ impl DiscreteTruncatedPowerLaw {
             let (alpha, lambda) = (p[0], p[1].exp());
             alpha * sum_ln + lambda * sum_excess + t.n * ln_lerch_phi(lambda, alpha, xmin)
         };
-        let start = nelder_mead(
+        let start = minimise(
             objective,
             &[alpha0, lambda0.ln()],
-            &[0.1, 0.5],
-            1e-11,
-            1e-15,
-            20_000,
+            &truncated_power_law::STEP,
         );
         // d/d ln(lambda) of the objective is lambda (sum (x - xmin) - n E[X - xmin]) with
         // E[X] = Phi(e^(-lambda), alpha - 1, xmin) / Phi(e^(-lambda), alpha, xmin), exact;

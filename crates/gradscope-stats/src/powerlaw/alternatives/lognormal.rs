@@ -5,10 +5,16 @@
 
 use std::f64::consts::{LN_2, PI, SQRT_2};
 
+use super::minimise;
 use super::LogMoments;
 use crate::powerlaw::error::PowerLawError;
-use crate::powerlaw::optimize::nelder_mead;
 use crate::powerlaw::special::ln_erfc;
+
+/// Initial simplex steps in `(mu, ln sigma)` from the standard deviation `sd` of `ln x`
+/// over the tail (shared with the discrete log-normal).
+pub(super) fn step(sd: f64) -> [f64; 2] {
+    [0.5 * sd.max(0.1), 0.3]
+}
 
 /// A fitted log-normal tail. `mu` and `sigma` are the mean and standard deviation of
 /// `ln x` before truncation (`mu` in units of ln x).
@@ -58,14 +64,7 @@ impl Lognormal {
         }
         let ln_xmin = xmin.ln();
         let objective = |p: &[f64]| -log_likelihood(&m, p[0], p[1].exp(), ln_xmin);
-        let best = nelder_mead(
-            objective,
-            &[m.mean_ln, sd.ln()],
-            &[0.5 * sd.max(0.1), 0.3],
-            1e-11,
-            1e-15,
-            20_000,
-        );
+        let best = minimise(objective, &[m.mean_ln, sd.ln()], &step(sd));
         Ok(Lognormal {
             mu: best.x[0],
             sigma: best.x[1].exp(),

@@ -3,11 +3,14 @@
 //! `powerlaw`'s `Truncated_Power_Law`, continuous). It contains the pure power law as
 //! `lambda -> 0` (for `alpha > 1`), so the test against it is the nested one.
 
+use super::minimise;
 use super::LogMoments;
 use crate::powerlaw::error::PowerLawError;
-use crate::powerlaw::optimize::nelder_mead;
 use crate::powerlaw::special::ln_upper_gamma;
 use crate::powerlaw::summation;
+
+/// Initial simplex steps in `(alpha, ln lambda)` (shared with the discrete family).
+pub(super) const STEP: [f64; 2] = [0.1, 0.5];
 
 /// A fitted truncated power law. `alpha` is dimensionless, `lambda` in 1/x units.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,14 +55,7 @@ impl TruncatedPowerLaw {
             let (alpha, lambda) = (p[0], p[1].exp());
             alpha * m.sum_ln + lambda * sum_x + m.n * ln_norm(alpha, lambda, xmin)
         };
-        let best = nelder_mead(
-            objective,
-            &[alpha0, lambda0.ln()],
-            &[0.1, 0.5],
-            1e-11,
-            1e-15,
-            20_000,
-        );
+        let best = minimise(objective, &[alpha0, lambda0.ln()], &STEP);
         Ok(TruncatedPowerLaw {
             alpha: best.x[0],
             lambda: best.x[1].exp(),
