@@ -260,18 +260,18 @@ pub fn run(args: Args) -> Result<()> {
 
     let bar = progress(Some(last + 1 - start), "interp-loss");
     let mut rows: Vec<StepRow> = Vec::new();
-    // Where the first layer's outputs can be interpolated: the set's outputs at the
-    // model's current point, and the loss and accuracy from them (those of a full pass).
-    let first_layer =
-        |model: &gradscope_torch::models::Model| -> Result<Option<(Vec<tch::Tensor>, f64, f64)>> {
-            if args.full_forward {
-                return Ok(None);
+    // Loss and accuracy at the model's current point, with the set's first-layer outputs
+    // there where they can be interpolated (the numbers are a full pass's either way).
+    let evaluate_point =
+        |model: &gradscope_torch::models::Model| -> Result<(f64, f64, Option<Vec<tch::Tensor>>)> {
+            if !args.full_forward {
+                if let Some(z) = eval.first_outputs(model, FIRST_LAYER_BYTES / 2)? {
+                    let (l, a) = eval.evaluate_after_first(model, &z)?;
+                    return Ok((l, a, Some(z)));
+                }
             }
-            let Some(z) = eval.first_outputs(model, FIRST_LAYER_BYTES / 2)? else {
-                return Ok(None);
-            };
-            let (l, a) = eval.evaluate_after_first(model, &z)?;
-            Ok(Some((z, l, a)))
+            let (l, a) = eval.evaluate(model)?;
+            Ok((l, a, None))
         };
     // (point, loss, accuracy, first-layer outputs) at theta_t when update t-1 was
     // interpolated
@@ -286,13 +286,8 @@ pub fn run(args: Args) -> Result<()> {
                 None => {
                     let model = &replay.trainer.model;
                     evaluations += 1;
-                    match first_layer(model)? {
-                        Some((z, l, a)) => (Point::of(model)?, l, a, Some(z)),
-                        None => {
-                            let (l, a) = eval.evaluate(model)?;
-                            (Point::of(model)?, l, a, None)
-                        }
-                    }
+                    let (l, a, z) = evaluate_point(model)?;
+                    (Point::of(model)?, l, a, z)
                 }
             })
         } else {
@@ -317,29 +312,19 @@ pub fn run(args: Args) -> Result<()> {
         let model = &replay.trainer.model;
         let p1 = Point::of(model)?;
         // The end theta_{t+1} first: its first-layer outputs serve the interior points.
-        let end = match z0 {
-            Some(_) => first_layer(model)?,
-            None => None,
-        };
+        let (l1, a1, z1) = evaluate_point(model)?;
         let mut losses = vec![l0];
         let mut accs = vec![a0];
         for &alpha in &alphas[1..alphas.len() - 1] {
             p0.interpolate(&p1, alpha, model)?;
-            let (l, a) = match (&z0, &end) {
-                (Some(z0), Some((z1, _, _))) => eval.evaluate_on_line(model, z0, z1, alpha)?,
+            let (l, a) = match (&z0, &z1) {
+                (Some(z0), Some(z1)) => eval.evaluate_on_line(model, z0, z1, alpha)?,
                 _ => eval.evaluate(model)?,
             };
             losses.push(l);
             accs.push(a);
         }
         p1.restore(model)?;
-        let (l1, a1, z1) = match end {
-            Some((z1, l1, a1)) => (l1, a1, Some(z1)),
-            None => {
-                let (l1, a1) = eval.evaluate(model)?;
-                (l1, a1, None)
-            }
-        };
         evaluations += alphas.len() as u64 - 1;
         losses.push(l1);
         accs.push(a1);
