@@ -8,12 +8,14 @@
 #   3. the pipe `dump-grads -o - | vmf-kappa -i -` against the same loop computing the
 #      Banerjee kappa-hat itself (--kappa). vmf-kappa computes all its columns (GS, GNS,
 #      ML kappa, angles, the null simulation), the loop kappa-hat only.
+# DEVICE=cuda runs both sides on a GPU (the gradients still go to host memory).
 # Run alone: GRADSCOPE_BIN=target/release bash scripts/bench/dump_grads.sh
 set -euo pipefail
 BIN="${GRADSCOPE_BIN:-target/release}"
 PY="${PY:-.venv/bin/python}"
 THREADS="${THREADS:-$(nproc)}"
 N="${DUMP_SAMPLES:-3000}"
+DEVICE="${DEVICE:-cpu}"
 OUT=results/bench
 mkdir -p "$OUT"
 DATA="${GRADSCOPE_DATA_MIRROR:-../shared/data}"
@@ -21,8 +23,8 @@ DATA="${GRADSCOPE_DATA_MIRROR:-../shared/data}"
 
 source "$(dirname "${BASH_SOURCE[0]}")/measure.sh"
 # Each command through `bash -c`: two of them are pipes or redirections.
-DG="$BIN/dump-grads --model fnn --dataset mnist --init-seed 1 -b 64 -n $N --seed 1 --threads $THREADS"
-PT="$PY scripts/bench/dump_grads_torch.py --data $DATA --samples $N --threads $THREADS"
+DG="$BIN/dump-grads --model fnn --dataset mnist --init-seed 1 -b 64 -n $N --seed 1 --threads $THREADS --device $DEVICE"
+PT="$PY scripts/bench/dump_grads_torch.py --data $DATA --samples $N --threads $THREADS --device $DEVICE"
 # Each command through `bash -c`: some are pipes or redirections.
 read -r w_dg m_dg <<< "$(measure dump-grads bash -c "$DG -o $OUT/dump-fnn.parquet")"
 rm -f "$OUT/dump-fnn.parquet"
@@ -36,7 +38,7 @@ rate() { awk -v n="$N" -v w="$1" 'BEGIN{print n/w}'; }
 mib() { awk -v m="$1" 'BEGIN{print m/1024}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{print a/b}'; }
 {
-    printf "dump-grads, fnn on MNIST, %d minibatch gradients of batch 64 (635,200 values), %d threads\n" "$N" "$THREADS"
+    printf "dump-grads, fnn on MNIST, %d minibatch gradients of batch 64 (635,200 values), %d threads, device %s\n" "$N" "$THREADS" "$DEVICE"
     printf "  gradscope dump-grads -> Parquet           %7.2f s  %6.1f gradients/s  peak RSS %6.1f MiB\n" "$w_dg" "$(rate "$w_dg")" "$(mib "$m_dg")"
     printf "  PyTorch loop -> Parquet (pyarrow)         %7.2f s  %6.1f gradients/s  peak RSS %6.1f MiB\n" "$w_ptw" "$(rate "$w_ptw")" "$(mib "$m_ptw")"
     printf "  speed-up %.2fx (goal >= 1)\n" "$(ratio "$w_ptw" "$w_dg")"
@@ -49,10 +51,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{print a/b}'; }
     printf "  gradscope kappa-hat %s (same model and data; different minibatch draws)\n" "$(sed -n 2p "$OUT/dump-pipe-kappa.csv" | cut -d, -f6)"
 } | tee "$OUT/dump-grads.txt" >&2
 {
-    echo "bench,threads,samples,seconds"
+    echo "bench,threads,device,samples,seconds"
     for row in "dump-grads-parquet $w_dg" "pytorch-loop-parquet $w_ptw" "dump-grads-stream $w_ds" \
         "pytorch-loop $w_pt" "dump-grads-pipe-vmf-kappa $w_pipe" "pytorch-loop-kappa $w_ptk"; do
         set -- $row
-        echo "$1,$THREADS,$N,$2"
+        echo "$1,$THREADS,$DEVICE,$N,$2"
     done
 } > "$OUT/dump-grads.csv"

@@ -10,9 +10,12 @@ quantity `dump-grads | vmf-kappa` gives. With --out FILE it writes the gradients
 dump-grads does, to a Parquet gradient matrix (same columns: step, sample, tensor,
 values list<float32>, loss, batch_size; uncompressed, plain, no statistics for values,
 row groups of about 64 MiB) through pyarrow's streaming ParquetWriter: the equivalent
-of `dump-grads -o FILE`. Prints the elapsed seconds on stderr.
+of `dump-grads -o FILE`. With --device cuda the training set and the model live on the
+GPU, each minibatch is gathered there, the gradient is copied to host memory as above, and
+kappa's running sum stays on the GPU (in float64), as a GPU user's script would keep it.
+Prints the elapsed seconds on stderr.
 
-    python scripts/bench/dump_grads_torch.py --data data/raw --threads 2 [--kappa] [--out g.parquet]
+    python scripts/bench/dump_grads_torch.py --data data/raw --threads 2 [--kappa] [--out g.parquet] [--device cuda]
 """
 import argparse
 import gzip
@@ -40,19 +43,22 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--kappa", action="store_true")
     ap.add_argument("--out", help="write the gradients to this Parquet file")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     x, y = load_mnist(a.data)
+    cuda = a.device != "cpu"
+    x, y = x.to(a.device), y.to(a.device)
     model = torch.nn.Sequential(
         torch.nn.Flatten(), torch.nn.Linear(784, 800, bias=False), torch.nn.ReLU(), torch.nn.Linear(800, 10, bias=False)
-    )
+    ).to(a.device)
     for m in model:
         if isinstance(m, torch.nn.Linear):
             torch.nn.init.xavier_uniform_(m.weight)
     params = list(model.parameters())
     d = sum(p.numel() for p in params)
-    g_sum = np.zeros(d, np.float64)
+    g_sum = torch.zeros(d, dtype=torch.float64, device=a.device) if cuda else np.zeros(d, np.float64)
     rng = np.random.default_rng(a.seed)
     names = ["fc1.weight", "fc2.weight"]
     sizes = [p.numel() for p in params]
@@ -73,12 +79,16 @@ def main():
         per_group = max(1, (64 << 20) // (4 * d))
     t0 = time.time()
     for s in range(a.samples):
-        idx = torch.from_numpy(rng.choice(len(y), a.batch_size, replace=False))
+        idx = torch.from_numpy(rng.choice(len(y), a.batch_size, replace=False)).to(a.device)
         loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
         grads = torch.autograd.grad(loss, params)
-        g = torch.cat([t.reshape(-1) for t in grads]).numpy().copy()
+        flat = torch.cat([t.reshape(-1) for t in grads])
+        g = flat.cpu().numpy() if cuda else flat.numpy().copy()
         if a.kappa:
-            g_sum += g / np.linalg.norm(g)
+            if cuda:
+                g_sum += flat.double() / flat.norm()
+            else:
+                g_sum += g / np.linalg.norm(g)
         if writer is not None:
             rows.append((s, loss.item(), g))
             if len(rows) == per_group or s == a.samples - 1:
@@ -97,7 +107,7 @@ def main():
         writer.close()
     secs = time.time() - t0
     if a.kappa:
-        r = np.linalg.norm(g_sum) / a.samples
+        r = float(torch.linalg.norm(g_sum)) / a.samples if cuda else np.linalg.norm(g_sum) / a.samples
         kappa = r * (d - r * r) / (1 - r * r)
         print(f"kappa_hat {kappa:.2f} (R {r:.5f}, d {d})")
     print(f"{a.samples} gradients of {d} values in {secs:.2f} s ({a.samples / secs:.1f}/s)", file=sys.stderr)

@@ -3,28 +3,43 @@
 use anyhow::{bail, Result};
 use tch::Device;
 
+use crate::cuda_backend;
+
 /// Parses `cpu`, `cuda`, `cuda:N` or `auto` (CUDA when libtorch sees a GPU, else CPU).
+///
+/// Any CUDA choice first loads libtorch's CUDA backend ([`cuda_backend::load`]); call this
+/// before anything else asks libtorch about CUDA (seeding does), since libtorch decides
+/// once per process whether it has CUDA. `auto` falls back to the CPU when the backend
+/// cannot be loaded or sees no GPU; `cuda` says why it cannot run.
 pub fn parse_device(s: &str) -> Result<Device> {
+    let cuda_count = || match cuda_backend::load() {
+        Ok(()) => Ok(tch::Cuda::device_count()),
+        Err(e) => Err(e),
+    };
     match s {
         "cpu" => Ok(Device::Cpu),
-        "auto" => Ok(Device::cuda_if_available()),
-        "cuda" => {
-            if !tch::Cuda::is_available() {
-                bail!("--device cuda: libtorch sees no CUDA device (use --device cpu or auto)");
+        "auto" => Ok(match cuda_count() {
+            Ok(n) if n > 0 => Device::Cuda(0),
+            _ => Device::Cpu,
+        }),
+        "cuda" => match cuda_count() {
+            Ok(n) if n > 0 => Ok(Device::Cuda(0)),
+            Ok(_) => {
+                bail!("--device cuda: libtorch sees no CUDA device (use --device cpu or auto)")
             }
-            Ok(Device::Cuda(0))
-        }
+            Err(e) => bail!("--device cuda: libtorch's CUDA backend is unavailable: {e}"),
+        },
         other => match other
             .strip_prefix("cuda:")
             .and_then(|n| n.parse::<usize>().ok())
         {
-            Some(i) if tch::Cuda::is_available() && (i as i64) < tch::Cuda::device_count() => {
-                Ok(Device::Cuda(i))
-            }
-            Some(i) => bail!(
-                "--device {other}: libtorch sees {} CUDA device(s), not device {i}",
-                tch::Cuda::device_count()
-            ),
+            Some(i) => match cuda_count() {
+                Ok(n) if (i as i64) < n => Ok(Device::Cuda(i)),
+                Ok(n) => {
+                    bail!("--device {other}: libtorch sees {n} CUDA device(s), not device {i}")
+                }
+                Err(e) => bail!("--device {other}: libtorch's CUDA backend is unavailable: {e}"),
+            },
             None => bail!("--device {other}: expected cpu, cuda, cuda:N or auto"),
         },
     }
@@ -96,4 +111,39 @@ pub fn relaunch_with_runtime_settings() {
     let err = command.exec();
     // exec returns only on failure: go on with the defaults.
     eprintln!("note: could not restart with libtorch's runtime settings ({err}); continuing");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `auto` picks the GPU exactly when libtorch, with its CUDA backend loaded, sees one;
+    /// `cuda` then succeeds or says why not; malformed names are refused by name.
+    #[test]
+    fn device_names_follow_what_libtorch_sees() {
+        assert_eq!(parse_device("cpu").unwrap(), Device::Cpu);
+        let gpus = match cuda_backend::load() {
+            Ok(()) => tch::Cuda::device_count(),
+            Err(_) => 0,
+        };
+        let auto = parse_device("auto").unwrap();
+        let cuda = parse_device("cuda");
+        if gpus > 0 {
+            assert_eq!(auto, Device::Cuda(0));
+            assert_eq!(cuda.unwrap(), Device::Cuda(0));
+        } else {
+            assert_eq!(auto, Device::Cpu);
+            let msg = cuda.unwrap_err().to_string();
+            assert!(msg.starts_with("--device cuda: "), "{msg}");
+        }
+        let msg = parse_device(&format!("cuda:{gpus}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains(&format!("not device {gpus}")) || msg.contains("unavailable"),
+            "{msg}"
+        );
+        let msg = parse_device("gpu").unwrap_err().to_string();
+        assert_eq!(msg, "--device gpu: expected cpu, cuda, cuda:N or auto");
+    }
 }

@@ -63,7 +63,10 @@ impl ParamStore {
     }
 
     /// Creates a trainable parameter `name` of `shape` initialised by `init` (drawn from
-    /// libtorch's generator, seeded by `tch::manual_seed`).
+    /// libtorch's CPU generator, seeded by `tch::manual_seed`, then moved to the store's
+    /// device). Why the CPU: CUDA has its own generator and draws other numbers from the
+    /// same seed, so a model initialised on a GPU would not be the model `--init-seed`
+    /// names on a CPU; drawn here, a seed gives the same initial parameters everywhere.
     pub fn param(&mut self, name: &str, shape: &[i64], init: Init) -> Result<Tensor> {
         if self
             .params
@@ -73,7 +76,7 @@ impl ParamStore {
         {
             bail!("model defines tensor {name} twice");
         }
-        let opts = (Kind::Float, self.device);
+        let opts = (Kind::Float, Device::Cpu);
         let t = tch::no_grad(|| -> Result<Tensor> {
             let t = match init {
                 Init::Zeros => Tensor::f_zeros(shape, opts)?,
@@ -92,7 +95,7 @@ impl ParamStore {
                     Tensor::f_empty(shape, opts)?.f_uniform_(-a, a)?
                 }
             };
-            Ok(t)
+            Ok(t.f_to_device(self.device)?)
         })
         .with_context(|| format!("cannot create parameter {name} {shape:?}"))?;
         let t = t.set_requires_grad(true);
