@@ -112,9 +112,11 @@ pub struct Args {
     pub cosine_steps: usize,
 
     /// Measure one Hessian-vector product against one gradient on a minibatch of this
-    /// many examples (medians of 10 of each), and a further product on the same
-    /// minibatch with the gradient's graph kept (as Lanczos and the power iteration on one
-    /// set take them: the second backward pass alone); 0: skip.
+    /// many examples (medians of 10 of each): as the tool takes fresh products (the
+    /// R-operator for plain ReLU networks, else double backward), by double backward, and
+    /// a further product on the same minibatch with the gradient's graph kept (as Lanczos
+    /// and the power iteration on one set take them: the second backward pass alone);
+    /// 0: skip.
     #[arg(long, default_value_t = 0)]
     pub cost_batch: usize,
 
@@ -217,6 +219,17 @@ struct CosRow {
     cosine: f64,
 }
 
+/// `--cost-batch` timings (seconds, medians of 10) on one minibatch.
+struct Cost {
+    gradient: f64,
+    /// A fresh product as the tool takes it (`method`).
+    hvp: f64,
+    double_backward: f64,
+    /// A further product with the gradient's graph kept.
+    graph_kept: f64,
+    method: &'static str,
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -287,21 +300,37 @@ pub fn run(args: Args) -> Result<()> {
         let v = Tensor::f_randn([d as i64], (Kind::Double, device))?;
         let (_, _) = h.gradient()?; // warm-up
         let _ = h.hvp(&v)?;
+        let mut db = LossHessian::new(model, &x, &y, args.cost_batch, false)?.double_backward();
+        let _ = db.hvp(&v)?; // warm-up
         let mut kept = LossHessian::new(model, &x, &y, args.cost_batch, true)?;
         let _ = kept.hvp(&v)?; // warm-up
-        let (mut tg, mut th, mut tk) = (Vec::new(), Vec::new(), Vec::new());
+        let mut t: [Vec<f64>; 4] = Default::default();
         for _ in 0..10 {
             let c = Instant::now();
             let _ = h.gradient()?;
-            tg.push(c.elapsed().as_secs_f64());
+            t[0].push(c.elapsed().as_secs_f64());
             let c = Instant::now();
             let _ = h.hvp(&v)?;
-            th.push(c.elapsed().as_secs_f64());
+            t[1].push(c.elapsed().as_secs_f64());
+            let c = Instant::now();
+            let _ = db.hvp(&v)?;
+            t[2].push(c.elapsed().as_secs_f64());
             let c = Instant::now();
             let _ = kept.hvp(&v)?;
-            tk.push(c.elapsed().as_secs_f64());
+            t[3].push(c.elapsed().as_secs_f64());
         }
-        Some((median(tg), median(th), median(tk)))
+        let [g, hv, dbl, k] = t.map(median);
+        Some(Cost {
+            gradient: g,
+            hvp: hv,
+            double_backward: dbl,
+            graph_kept: k,
+            method: if h.uses_r_operator() {
+                "R-operator"
+            } else {
+                "double backward"
+            },
+        })
     } else {
         None
     };
@@ -601,15 +630,18 @@ pub fn run(args: Args) -> Result<()> {
             num(se)
         );
     }
-    if let Some((g, h, k)) = cost {
+    if let Some(c) = &cost {
         eprintln!(
-            "cost on {} examples: gradient {:.2} ms, Hessian-vector product {:.2} ms, ratio {:.2}; a further product with the gradient's graph kept {:.2} ms, ratio {:.2}",
+            "cost on {} examples: gradient {:.2} ms, Hessian-vector product ({}) {:.2} ms, ratio {:.2}; by double backward {:.2} ms, ratio {:.2}; a further product with the gradient's graph kept {:.2} ms, ratio {:.2}",
             args.cost_batch,
-            g * 1e3,
-            h * 1e3,
-            h / g,
-            k * 1e3,
-            k / g
+            c.gradient * 1e3,
+            c.method,
+            c.hvp * 1e3,
+            c.hvp / c.gradient,
+            c.double_backward * 1e3,
+            c.double_backward / c.gradient,
+            c.graph_kept * 1e3,
+            c.graph_kept / c.gradient
         );
     }
     let rows: Vec<Vec<String>> = summaries
@@ -673,7 +705,12 @@ pub fn run(args: Args) -> Result<()> {
                 "hvps": e.products, "converged": e.converged, "seconds": t,
             })).collect::<Vec<_>>(),
             "trace": trace.map(|(t, se)| serde_json::json!({"mean": t, "se": se, "probes": args.trace_probes})),
-            "cost": cost.map(|(g, h, k)| serde_json::json!({"batch": args.cost_batch, "gradient_s": g, "hvp_s": h, "ratio": h / g, "hvp_graph_kept_s": k, "ratio_graph_kept": k / g})),
+            "cost": cost.map(|c| serde_json::json!({
+                "batch": args.cost_batch, "method": c.method, "gradient_s": c.gradient,
+                "hvp_s": c.hvp, "ratio": c.hvp / c.gradient,
+                "hvp_double_backward_s": c.double_backward,
+                "ratio_double_backward": c.double_backward / c.gradient,
+                "hvp_graph_kept_s": c.graph_kept, "ratio_graph_kept": c.graph_kept / c.gradient})),
             "alignment": summaries.iter().map(|s| serde_json::json!({
                 "batch_size": s.b, "minibatches": s.count, "mean": s.align.0, "sd": s.align.1,
                 "topk_share_mean": if s.share.0.is_nan() { None } else { Some(s.share.0) },

@@ -13,17 +13,19 @@
 //! - [`point`]: parameter points (snapshots, linear interpolation between iterates) and
 //!   evaluating a model on a fixed set, for `interp-loss`;
 //! - [`hessian`], [`hessian_spectrum`]: exact Hessian-vector products (Pearlmutter 1994)
-//!   and, from them, Lanczos, power iteration with deflation and Hutchinson's trace, for
-//!   `hessian-align`.
+//!   ([`hessian_rop`]: by hand for plain ReLU networks) and, from them, Lanczos, power
+//!   iteration with deflation and Hutchinson's trace, for `hessian-align`.
 //!
 //! Every operation that user input reaches (shapes, files) uses tch's fallible `f_*`
 //! functions, so bad input is an error message, never a panic.
 
 pub mod checkpoint;
+pub mod cuda_backend;
 pub mod datasets;
 pub mod device;
 pub mod grads;
 pub mod hessian;
+pub mod hessian_rop;
 pub mod hessian_spectrum;
 pub mod models;
 pub mod optim;

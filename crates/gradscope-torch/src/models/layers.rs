@@ -33,6 +33,14 @@ impl Linear {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(x.f_linear(&self.w, self.b.as_ref())?)
     }
+
+    /// The weight (out x in) and the bias, shared with the parameter store.
+    pub fn parameters(&self) -> (Tensor, Option<Tensor>) {
+        (
+            self.w.shallow_clone(),
+            self.b.as_ref().map(Tensor::shallow_clone),
+        )
+    }
 }
 
 /// A 2-d convolution with square kernel, stride and padding.

@@ -125,4 +125,17 @@ impl Net for Mlp {
         }
         self.out.forward(&h)
     }
+
+    fn relu_layers(&self) -> Option<Vec<(Tensor, Option<Tensor>)>> {
+        if self.hidden.iter().any(|(_, bn)| bn.is_some()) {
+            return None;
+        }
+        let mut layers: Vec<_> = self
+            .hidden
+            .iter()
+            .map(|(lin, _)| lin.parameters())
+            .collect();
+        layers.push(self.out.parameters());
+        Some(layers)
+    }
 }
