@@ -7,7 +7,12 @@
 #      copying each gradient to host memory;
 #   3. the pipe `dump-grads -o - | vmf-kappa -i -` against the same loop computing the
 #      Banerjee kappa-hat itself (--kappa). vmf-kappa computes all its columns (GS, GNS,
-#      ML kappa, angles, the null simulation), the loop kappa-hat only.
+#      ML kappa, angles, the null simulation), the loop kappa-hat only. The pipe's two
+#      stages share the loop's THREADS cores: dump-grads and vmf-kappa get THREADS / 2
+#      threads each (at least 1), as one splits cores between the stages of a pipe; for
+#      reference also with THREADS each (then libtorch's second thread and the pipe's
+#      copies take turns on the same cores: on 2 cores 17.3-19.4 s against 16.2 s split,
+#      while dump-grads alone to /dev/null takes 13.8 s with 2 threads, 14.5 s with 1).
 # DEVICE=cuda runs both sides on a GPU (the gradients still go to host memory).
 # Run alone: GRADSCOPE_BIN=target/release bash scripts/bench/dump_grads.sh
 set -euo pipefail
@@ -32,7 +37,10 @@ read -r w_ptw m_ptw <<< "$(measure dump-grads-torch-parquet bash -c "$PT --out $
 rm -f "$OUT/dump-fnn-torch.parquet"
 read -r w_ds m_ds <<< "$(measure dump-grads-stream bash -c "$DG -o - > /dev/null")"
 read -r w_pt m_pt <<< "$(measure dump-grads-torch bash -c "$PT")"
-read -r w_pipe m_pipe <<< "$(measure dump-grads-pipe bash -c "$DG -o - | $BIN/vmf-kappa -i - -o $OUT/dump-pipe-kappa.csv --threads $THREADS")"
+HALF=$(( THREADS / 2 > 0 ? THREADS / 2 : 1 ))
+DGH="$BIN/dump-grads --model fnn --dataset mnist --init-seed 1 -b 64 -n $N --seed 1 --threads $HALF --device $DEVICE"
+read -r w_pipe m_pipe <<< "$(measure dump-grads-pipe bash -c "$DGH -o - | $BIN/vmf-kappa -i - -o $OUT/dump-pipe-kappa.csv --threads $HALF")"
+read -r w_pipe2 m_pipe2 <<< "$(measure dump-grads-pipe-all-threads bash -c "$DG -o - | $BIN/vmf-kappa -i - -o $OUT/dump-pipe-kappa2.csv --threads $THREADS")"
 read -r w_ptk m_ptk <<< "$(measure dump-grads-torch-kappa bash -c "$PT --kappa > $OUT/dump-torch-kappa.txt")"
 rate() { awk -v n="$N" -v w="$1" 'BEGIN{print n/w}'; }
 mib() { awk -v m="$1" 'BEGIN{print m/1024}'; }
@@ -45,7 +53,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{print a/b}'; }
     printf "  gradscope dump-grads -> Arrow stream      %7.2f s  %6.1f gradients/s  (to /dev/null)\n" "$w_ds" "$(rate "$w_ds")"
     printf "  PyTorch loop (grads to host memory)       %7.2f s  %6.1f gradients/s  peak RSS %6.1f MiB\n" "$w_pt" "$(rate "$w_pt")" "$(mib "$m_pt")"
     printf "  speed-up %.2fx (goal >= 1)\n" "$(ratio "$w_pt" "$w_ds")"
-    printf "  gradscope dump-grads | vmf-kappa          %7.2f s  (all vmf-kappa columns)\n" "$w_pipe"
+    printf "  gradscope dump-grads | vmf-kappa          %7.2f s  (all vmf-kappa columns; %d + %d threads)\n" "$w_pipe" "$HALF" "$HALF"
+    printf "    (both stages with %d threads: %.2f s)\n" "$THREADS" "$w_pipe2"
     printf "  PyTorch loop computing kappa-hat itself   %7.2f s  (%s)\n" "$w_ptk" "$(cat "$OUT/dump-torch-kappa.txt")"
     printf "  speed-up %.2fx (goal >= 1.5)\n" "$(ratio "$w_ptk" "$w_pipe")"
     printf "  gradscope kappa-hat %s (same model and data; different minibatch draws)\n" "$(sed -n 2p "$OUT/dump-pipe-kappa.csv" | cut -d, -f6)"
@@ -53,7 +62,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{print a/b}'; }
 {
     echo "bench,threads,device,samples,seconds"
     for row in "dump-grads-parquet $w_dg" "pytorch-loop-parquet $w_ptw" "dump-grads-stream $w_ds" \
-        "pytorch-loop $w_pt" "dump-grads-pipe-vmf-kappa $w_pipe" "pytorch-loop-kappa $w_ptk"; do
+        "pytorch-loop $w_pt" "dump-grads-pipe-vmf-kappa $w_pipe" "dump-grads-pipe-vmf-kappa-all-threads $w_pipe2" \
+        "pytorch-loop-kappa $w_ptk"; do
         set -- $row
         echo "$1,$THREADS,$DEVICE,$N,$2"
     done
