@@ -27,8 +27,9 @@ DATA="${GRADSCOPE_DATA_MIRROR:-../shared/data}"
 [ -d data/raw/mnist ] && DATA=data/raw
 
 source "$(dirname "${BASH_SOURCE[0]}")/measure.sh"
-# Each command through `bash -c`: two of them are pipes or redirections.
-DG="$BIN/dump-grads --model fnn --dataset mnist --init-seed 1 -b 64 -n $N --seed 1 --threads $THREADS --device $DEVICE"
+# dump-grads with $1 threads
+dg() { echo "$BIN/dump-grads --model fnn --dataset mnist --init-seed 1 -b 64 -n $N --seed 1 --threads $1 --device $DEVICE"; }
+DG=$(dg "$THREADS")
 PT="$PY scripts/bench/dump_grads_torch.py --data $DATA --samples $N --threads $THREADS --device $DEVICE"
 # Each command through `bash -c`: some are pipes or redirections.
 read -r w_dg m_dg <<< "$(measure dump-grads bash -c "$DG -o $OUT/dump-fnn.parquet")"
@@ -38,7 +39,7 @@ rm -f "$OUT/dump-fnn-torch.parquet"
 read -r w_ds m_ds <<< "$(measure dump-grads-stream bash -c "$DG -o - > /dev/null")"
 read -r w_pt m_pt <<< "$(measure dump-grads-torch bash -c "$PT")"
 HALF=$(( THREADS / 2 > 0 ? THREADS / 2 : 1 ))
-DGH="$BIN/dump-grads --model fnn --dataset mnist --init-seed 1 -b 64 -n $N --seed 1 --threads $HALF --device $DEVICE"
+DGH=$(dg "$HALF")
 read -r w_pipe m_pipe <<< "$(measure dump-grads-pipe bash -c "$DGH -o - | $BIN/vmf-kappa -i - -o $OUT/dump-pipe-kappa.csv --threads $HALF")"
 read -r w_pipe2 m_pipe2 <<< "$(measure dump-grads-pipe-all-threads bash -c "$DG -o - | $BIN/vmf-kappa -i - -o $OUT/dump-pipe-kappa2.csv --threads $THREADS")"
 read -r w_ptk m_ptk <<< "$(measure dump-grads-torch-kappa bash -c "$PT --kappa > $OUT/dump-torch-kappa.txt")"

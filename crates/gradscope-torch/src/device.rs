@@ -12,10 +12,7 @@ use crate::cuda_backend;
 /// once per process whether it has CUDA. `auto` falls back to the CPU when the backend
 /// cannot be loaded or sees no GPU; `cuda` says why it cannot run.
 pub fn parse_device(s: &str) -> Result<Device> {
-    let cuda_count = || match cuda_backend::load() {
-        Ok(()) => Ok(tch::Cuda::device_count()),
-        Err(e) => Err(e),
-    };
+    let cuda_count = || cuda_backend::load().map(|()| tch::Cuda::device_count());
     match s {
         "cpu" => Ok(Device::Cpu),
         "auto" => Ok(match cuda_count() {
@@ -122,10 +119,7 @@ mod tests {
     #[test]
     fn device_names_follow_what_libtorch_sees() {
         assert_eq!(parse_device("cpu").unwrap(), Device::Cpu);
-        let gpus = match cuda_backend::load() {
-            Ok(()) => tch::Cuda::device_count(),
-            Err(_) => 0,
-        };
+        let gpus = cuda_backend::load().map_or(0, |()| tch::Cuda::device_count());
         let auto = parse_device("auto").unwrap();
         let cuda = parse_device("cuda");
         if gpus > 0 {

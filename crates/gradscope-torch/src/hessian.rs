@@ -30,7 +30,7 @@
 //! normalised by its own statistics). Vectors are 1-D f64 tensors in layout order on the
 //! model's device; products are accumulated in f64.
 
-use crate::hessian_rop::{relu_mlp_hvp, Layer};
+use crate::hessian_rop::{layer_tensors, relu_mlp_hvp, Layer};
 use crate::models::Model;
 use anyhow::{bail, Context, Result};
 use tch::{Kind, Tensor};
@@ -247,9 +247,7 @@ impl<'a> LossHessian<'a> {
                 Some(layers) => {
                     let v = regroup(pieces.iter().map(Tensor::shallow_clone), layers)?;
                     let hv = relu_mlp_hvp(layers, &x.f_flatten(1, -1)?, y, &v)?;
-                    hv.into_iter()
-                        .flat_map(|(w, b)| std::iter::once(w).chain(b))
-                        .collect()
+                    layer_tensors(&hv).map(Tensor::shallow_clone).collect()
                 }
                 None => {
                     let (loss, _) = self.model.loss(x, y, false)?;
@@ -283,10 +281,7 @@ impl<'a> LossHessian<'a> {
 /// Whether the layers' weights and biases, in order, are exactly `params` (the same
 /// tensors, not copies): then a product in layer pieces is one in parameter order.
 fn holds_exactly(layers: &[Layer], params: &[Tensor]) -> bool {
-    let tensors: Vec<&Tensor> = layers
-        .iter()
-        .flat_map(|(w, b)| std::iter::once(w).chain(b.iter()))
-        .collect();
+    let tensors: Vec<&Tensor> = layer_tensors(layers).collect();
     tensors.len() == params.len()
         && tensors
             .iter()

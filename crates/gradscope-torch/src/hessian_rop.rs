@@ -33,6 +33,13 @@ use tch::Tensor;
 /// and of the product's.
 pub type Layer = (Tensor, Option<Tensor>);
 
+/// The layers' tensors in parameter order: each weight, then its bias where there is one.
+pub fn layer_tensors(layers: &[Layer]) -> impl Iterator<Item = &Tensor> {
+    layers
+        .iter()
+        .flat_map(|(w, b)| std::iter::once(w).chain(b.iter()))
+}
+
 /// H v of the mean cross-entropy of the ReLU network `layers` over the examples `x`
 /// (n x features, flattened) with integer `labels` (n), for the direction `v` given in
 /// pieces shaped like the layers (a bias piece where the layer has a bias). The result
@@ -166,27 +173,14 @@ mod tests {
             }
         }
         let loss = h.cross_entropy_loss::<Tensor>(y, None, tch::Reduction::Mean, -100, 0.0);
-        let params: Vec<Tensor> = layers
-            .iter()
-            .flat_map(|(w, b)| {
-                std::iter::once(w.shallow_clone()).chain(b.iter().map(Tensor::shallow_clone))
-            })
-            .collect();
-        let pieces: Vec<Tensor> = v
-            .iter()
-            .flat_map(|(w, b)| {
-                std::iter::once(w.shallow_clone()).chain(b.iter().map(Tensor::shallow_clone))
-            })
-            .collect();
+        let params: Vec<Tensor> = layer_tensors(layers).map(Tensor::shallow_clone).collect();
+        let pieces: Vec<Tensor> = layer_tensors(v).map(Tensor::shallow_clone).collect();
         let g = grads_with_graph(&loss, &params).unwrap();
         hvp_from_grads(&g, &params, &pieces, false).unwrap()
     }
 
     fn max_rel_diff(ours: &[Layer], theirs: &[Tensor]) -> f64 {
-        let ours: Vec<&Tensor> = ours
-            .iter()
-            .flat_map(|(w, b)| std::iter::once(w).chain(b.iter()))
-            .collect();
+        let ours: Vec<&Tensor> = layer_tensors(ours).collect();
         assert_eq!(ours.len(), theirs.len());
         ours.iter()
             .zip(theirs)
