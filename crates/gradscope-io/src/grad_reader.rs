@@ -9,13 +9,14 @@
 
 use crate::float_list_pages::{FloatListPages, Record};
 use crate::grad_matrix::{check_layout, check_schema, ColumnIndex};
+use crate::ipc_stream::StreamSource;
 use crate::provenance::Provenance;
 use crate::{is_stdio, METADATA_KEY};
 use anyhow::{anyhow, bail, Result};
 use arrow::array::{Array, AsArray, Float32Array, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int32Type, Schema, UInt32Type, UInt64Type};
 use arrow::error::ArrowError;
-use arrow::ipc::reader::{FileReader, StreamReader};
+use arrow::ipc::reader::FileReader;
 use arrow::record_batch::RecordBatchReader;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
@@ -34,13 +35,24 @@ pub struct Sample {
     pub values: Vec<f32>,
 }
 
+/// Read buffer of IPC streams (bytes): headers and the small columns come through it, a
+/// gradient's floats mostly straight into their destination.
+const STREAM_BUFFER: usize = 64 << 10;
+
 type Batches = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>;
+
+/// Where record batches come from: arrow-rs's readers, or an IPC stream read by
+/// [`StreamSource`], which lands the floats of `values` apart.
+enum Source {
+    Batches(Batches),
+    Stream(Box<StreamSource<BufReader<File>>>),
+}
 
 /// Reads a gradient matrix sample by sample.
 pub struct GradReader {
     name: String,
     meta: Provenance,
-    batches: Batches,
+    source: Source,
     cols: ColumnIndex,
     batch: Option<RecordBatch>,
     /// For the current batch: layout index of each tensor-dictionary key (or of each row
@@ -113,19 +125,13 @@ impl GradReader {
     fn open_with(path: &Path, use_pages: bool) -> Result<Self> {
         if is_stdio(path) {
             crate::pipe::widen_stdin();
-            // Stdin's own 8 KiB buffer serves the small header reads; a gradient's body
-            // is read straight into Arrow's buffer (a larger buffer here only copied it).
-            let reader = StreamReader::try_new(std::io::stdin(), None)
-                .map_err(|e| anyhow!("stdin: not an Arrow IPC stream of a gradient matrix ({e}); pipe the output of `dump-grads -o -` or `synth-grads -o -`"))?;
-            let schema = reader.schema();
-            let cols = check_schema(&schema).map_err(|e| anyhow!("stdin: {e}"))?;
-            return Self::from_batches(
-                "stdin".into(),
-                &schema,
-                cols,
-                schema.metadata().get(METADATA_KEY).cloned(),
-                Box::new(reader),
-            );
+            let not_a_stream = |e: &dyn std::fmt::Display| {
+                anyhow!("stdin: not an Arrow IPC stream of a gradient matrix ({e}); pipe the output of `dump-grads -o -` or `synth-grads -o -`")
+            };
+            let stdin = crate::pipe::raw_stdin().map_err(|e| not_a_stream(&e))?;
+            let reader = StreamSource::try_new(BufReader::with_capacity(STREAM_BUFFER, stdin))
+                .map_err(|e| not_a_stream(&e))?;
+            return Self::from_stream("stdin".into(), reader);
         }
         let name = path.display().to_string();
         let mut file = File::open(path).map_err(|e| anyhow!("{name}: cannot open: {e}"))?;
@@ -175,15 +181,20 @@ impl GradReader {
                 Self::from_batches(name, &schema, cols, json, Box::new(reader))
             }
             "ipc-stream" => {
-                let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, file), None).map_err(|e| anyhow!("{name}: not a readable Arrow IPC stream: {e}"))?;
-                let schema = reader.schema();
-                let json = schema.metadata().get(METADATA_KEY).cloned();
-                let cols = check_schema(&schema).map_err(|e| anyhow!("{name}: {e}"))?;
-                Self::from_batches(name, &schema, cols, json, Box::new(reader))
+                let reader = StreamSource::try_new(BufReader::with_capacity(STREAM_BUFFER, file)).map_err(|e| anyhow!("{name}: not a readable Arrow IPC stream: {e}"))?;
+                Self::from_stream(name, reader)
             }
             "empty" => bail!("{name}: the file is empty"),
             _ => bail!("{name}: not a Parquet file or an Arrow IPC stream (a gradient matrix is written by dump-grads or synth-grads)"),
         }
+    }
+
+    /// A reader of the IPC stream `reader` named `name`.
+    fn from_stream(name: String, reader: StreamSource<BufReader<File>>) -> Result<Self> {
+        let schema = reader.schema();
+        let json = schema.metadata().get(METADATA_KEY).cloned();
+        let cols = check_schema(&schema).map_err(|e| anyhow!("{name}: {e}"))?;
+        Self::from_source(name, &schema, cols, json, Source::Stream(Box::new(reader)))
     }
 
     /// A reader of `batches` from a file of `schema`, whose columns `check_schema` found
@@ -194,6 +205,16 @@ impl GradReader {
         cols: ColumnIndex,
         json: Option<String>,
         batches: Batches,
+    ) -> Result<Self> {
+        Self::from_source(name, schema, cols, json, Source::Batches(batches))
+    }
+
+    fn from_source(
+        name: String,
+        schema: &Schema,
+        cols: ColumnIndex,
+        json: Option<String>,
+        source: Source,
     ) -> Result<Self> {
         let meta = provenance_from(&name, json.as_ref())?;
         let by_name = meta
@@ -209,7 +230,7 @@ impl GradReader {
         Ok(Self {
             name,
             meta,
-            batches,
+            source,
             cols,
             batch: None,
             tensor_ids: Vec::new(),
@@ -256,17 +277,25 @@ impl GradReader {
                     return Ok(true);
                 }
             }
-            match self.batches.next() {
-                None => {
+            let next = match &mut self.source {
+                Source::Batches(batches) => batches.next().transpose(),
+                Source::Stream(stream) => {
+                    // The stream reuses the body the last batch views once it is dropped.
+                    self.batch = None;
+                    stream.next_batch()
+                }
+            };
+            match next {
+                Ok(None) => {
                     self.batch = None;
                     return Ok(false);
                 }
-                Some(Err(e)) => bail!(
+                Err(e) => bail!(
                     "{}: cannot read after {} samples: {e}",
                     self.name,
                     self.samples
                 ),
-                Some(Ok(b)) => {
+                Ok(Some(b)) => {
                     self.tensor_ids = self.map_tensors(&b)?;
                     self.batch = Some(b);
                     self.row = 0;
@@ -348,12 +377,17 @@ impl GradReader {
         let dim = self.dim();
         out.values.resize(dim, 0.0);
         let ntensors = self.meta.layout.len();
+        // True when this sample's floats were swapped into `out.values` whole.
+        let mut in_place = false;
         for k in 0..ntensors {
             if !self.advance()? {
                 if k == 0 {
                     return Ok(false);
                 }
                 bail!("{}: step {} sample {}: the file ends after {k} of its {ntensors} tensors (truncated file?)", self.name, out.step, out.sample);
+            }
+            if k == 0 {
+                in_place = self.take_whole_sample(&mut out.values);
             }
             let b = self.batch.as_ref().expect("advance loaded a batch");
             let row = self.row;
@@ -434,8 +468,18 @@ impl GradReader {
                 if floats.null_count() > 0 && (start..end).any(|i| floats.is_null(i)) {
                     return Err(null_inside());
                 }
-                if end - start == dest.len() {
-                    dest.copy_from_slice(&floats.values()[start..end]);
+                if in_place {
+                    // Rows in layout order with the layout's lengths sit where the
+                    // layout puts them (offsets start at 0: see take_whole_sample).
+                    if end - start == dest.len() && start != expected.offset {
+                        bail!("{}: step {step} sample {sample} tensor `{}`: values at {start}, the layout puts them at {}", self.name, expected.name, expected.offset);
+                    }
+                } else if end - start == dest.len() {
+                    let source = match &self.source {
+                        Source::Stream(stream) => stream.landed(),
+                        Source::Batches(_) => None,
+                    };
+                    dest.copy_from_slice(&source.unwrap_or(floats.values())[start..end]);
                 }
                 end - start
             };
@@ -455,6 +499,29 @@ impl GradReader {
         self.last = Some((out.step, out.sample));
         self.samples += 1;
         Ok(true)
+    }
+}
+
+impl GradReader {
+    /// When the current batch is exactly one sample whose floats an IPC stream read apart
+    /// (one row per tensor, list offsets from 0 to the dimension), swaps them into
+    /// `values` instead of copying them; true if it did.
+    fn take_whole_sample(&mut self, values: &mut Vec<f32>) -> bool {
+        let (Some(b), Source::Stream(stream)) = (&self.batch, &mut self.source) else {
+            return false;
+        };
+        let dim = self.meta.dim();
+        let whole = self.row == 0
+            && b.num_rows() == self.meta.layout.len()
+            && stream.landed().is_some_and(|f| f.len() == dim)
+            && match b.column(self.cols.values).as_list_opt::<i32>() {
+                Some(l) => {
+                    let o = l.value_offsets();
+                    o[0] == 0 && o[o.len() - 1] as usize == dim && l.values().len() == dim
+                }
+                None => false,
+            };
+        whole && stream.take_landed(values)
     }
 }
 

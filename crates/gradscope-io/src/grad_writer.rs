@@ -4,6 +4,8 @@
 //! (through a temporary file renamed at [`GradWriter::finish`]), or, when the path is `-`,
 //! as an Arrow IPC stream on standard output so a consumer can start at once. Memory is
 //! one sample plus one Parquet row group; a row group is closed only between samples.
+//! In the stream, samples after the first are encoded by [`SampleEncoder`] (the same
+//! bytes as arrow-rs's writer, without copying the floats into a message body first).
 //!
 //! Parquet settings, and why: no compression by default (float32 gradients barely
 //! compress, and compression would cost more time than it saves in I/O); plain encoding
@@ -16,6 +18,7 @@
 use crate::atomic::AtomicFile;
 use crate::float_list_chunk::{self, FloatListChunk, PAGE_BYTES};
 use crate::grad_matrix::{check_layout, grad_schema, GRAD_COLUMNS};
+use crate::ipc_stream::SampleEncoder;
 use crate::provenance::Provenance;
 use crate::{is_stdio, METADATA_KEY};
 use anyhow::{bail, Context, Result};
@@ -67,6 +70,8 @@ enum Sink {
     Pages(Box<PageSink>),
     Ipc {
         writer: StreamWriter<BufWriter<File>>,
+        /// Samples after the first (whose batch also sends the tensor dictionary).
+        encoder: Option<SampleEncoder>,
     },
 }
 
@@ -204,6 +209,7 @@ impl GradWriter {
             Sink::Ipc {
                 writer: StreamWriter::try_new(out, &schema)
                     .context("cannot start the Arrow stream on stdout")?,
+                encoder: None,
             }
         } else {
             let file = AtomicFile::create(path)?;
@@ -398,7 +404,20 @@ impl GradWriter {
                     writer.flush().with_context(wrap)?;
                 }
             }
-            Sink::Ipc { writer } => writer.write(&batch(columns)?).with_context(wrap)?,
+            Sink::Ipc {
+                writer,
+                encoder: Some(encoder),
+            } => {
+                let out = writer.get_mut();
+                out.flush().with_context(wrap)?;
+                encoder
+                    .write(out.get_mut(), step, sample, loss, batch_size, values)
+                    .with_context(wrap)?;
+            }
+            Sink::Ipc { writer, encoder } => {
+                writer.write(&batch(columns)?).with_context(wrap)?;
+                *encoder = Some(SampleEncoder::new(&self.offsets));
+            }
         }
         self.samples += 1;
         Ok(())
@@ -431,7 +450,7 @@ impl GradWriter {
                     .with_context(|| format!("cannot write {dest}"))?;
                 file.commit()?;
             }
-            Sink::Ipc { mut writer } => {
+            Sink::Ipc { mut writer, .. } => {
                 writer
                     .finish()
                     .with_context(|| format!("cannot write {dest}"))?;

@@ -21,6 +21,7 @@ pub mod float_list_pages;
 pub mod grad_matrix;
 pub mod grad_reader;
 pub mod grad_writer;
+pub mod ipc_stream;
 pub mod pipe;
 pub mod provenance;
 pub mod result_table;

@@ -26,6 +26,15 @@ pub fn raw_stdout() -> std::io::Result<std::fs::File> {
     ))
 }
 
+/// Standard input as a plain file (a duplicate of descriptor 0). Why: a gradient's body
+/// is read straight into its destination, so `Stdin`'s lock and 8 KiB buffer only cost.
+pub fn raw_stdin() -> std::io::Result<std::fs::File> {
+    use std::os::fd::AsFd;
+    Ok(std::fs::File::from(
+        std::io::stdin().as_fd().try_clone_to_owned()?,
+    ))
+}
+
 /// Widens standard input if it is a pipe.
 pub fn widen_stdin() {
     #[cfg(target_os = "linux")]

@@ -1,0 +1,723 @@
+//! The gradient matrix as an Arrow IPC stream, with each gradient's floats moved once.
+//!
+//! A gradient stream carries one record batch per sample, and the floats of its `values`
+//! column are nearly all of it (2.5 MB for `fnn`, against under 1 KiB for the other
+//! columns and the message header). arrow-rs handles them like any buffer: its
+//! `StreamWriter` copies every buffer into one message body before writing it, and its
+//! `StreamReader` reads each body into a freshly zeroed allocation, which the gradient
+//! reader then copies out of. On a 2-core machine running `dump-grads | vmf-kappa` those
+//! three extra passes over 7.6 GB (3,000 `fnn` gradients) compete with the pipe's own two
+//! copies in the kernel for the core `dump-grads` is not using. So both ends here treat
+//! the floats apart, and arrow-rs still encodes and decodes everything else:
+//!
+//! - [`SampleEncoder`] writes a sample's record batch message, byte for byte the message
+//!   arrow-rs's `StreamWriter` writes (IPC format V5, buffers padded to 64 bytes; tested
+//!   below), with the floats written from the caller's slice in the same system call as
+//!   the rest (`writev`);
+//! - [`StreamSource`] reads a stream message by message (the IPC format's framing:
+//!   continuation marker, metadata length, flatbuffer `Message`, body), reads the float
+//!   buffer of `values` straight into a reusable `Vec<f32>` ([`StreamSource::landed`]) and
+//!   the rest of the body into a reused buffer that arrow-rs decodes without copying
+//!   (`read_record_batch`). In the decoded batch the float array is a view of that
+//!   buffer's stale bytes where the floats would have been: its length, offsets and
+//!   validity are right, its values are in `landed`. Compressed bodies, and schemas
+//!   whose buffers this module does not count, are read whole and decoded by arrow-rs
+//!   alone (then `landed` is `None`).
+//!
+//! Reference: the Arrow columnar format's IPC section (encapsulated messages, record
+//! batch body layout: one validity and one data buffer per primitive array, validity,
+//! offsets and then the child for a list, each buffer padded to the body's alignment).
+
+use arrow::array::ArrayRef;
+use arrow::buffer::Buffer;
+use arrow::datatypes::{DataType, Schema, SchemaRef};
+use arrow::error::ArrowError;
+use arrow::ipc::convert::fb_to_schema;
+use arrow::ipc::reader::{read_dictionary, read_record_batch};
+use arrow::ipc::{
+    root_as_message, Buffer as BufferSpec, FieldNode, MessageBuilder, MessageHeader,
+    MetadataVersion, RecordBatchBuilder,
+};
+use arrow::record_batch::RecordBatch;
+use std::collections::HashMap;
+use std::io::{ErrorKind, IoSlice, Read, Write};
+use std::sync::Arc;
+
+/// Body buffers are padded to this many bytes, as arrow-rs's writer does by default.
+const ALIGNMENT: usize = 64;
+
+/// The marker before each message's metadata length (IPC format 0.15 and later).
+const CONTINUATION: [u8; 4] = [0xff; 4];
+
+const PADDING: [u8; ALIGNMENT] = [0; ALIGNMENT];
+
+fn padded(len: usize) -> usize {
+    len.div_ceil(ALIGNMENT) * ALIGNMENT
+}
+
+/// Writes the record batch message of one sample of a gradient matrix: columns `step`
+/// (u64), `sample` (u32), `tensor` (dictionary key i32 into the layout's names),
+/// `values` (list of f32), `loss` (f64), `batch_size` (u32), one row per tensor, none
+/// null: the schema of [`crate::grad_matrix::grad_schema`]. The dictionary of tensor
+/// names must already be in the stream (arrow-rs's `StreamWriter` sends it with the
+/// first batch).
+#[derive(Debug)]
+pub struct SampleEncoder {
+    /// List offsets of the `values` column, as bytes (ntensors + 1 i32s).
+    offsets: Vec<u8>,
+    keys: Vec<u8>,
+    rows: usize,
+    dim: usize,
+    head: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+impl SampleEncoder {
+    /// An encoder for samples with the list offsets `offsets` (0, then the end of each
+    /// tensor in layout order).
+    pub fn new(offsets: &[i32]) -> Self {
+        let rows = offsets.len() - 1;
+        Self {
+            offsets: offsets.iter().flat_map(|o| o.to_le_bytes()).collect(),
+            keys: (0..rows as i32).flat_map(|k| k.to_le_bytes()).collect(),
+            rows,
+            dim: *offsets.last().expect("offsets start at 0") as usize,
+            head: Vec::new(),
+            tail: Vec::new(),
+        }
+    }
+
+    /// Writes one sample's message to `out`, whose buffered bytes must have been flushed:
+    /// the header and the small columns, then `values` from the caller's slice, then the
+    /// last small columns, in one `writev` where the output takes it whole.
+    pub fn write<W: Write>(
+        &mut self,
+        out: &mut W,
+        step: u64,
+        sample: u32,
+        loss: f64,
+        batch_size: u32,
+        values: &[f32],
+    ) -> std::io::Result<()> {
+        assert_eq!(values.len(), self.dim, "sample length");
+        let t = self.rows;
+        let valid_rows = vec![0xffu8; t.div_ceil(8)];
+        let valid_values = vec![0xffu8; self.dim.div_ceil(8)];
+        let repeat = |bytes: &[u8]| bytes.repeat(t);
+        let floats: &[u8] = bytemuck::cast_slice(values);
+        // The body's buffers in the order of the format: validity then data for each
+        // column; validity, offsets, and the child's validity and data for the list.
+        let before: [Vec<u8>; 9] = [
+            valid_rows.clone(),
+            repeat(&step.to_le_bytes()),
+            valid_rows.clone(),
+            repeat(&sample.to_le_bytes()),
+            valid_rows.clone(),
+            self.keys.clone(),
+            valid_rows.clone(),
+            self.offsets.clone(),
+            valid_values,
+        ];
+        let after: [Vec<u8>; 4] = [
+            valid_rows.clone(),
+            repeat(&loss.to_le_bytes()),
+            valid_rows,
+            repeat(&batch_size.to_le_bytes()),
+        ];
+        let mut specs = Vec::with_capacity(14);
+        let mut offset = 0usize;
+        let mut spec = |len: usize| {
+            specs.push(BufferSpec::new(offset as i64, len as i64));
+            offset += padded(len);
+        };
+        before.iter().for_each(|b| spec(b.len()));
+        spec(floats.len());
+        after.iter().for_each(|b| spec(b.len()));
+        let body_len = offset;
+
+        let nodes: Vec<FieldNode> = [t, t, t, t, self.dim, t, t]
+            .iter()
+            .map(|&n| FieldNode::new(n as i64, 0))
+            .collect();
+        // Built in the order arrow-rs builds it, so the flatbuffer is the same bytes.
+        let mut fbb = flatbuffers::FlatBufferBuilder::new();
+        let buffers = fbb.create_vector(&specs);
+        let nodes = fbb.create_vector(&nodes);
+        let header = {
+            let mut b = RecordBatchBuilder::new(&mut fbb);
+            b.add_length(t as i64);
+            b.add_nodes(nodes);
+            b.add_buffers(buffers);
+            b.finish().as_union_value()
+        };
+        let mut message = MessageBuilder::new(&mut fbb);
+        message.add_version(MetadataVersion::V5);
+        message.add_header_type(MessageHeader::RecordBatch);
+        message.add_bodyLength(body_len as i64);
+        message.add_header(header);
+        let message = message.finish();
+        fbb.finish(message, None);
+        let flatbuffer = fbb.finished_data();
+
+        let meta_len = padded(flatbuffer.len() + 8) - 8;
+        self.head.clear();
+        self.head.extend_from_slice(&CONTINUATION);
+        self.head
+            .extend_from_slice(&(meta_len as i32).to_le_bytes());
+        self.head.extend_from_slice(flatbuffer);
+        self.head.resize(8 + meta_len, 0);
+        for b in &before {
+            self.head.extend_from_slice(b);
+            self.head
+                .extend_from_slice(&PADDING[..padded(b.len()) - b.len()]);
+        }
+        self.tail.clear();
+        self.tail
+            .extend_from_slice(&PADDING[..padded(floats.len()) - floats.len()]);
+        for b in &after {
+            self.tail.extend_from_slice(b);
+            self.tail
+                .extend_from_slice(&PADDING[..padded(b.len()) - b.len()]);
+        }
+        write_all_vectored(
+            out,
+            &mut [
+                IoSlice::new(&self.head),
+                IoSlice::new(floats),
+                IoSlice::new(&self.tail),
+            ],
+        )
+    }
+}
+
+/// `Write::write_all` for several slices (the standard library's is not stable yet).
+fn write_all_vectored<W: Write>(out: &mut W, mut bufs: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        match out.write_vectored(bufs) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Buffers of one array of `dt` in a record batch body, children included; None for the
+/// types this module does not count (then bodies are decoded by arrow-rs alone).
+fn buffer_count(dt: &DataType) -> Option<usize> {
+    match dt {
+        DataType::Boolean | DataType::FixedSizeBinary(_) | DataType::Dictionary(..) => Some(2),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary => Some(3),
+        DataType::List(f) | DataType::LargeList(f) => Some(2 + buffer_count(f.data_type())?),
+        dt if dt.is_primitive() => Some(2),
+        _ => None,
+    }
+}
+
+/// Index of the float buffer of the list column `values` among a record batch's
+/// buffers, when the schema's buffers can be counted up to it.
+fn float_buffer_index(schema: &Schema) -> Option<usize> {
+    let mut index = 0;
+    for field in schema.fields() {
+        if field.name() == "values" {
+            return match field.data_type() {
+                DataType::List(item) | DataType::LargeList(item)
+                    if item.data_type() == &DataType::Float32 =>
+                {
+                    Some(index + 3)
+                }
+                _ => None,
+            };
+        }
+        index += buffer_count(field.data_type())?;
+    }
+    None
+}
+
+/// A reader of an Arrow IPC stream that lands the floats of `values` apart (see the
+/// module documentation).
+pub struct StreamSource<R> {
+    input: R,
+    schema: SchemaRef,
+    dictionaries: HashMap<i64, ArrayRef>,
+    floats_at: Option<usize>,
+    meta: Vec<u8>,
+    /// The last body, handed to arrow-rs; taken back for the next message once the
+    /// batches decoded from it are gone.
+    body: Option<Buffer>,
+    landed: Vec<f32>,
+    has_landed: bool,
+    done: bool,
+}
+
+impl<R> std::fmt::Debug for StreamSource<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamSource")
+            .field("floats_at", &self.floats_at)
+            .finish()
+    }
+}
+
+fn ipc_error(what: impl Into<String>) -> ArrowError {
+    ArrowError::IpcError(what.into())
+}
+
+impl<R: Read> StreamSource<R> {
+    /// Reads the stream's schema message.
+    pub fn try_new(input: R) -> Result<Self, ArrowError> {
+        let mut me = Self {
+            input,
+            schema: Arc::new(Schema::empty()),
+            dictionaries: HashMap::new(),
+            floats_at: None,
+            meta: Vec::new(),
+            body: None,
+            landed: Vec::new(),
+            has_landed: false,
+            done: false,
+        };
+        if !me.read_meta()? {
+            return Err(ipc_error(
+                "expected a schema message, found an empty stream",
+            ));
+        }
+        let message = root_as_message(&me.meta)
+            .map_err(|e| ipc_error(format!("unreadable message header: {e}")))?;
+        let schema = message
+            .header_as_schema()
+            .ok_or_else(|| ipc_error("the stream does not start with a schema message"))?;
+        me.schema = Arc::new(fb_to_schema(schema));
+        me.floats_at = float_buffer_index(&me.schema);
+        if message.bodyLength() != 0 {
+            return Err(ipc_error("a schema message with a body"));
+        }
+        Ok(me)
+    }
+
+    /// The stream's schema.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// The floats of the `values` column of the batch last returned, when they were read
+    /// apart (the batch's own float array then holds stale bytes).
+    pub fn landed(&self) -> Option<&[f32]> {
+        self.has_landed.then_some(self.landed.as_slice())
+    }
+
+    /// Swaps the landed floats into `values` (no copy); afterwards [`Self::landed`] is
+    /// None until the next batch, whose floats land in `values`' old allocation.
+    pub fn take_landed(&mut self, values: &mut Vec<f32>) -> bool {
+        if !self.has_landed {
+            return false;
+        }
+        std::mem::swap(values, &mut self.landed);
+        self.has_landed = false;
+        true
+    }
+
+    /// Reads the next message's metadata into `self.meta`; false at the end of the
+    /// stream (end-of-stream marker, or the input's end between messages).
+    fn read_meta(&mut self) -> Result<bool, ArrowError> {
+        let mut word = [0u8; 4];
+        match self.input.read_exact(&mut word) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
+        if word == CONTINUATION {
+            self.input.read_exact(&mut word)?;
+        }
+        let len = i32::from_le_bytes(word);
+        if len < 0 {
+            return Err(ipc_error(format!("negative message length {len}")));
+        }
+        if len == 0 {
+            return Ok(false);
+        }
+        self.meta.clear();
+        self.meta
+            .try_reserve_exact(len as usize)
+            .map_err(|_| ipc_error(format!("message header of {len} bytes")))?;
+        self.meta.resize(len as usize, 0);
+        self.input.read_exact(&mut self.meta)?;
+        Ok(true)
+    }
+
+    /// A body buffer of at least `len` bytes, 8-aligned: the last one when nothing else
+    /// holds it (no zeroing then), else a new one.
+    fn body_words(&mut self, len: usize) -> Result<Vec<u64>, ArrowError> {
+        let mut words = self
+            .body
+            .take()
+            .and_then(|b| b.into_vec::<u64>().ok())
+            .unwrap_or_default();
+        let need = len.div_ceil(8);
+        if words.len() < need {
+            words
+                .try_reserve_exact(need - words.len())
+                .map_err(|_| ipc_error(format!("cannot hold a message body of {len} bytes")))?;
+            words.resize(need, 0);
+        }
+        Ok(words)
+    }
+
+    /// The next record batch; None at the end of the stream. Dictionary batches on the way
+    /// are read into the dictionaries.
+    pub fn next_batch(&mut self) -> Result<Option<RecordBatch>, ArrowError> {
+        self.has_landed = false;
+        while !self.done {
+            if !self.read_meta()? {
+                self.done = true;
+                break;
+            }
+            let meta = std::mem::take(&mut self.meta);
+            let result = self.decode(&meta);
+            self.meta = meta;
+            if let Some(batch) = result? {
+                return Ok(Some(batch));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads the body of the message `meta` and decodes it: a record batch, or None
+    /// after a dictionary batch.
+    fn decode(&mut self, meta: &[u8]) -> Result<Option<RecordBatch>, ArrowError> {
+        let message = root_as_message(meta)
+            .map_err(|e| ipc_error(format!("unreadable message header: {e}")))?;
+        let body_len = usize::try_from(message.bodyLength())
+            .map_err(|_| ipc_error(format!("negative body length {}", message.bodyLength())))?;
+        let version = message.version();
+        match message.header_type() {
+            MessageHeader::RecordBatch => {
+                let batch = message
+                    .header_as_record_batch()
+                    .ok_or_else(|| ipc_error("unreadable record batch header"))?;
+                let floats = self
+                    .floats_at
+                    .filter(|_| batch.compression().is_none())
+                    .and_then(|i| batch.buffers().filter(|b| i < b.len()).map(|b| b.get(i)))
+                    .map(|b| (b.offset(), b.length()))
+                    .filter(|&(o, l)| o >= 0 && l >= 0 && l % 4 == 0)
+                    .map(|(o, l)| (o as usize, l as usize))
+                    .filter(|&(o, l)| o.checked_add(l).is_some_and(|end| end <= body_len));
+                let mut words = self.body_words(body_len)?;
+                let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
+                match floats {
+                    Some((at, len)) => {
+                        self.input.read_exact(&mut bytes[..at])?;
+                        let n = len / 4;
+                        if self.landed.len() < n {
+                            self.landed
+                                .try_reserve_exact(n - self.landed.len())
+                                .map_err(|_| ipc_error(format!("cannot hold {n} values")))?;
+                        }
+                        self.landed.resize(n, 0.0);
+                        self.input
+                            .read_exact(bytemuck::cast_slice_mut(&mut self.landed[..]))?;
+                        self.input.read_exact(&mut bytes[at + len..body_len])?;
+                    }
+                    None => self.input.read_exact(&mut bytes[..body_len])?,
+                }
+                let root = Buffer::from_vec(words);
+                let decoded = read_record_batch(
+                    &root.slice_with_length(0, body_len),
+                    batch,
+                    self.schema.clone(),
+                    &self.dictionaries,
+                    None,
+                    &version,
+                );
+                self.body = Some(root);
+                let decoded = decoded?;
+                self.has_landed = floats.is_some();
+                Ok(Some(decoded))
+            }
+            MessageHeader::DictionaryBatch => {
+                let dict = message
+                    .header_as_dictionary_batch()
+                    .ok_or_else(|| ipc_error("unreadable dictionary batch header"))?;
+                let mut words = Vec::new();
+                words
+                    .try_reserve_exact(body_len.div_ceil(8))
+                    .map_err(|_| ipc_error(format!("dictionary body of {body_len} bytes")))?;
+                words.resize(body_len.div_ceil(8), 0u64);
+                self.input
+                    .read_exact(&mut bytemuck::cast_slice_mut(&mut words)[..body_len])?;
+                let buf = Buffer::from_vec(words).slice_with_length(0, body_len);
+                read_dictionary(&buf, dict, &self.schema, &mut self.dictionaries, &version)?;
+                Ok(None)
+            }
+            MessageHeader::Schema => Err(ipc_error(
+                "a second schema message where a record batch was expected",
+            )),
+            other => Err(ipc_error(format!(
+                "unsupported message type {other:?} in an IPC stream"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grad_matrix::{grad_schema, layout_from_shapes};
+    use crate::provenance::Provenance;
+    use arrow::array::{AsArray, Float32Array};
+    use arrow::datatypes::Float32Type;
+    use arrow::ipc::reader::StreamReader;
+    use arrow::ipc::writer::StreamWriter;
+    use std::io::Cursor;
+
+    fn sample_values(s: u32, dim: usize) -> Vec<f32> {
+        (0..dim)
+            .map(|i| (s as f32 + 1.0) * (i as f32 - 3.5))
+            .collect()
+    }
+
+    /// A stream of `n` samples of the layout `shapes` written entirely by arrow-rs's
+    /// `StreamWriter` (the writer this module replaces after the first sample).
+    fn arrow_stream(shapes: &[(&str, Vec<usize>)], n: u32) -> Vec<u8> {
+        arrow_stream_in_batches(shapes, n, 1)
+    }
+
+    /// As `arrow_stream`, `per_batch` samples to a record batch.
+    fn arrow_stream_in_batches(shapes: &[(&str, Vec<usize>)], n: u32, per_batch: u32) -> Vec<u8> {
+        let mut meta = Provenance::new("gradient-matrix", "test");
+        meta.layout = layout_from_shapes(shapes);
+        let dim = meta.dim();
+        let schema = grad_schema(HashMap::from([(
+            crate::METADATA_KEY.to_string(),
+            meta.to_json(),
+        )]));
+        let names: ArrayRef = Arc::new(arrow::array::StringArray::from_iter_values(
+            meta.layout.iter().map(|t| t.name.as_str()),
+        ));
+        let t = meta.layout.len();
+        let mut offsets = vec![0i32];
+        for l in &meta.layout {
+            offsets.push((l.offset + l.numel) as i32);
+        }
+        let mut out = Vec::new();
+        let mut w = StreamWriter::try_new(&mut out, &schema).unwrap();
+        let mut pending = Vec::new();
+        for s in 0..n {
+            let keys = arrow::array::Int32Array::from_iter_values(0..t as i32);
+            let list = arrow::array::ListArray::try_new(
+                Arc::new(arrow::datatypes::Field::new(
+                    "item",
+                    DataType::Float32,
+                    false,
+                )),
+                arrow::buffer::OffsetBuffer::new(offsets.clone().into()),
+                Arc::new(Float32Array::from(sample_values(s, dim))),
+                None,
+            )
+            .unwrap();
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(arrow::array::UInt64Array::from(vec![7 + s as u64; t])),
+                Arc::new(arrow::array::UInt32Array::from(vec![s; t])),
+                Arc::new(
+                    arrow::array::DictionaryArray::<arrow::datatypes::Int32Type>::try_new(
+                        keys,
+                        names.clone(),
+                    )
+                    .unwrap(),
+                ),
+                Arc::new(list),
+                Arc::new(arrow::array::Float64Array::from(vec![0.25 * s as f64; t])),
+                Arc::new(arrow::array::UInt32Array::from(vec![64; t])),
+            ];
+            pending.push(RecordBatch::try_new(schema.clone(), columns).unwrap());
+            if pending.len() == per_batch as usize || s + 1 == n {
+                w.write(&arrow::compute::concat_batches(&schema, &pending).unwrap())
+                    .unwrap();
+                pending.clear();
+            }
+        }
+        w.finish().unwrap();
+        out
+    }
+
+    /// The same stream with samples after the first encoded by `SampleEncoder`.
+    fn encoded_stream(shapes: &[(&str, Vec<usize>)], n: u32) -> Vec<u8> {
+        let first = arrow_stream(shapes, 1);
+        let mut out = first[..first.len() - 8].to_vec(); // without the end-of-stream marker
+        let mut meta = Provenance::new("gradient-matrix", "test");
+        meta.layout = layout_from_shapes(shapes);
+        let mut offsets = vec![0i32];
+        for l in &meta.layout {
+            offsets.push((l.offset + l.numel) as i32);
+        }
+        let mut enc = SampleEncoder::new(&offsets);
+        for s in 1..n {
+            let v = sample_values(s, meta.dim());
+            enc.write(&mut out, 7 + s as u64, s, 0.25 * s as f64, 64, &v)
+                .unwrap();
+        }
+        out.extend_from_slice(&first[first.len() - 8..]);
+        out
+    }
+
+    #[test]
+    fn encoded_samples_are_the_bytes_arrow_writes() {
+        // Layouts with odd sizes exercise every padding: 1 to 9 tensors, dims not
+        // multiples of 8 or 16.
+        let layouts: Vec<Vec<(&str, Vec<usize>)>> = vec![
+            vec![("w", vec![3, 5])],
+            vec![("w", vec![2, 3]), ("b", vec![2])],
+            vec![
+                ("a", vec![17]),
+                ("b", vec![1]),
+                ("c", vec![64, 3]),
+                ("d", vec![5]),
+            ],
+            ["a", "b", "c", "d", "e", "f", "g", "h", "i"]
+                .iter()
+                .map(|&n| (n, vec![11]))
+                .collect(),
+        ];
+        for shapes in &layouts {
+            assert_eq!(
+                arrow_stream(shapes, 4),
+                encoded_stream(shapes, 4),
+                "{shapes:?}"
+            );
+        }
+    }
+
+    /// Reads every batch with `StreamSource`, replacing the float array by the landed floats.
+    fn read_landed(bytes: &[u8]) -> Vec<(RecordBatch, Vec<f32>)> {
+        let mut src = StreamSource::try_new(Cursor::new(bytes)).unwrap();
+        let mut out = Vec::new();
+        while let Some(b) = src.next_batch().unwrap() {
+            let floats = src.landed().expect("floats read apart").to_vec();
+            out.push((b, floats));
+        }
+        out
+    }
+
+    #[test]
+    fn landed_floats_and_other_columns_are_what_arrow_reads() {
+        let shapes = vec![("w", vec![2, 3]), ("b", vec![2])];
+        let bytes = encoded_stream(&shapes, 5);
+        let reference: Vec<RecordBatch> = StreamReader::try_new(Cursor::new(&bytes), None)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let ours = read_landed(&bytes);
+        assert_eq!(ours.len(), 5);
+        for ((b, floats), r) in ours.iter().zip(&reference) {
+            let r_values = r
+                .column(3)
+                .as_list::<i32>()
+                .values()
+                .as_primitive::<Float32Type>();
+            assert_eq!(floats.as_slice(), r_values.values().as_ref());
+            for c in [0, 1, 2, 4, 5] {
+                assert_eq!(b.column(c).as_ref(), r.column(c).as_ref(), "column {c}");
+            }
+            let list = b.column(3).as_list::<i32>();
+            assert_eq!(
+                list.value_offsets(),
+                r.column(3).as_list::<i32>().value_offsets()
+            );
+            assert_eq!(list.values().len(), floats.len());
+        }
+    }
+
+    #[test]
+    fn landed_floats_are_each_samples_values() {
+        let bytes = encoded_stream(&[("w", vec![4, 4]), ("b", vec![4])], 3);
+        let ours = read_landed(&bytes);
+        assert_eq!(ours.len(), 3);
+        for (s, (b, floats)) in ours.iter().enumerate() {
+            assert_eq!(floats, &sample_values(s as u32, 20));
+            assert_eq!(b.num_rows(), 2);
+        }
+    }
+
+    /// Every sample GradReader reads from a stream file of `bytes`.
+    fn grad_reader_samples(bytes: &[u8]) -> Vec<crate::Sample> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.arrows");
+        std::fs::write(&path, bytes).unwrap();
+        let mut reader = crate::GradReader::open(&path).unwrap();
+        let mut out = Vec::new();
+        let mut s = crate::Sample::default();
+        while reader.next_sample(&mut s).unwrap() {
+            out.push(s.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn the_gradient_reader_reads_samples_one_or_several_to_a_batch() {
+        let shapes = [("w", vec![3, 7]), ("b", vec![3]), ("v", vec![5])];
+        // One sample a batch (floats swapped into place), and 1, 2 or 3 samples a batch
+        // written by arrow-rs (floats copied out of the landed buffer).
+        let streams = [
+            encoded_stream(&shapes, 5),
+            arrow_stream_in_batches(&shapes, 5, 1),
+            arrow_stream_in_batches(&shapes, 5, 2),
+            arrow_stream_in_batches(&shapes, 5, 3),
+        ];
+        for (i, bytes) in streams.iter().enumerate() {
+            let samples = grad_reader_samples(bytes);
+            assert_eq!(samples.len(), 5, "stream {i}");
+            for (s, got) in samples.iter().enumerate() {
+                let s = s as u32;
+                assert_eq!(got.values, sample_values(s, 29), "stream {i} sample {s}");
+                assert_eq!((got.step, got.sample), (7 + s as u64, s));
+                assert_eq!((got.loss, got.batch_size), (0.25 * s as f64, 64));
+            }
+        }
+    }
+
+    #[test]
+    fn streams_whose_values_are_not_a_float_list_are_decoded_by_arrow_alone() {
+        // A schema whose `values` is not a float list: nothing is read apart.
+        let schema = Arc::new(Schema::new(vec![arrow::datatypes::Field::new(
+            "values",
+            DataType::Float64,
+            false,
+        )]));
+        let mut bytes = Vec::new();
+        let mut w = StreamWriter::try_new(&mut bytes, &schema).unwrap();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(arrow::array::Float64Array::from(vec![1.0, 2.0]))],
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.finish().unwrap();
+        let mut src = StreamSource::try_new(Cursor::new(&bytes)).unwrap();
+        assert_eq!(src.next_batch().unwrap().unwrap(), batch);
+        assert!(src.landed().is_none());
+        assert!(src.next_batch().unwrap().is_none());
+    }
+
+    #[test]
+    fn truncated_and_empty_streams_are_errors() {
+        assert!(StreamSource::try_new(Cursor::new(Vec::<u8>::new())).is_err());
+        let bytes = encoded_stream(&[("w", vec![3, 3])], 2);
+        for cut in [bytes.len() - 100, bytes.len() / 2] {
+            let mut src = StreamSource::try_new(Cursor::new(&bytes[..cut])).unwrap();
+            let mut failed = false;
+            for _ in 0..3 {
+                match src.next_batch() {
+                    Err(_) => {
+                        failed = true;
+                        break;
+                    }
+                    Ok(None) => break,
+                    Ok(Some(_)) => {}
+                }
+            }
+            assert!(failed, "cut at {cut}");
+        }
+    }
+}
