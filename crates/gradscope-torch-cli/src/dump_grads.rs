@@ -237,6 +237,9 @@ pub fn run(mut args: Args) -> Result<()> {
     // It hands the writer back unfinished: the file is committed only if every
     // gradient was produced (a failed run leaves no output).
     let handle = std::thread::spawn(move || -> Result<GradWriter> {
+        // The gradients' computation is the bottleneck: encoding and writing them, and
+        // a pipe's copies, should not take its core (see gradscope_io::pipe).
+        gradscope_io::pipe::lower_thread_priority(gradscope_io::pipe::CONSUMER_NICE);
         let mut writer = writer;
         for (step, sample, loss, bs, values) in rx {
             let values = writer.write_sample_owned(step, sample, loss, bs, values)?;
