@@ -10,9 +10,11 @@
 #      ML kappa, angles, the null simulation), the loop kappa-hat only. The pipe's two
 #      stages share the loop's THREADS cores: dump-grads and vmf-kappa get THREADS / 2
 #      threads each (at least 1), as one splits cores between the stages of a pipe; for
-#      reference also with THREADS each (then libtorch's second thread and the pipe's
-#      copies take turns on the same cores: on 2 cores 17.3-19.4 s against 16.2 s split,
-#      while dump-grads alone to /dev/null takes 13.8 s with 2 threads, 14.5 s with 1).
+#      reference also with THREADS each, run once (then libtorch's second thread and
+#      the consumer take turns on the same cores: on 2 cores 17.9-20.2 s against
+#      13.6-16.8 s split, while dump-grads alone to /dev/null takes 10.5-16.8 s with 2
+#      threads and 13.0-14.1 s with 1, depending on the minute).
+# 2 and 3 run REPEAT times (default 3), interleaved; medians are reported, with ranges.
 # DEVICE=cuda runs both sides on a GPU (the gradients still go to host memory).
 # Run alone: GRADSCOPE_BIN=target/release bash scripts/bench/dump_grads.sh
 set -euo pipefail
@@ -20,6 +22,7 @@ BIN="${GRADSCOPE_BIN:-target/release}"
 PY="${PY:-.venv/bin/python}"
 THREADS="${THREADS:-$(nproc)}"
 N="${DUMP_SAMPLES:-3000}"
+REPEAT="${REPEAT:-3}"
 DEVICE="${DEVICE:-cpu}"
 OUT=results/bench
 mkdir -p "$OUT"
@@ -36,13 +39,22 @@ read -r w_dg m_dg <<< "$(measure dump-grads bash -c "$DG -o $OUT/dump-fnn.parque
 rm -f "$OUT/dump-fnn.parquet"
 read -r w_ptw m_ptw <<< "$(measure dump-grads-torch-parquet bash -c "$PT --out $OUT/dump-fnn-torch.parquet")"
 rm -f "$OUT/dump-fnn-torch.parquet"
-read -r w_ds m_ds <<< "$(measure dump-grads-stream bash -c "$DG -o - > /dev/null")"
-read -r w_pt m_pt <<< "$(measure dump-grads-torch bash -c "$PT")"
 HALF=$(( THREADS / 2 > 0 ? THREADS / 2 : 1 ))
 DGH=$(dg "$HALF")
-read -r w_pipe m_pipe <<< "$(measure dump-grads-pipe bash -c "$DGH -o - | $BIN/vmf-kappa -i - -o $OUT/dump-pipe-kappa.csv --threads $HALF")"
+# The stream and pipe comparisons run REPEAT times, the four commands interleaved, and
+# report medians with their ranges: on a shared 2-core machine one run of either side
+# varies by a fifth from minute to minute (13.6-16.8 s for the same pipe in one hour).
+ds=(); pt=(); pipe=(); ptk=()
+for _ in $(seq "$REPEAT"); do
+    read -r w m_ds <<< "$(measure dump-grads-stream bash -c "$DG -o - > /dev/null")"; ds+=("$w")
+    read -r w m_pt <<< "$(measure dump-grads-torch bash -c "$PT")"; pt+=("$w")
+    read -r w m_pipe <<< "$(measure dump-grads-pipe bash -c "$DGH -o - | $BIN/vmf-kappa -i - -o $OUT/dump-pipe-kappa.csv --threads $HALF")"; pipe+=("$w")
+    read -r w m_ptk <<< "$(measure dump-grads-torch-kappa bash -c "$PT --kappa > $OUT/dump-torch-kappa.txt")"; ptk+=("$w")
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f-%.2f", lo, hi}'; }
+w_ds=$(median "${ds[@]}"); w_pt=$(median "${pt[@]}"); w_pipe=$(median "${pipe[@]}"); w_ptk=$(median "${ptk[@]}")
 read -r w_pipe2 m_pipe2 <<< "$(measure dump-grads-pipe-all-threads bash -c "$DG -o - | $BIN/vmf-kappa -i - -o $OUT/dump-pipe-kappa2.csv --threads $THREADS")"
-read -r w_ptk m_ptk <<< "$(measure dump-grads-torch-kappa bash -c "$PT --kappa > $OUT/dump-torch-kappa.txt")"
 rate() { awk -v n="$N" -v w="$1" 'BEGIN{print n/w}'; }
 mib() { awk -v m="$1" 'BEGIN{print m/1024}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{print a/b}'; }
@@ -51,21 +63,27 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{print a/b}'; }
     printf "  gradscope dump-grads -> Parquet           %7.2f s  %6.1f gradients/s  peak RSS %6.1f MiB\n" "$w_dg" "$(rate "$w_dg")" "$(mib "$m_dg")"
     printf "  PyTorch loop -> Parquet (pyarrow)         %7.2f s  %6.1f gradients/s  peak RSS %6.1f MiB\n" "$w_ptw" "$(rate "$w_ptw")" "$(mib "$m_ptw")"
     printf "  speed-up %.2fx (goal >= 1)\n" "$(ratio "$w_ptw" "$w_dg")"
-    printf "  gradscope dump-grads -> Arrow stream      %7.2f s  %6.1f gradients/s  (to /dev/null)\n" "$w_ds" "$(rate "$w_ds")"
-    printf "  PyTorch loop (grads to host memory)       %7.2f s  %6.1f gradients/s  peak RSS %6.1f MiB\n" "$w_pt" "$(rate "$w_pt")" "$(mib "$m_pt")"
+    printf "  medians of %d interleaved runs (range) from here on, but the all-threads pipe\n" "$REPEAT"
+    printf "  gradscope dump-grads -> Arrow stream      %7.2f s  %6.1f gradients/s  (to /dev/null; %s)\n" "$w_ds" "$(rate "$w_ds")" "$(range "${ds[@]}")"
+    printf "  PyTorch loop (grads to host memory)       %7.2f s  %6.1f gradients/s  peak RSS %6.1f MiB (%s)\n" "$w_pt" "$(rate "$w_pt")" "$(mib "$m_pt")" "$(range "${pt[@]}")"
     printf "  speed-up %.2fx (goal >= 1)\n" "$(ratio "$w_pt" "$w_ds")"
-    printf "  gradscope dump-grads | vmf-kappa          %7.2f s  (all vmf-kappa columns; %d + %d threads)\n" "$w_pipe" "$HALF" "$HALF"
-    printf "    (both stages with %d threads: %.2f s)\n" "$THREADS" "$w_pipe2"
-    printf "  PyTorch loop computing kappa-hat itself   %7.2f s  (%s)\n" "$w_ptk" "$(cat "$OUT/dump-torch-kappa.txt")"
-    printf "  speed-up %.2fx (goal >= 1.5)\n" "$(ratio "$w_ptk" "$w_pipe")"
+    printf "  gradscope dump-grads | vmf-kappa          %7.2f s  (all vmf-kappa columns; %d + %d threads; %s)\n" "$w_pipe" "$HALF" "$HALF" "$(range "${pipe[@]}")"
+    printf "    (both stages with %d threads: %.2f s, one run)\n" "$THREADS" "$w_pipe2"
+    printf "  PyTorch loop computing kappa-hat itself   %7.2f s  (%s; %s)\n" "$w_ptk" "$(range "${ptk[@]}")" "$(cat "$OUT/dump-torch-kappa.txt")"
+    printf "  speed-up %.2fx (goal >= 1.5); run by run:" "$(ratio "$w_ptk" "$w_pipe")"
+    for i in "${!pipe[@]}"; do printf " %.2fx" "$(ratio "${ptk[$i]}" "${pipe[$i]}")"; done
+    printf "\n"
     printf "  gradscope kappa-hat %s (same model and data; different minibatch draws)\n" "$(sed -n 2p "$OUT/dump-pipe-kappa.csv" | cut -d, -f6)"
 } | tee "$OUT/dump-grads.txt" >&2
+# seconds: the median where a row ran REPEAT times; runs: every run, in order.
 {
-    echo "bench,threads,device,samples,seconds"
-    for row in "dump-grads-parquet $w_dg" "pytorch-loop-parquet $w_ptw" "dump-grads-stream $w_ds" \
-        "pytorch-loop $w_pt" "dump-grads-pipe-vmf-kappa $w_pipe" "dump-grads-pipe-vmf-kappa-all-threads $w_pipe2" \
-        "pytorch-loop-kappa $w_ptk"; do
-        set -- $row
-        echo "$1,$THREADS,$DEVICE,$N,$2"
-    done
+    echo "bench,threads,device,samples,seconds,runs"
+    row() { local name="$1"; shift; echo "$name,$THREADS,$DEVICE,$N,$(median "$@"),$*"; }
+    row dump-grads-parquet "$w_dg"
+    row pytorch-loop-parquet "$w_ptw"
+    row dump-grads-stream "${ds[@]}"
+    row pytorch-loop "${pt[@]}"
+    row dump-grads-pipe-vmf-kappa "${pipe[@]}"
+    row dump-grads-pipe-vmf-kappa-all-threads "$w_pipe2"
+    row pytorch-loop-kappa "${ptk[@]}"
 } > "$OUT/dump-grads.csv"

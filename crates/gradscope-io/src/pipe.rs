@@ -85,6 +85,24 @@ pub fn widen_stdin() {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     #[test]
+    fn a_lowered_thread_leaves_the_others_alone() {
+        let nice = || rustix::process::getpriority_process(None).unwrap();
+        let before = nice();
+        let (inside, after) = std::thread::spawn(move || {
+            let start = nice();
+            super::lower_thread_priority(3);
+            (nice() - start, nice())
+        })
+        .join()
+        .unwrap();
+        if std::env::var_os("GRADSCOPE_NO_YIELD").is_none() && before <= 16 {
+            assert_eq!(inside, 3, "the thread's nice value rises by 3");
+            assert_eq!(after, before + 3);
+        }
+        assert_eq!(nice(), before, "the calling thread keeps its priority");
+    }
+
+    #[test]
     fn a_pipe_takes_the_wider_buffer() {
         let (r, _w) = rustix::pipe::pipe().unwrap();
         assert_eq!(rustix::pipe::fcntl_getpipe_size(&r).unwrap(), 1 << 16);
