@@ -63,13 +63,25 @@ fn padded(len: usize) -> usize {
 /// first batch).
 #[derive(Debug)]
 pub struct SampleEncoder {
-    /// List offsets of the `values` column, as bytes (ntensors + 1 i32s).
-    offsets: Vec<u8>,
-    keys: Vec<u8>,
     rows: usize,
     dim: usize,
+    /// The message up to its body: the same for every sample, since every buffer's
+    /// length is fixed by the layout.
+    header: Vec<u8>,
+    /// Validity bitmaps (all valid) of a column and of the floats, the dictionary keys
+    /// and the list offsets, as bytes: fixed by the layout too.
+    valid_rows: Vec<u8>,
+    valid_values: Vec<u8>,
+    keys: Vec<u8>,
+    offsets: Vec<u8>,
     head: Vec<u8>,
     tail: Vec<u8>,
+}
+
+/// Appends `bytes` and the padding that ends them on the body's alignment.
+fn push_padded(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(bytes);
+    out.extend_from_slice(&PADDING[..padded(bytes.len()) - bytes.len()]);
 }
 
 impl SampleEncoder {
@@ -77,14 +89,93 @@ impl SampleEncoder {
     /// tensor in layout order).
     pub fn new(offsets: &[i32]) -> Self {
         let rows = offsets.len() - 1;
-        Self {
-            offsets: offsets.iter().flat_map(|o| o.to_le_bytes()).collect(),
-            keys: (0..rows as i32).flat_map(|k| k.to_le_bytes()).collect(),
+        let dim = *offsets.last().expect("offsets start at 0") as usize;
+        let mut me = Self {
             rows,
-            dim: *offsets.last().expect("offsets start at 0") as usize,
+            dim,
+            header: Vec::new(),
+            valid_rows: vec![0xff; rows.div_ceil(8)],
+            valid_values: vec![0xff; dim.div_ceil(8)],
+            keys: (0..rows as i32).flat_map(|k| k.to_le_bytes()).collect(),
+            offsets: offsets.iter().flat_map(|o| o.to_le_bytes()).collect(),
             head: Vec::new(),
             tail: Vec::new(),
+        };
+        // The buffers' lengths, from the body of any sample.
+        let columns = me.columns(0, 0, 0.0, 0);
+        let (before, after) = me.buffers(&columns);
+        let mut specs = Vec::with_capacity(before.len() + 1 + after.len());
+        let mut offset = 0usize;
+        let lengths = before.iter().map(|b| b.len());
+        for len in lengths
+            .chain([4 * dim])
+            .chain(after.iter().map(|b| b.len()))
+        {
+            specs.push(BufferSpec::new(offset as i64, len as i64));
+            offset += padded(len);
         }
+        let nodes: Vec<FieldNode> = [rows, rows, rows, rows, dim, rows, rows]
+            .iter()
+            .map(|&n| FieldNode::new(n as i64, 0))
+            .collect();
+        // Built in the order arrow-rs builds it, so the flatbuffer is the same bytes.
+        let mut fbb = flatbuffers::FlatBufferBuilder::new();
+        let buffers = fbb.create_vector(&specs);
+        let nodes = fbb.create_vector(&nodes);
+        let batch = {
+            let mut b = RecordBatchBuilder::new(&mut fbb);
+            b.add_length(rows as i64);
+            b.add_nodes(nodes);
+            b.add_buffers(buffers);
+            b.finish().as_union_value()
+        };
+        let mut message = MessageBuilder::new(&mut fbb);
+        message.add_version(MetadataVersion::V5);
+        message.add_header_type(MessageHeader::RecordBatch);
+        message.add_bodyLength(offset as i64);
+        message.add_header(batch);
+        let message = message.finish();
+        fbb.finish(message, None);
+        let flatbuffer = fbb.finished_data();
+        let meta_len = padded(flatbuffer.len() + 8) - 8;
+        let mut header = CONTINUATION.to_vec();
+        header.extend_from_slice(&(meta_len as i32).to_le_bytes());
+        header.extend_from_slice(flatbuffer);
+        header.resize(8 + meta_len, 0);
+        me.header = header;
+        me
+    }
+
+    /// A sample's own columns, as bytes: step, sample, loss, batch size, once per row.
+    fn columns(&self, step: u64, sample: u32, loss: f64, batch_size: u32) -> [Vec<u8>; 4] {
+        let t = self.rows;
+        [
+            step.to_le_bytes().repeat(t),
+            sample.to_le_bytes().repeat(t),
+            loss.to_le_bytes().repeat(t),
+            batch_size.to_le_bytes().repeat(t),
+        ]
+    }
+
+    /// The body's buffers before and after the floats, in the order of the format:
+    /// validity then data for each column; validity, offsets, and the child's validity
+    /// (then its data, the floats) for the list.
+    fn buffers<'a>(&'a self, c: &'a [Vec<u8>; 4]) -> ([&'a [u8]; 9], [&'a [u8]; 4]) {
+        let v = self.valid_rows.as_slice();
+        (
+            [
+                v,
+                &c[0],
+                v,
+                &c[1],
+                v,
+                &self.keys,
+                v,
+                &self.offsets,
+                &self.valid_values,
+            ],
+            [v, &c[2], v, &c[3]],
+        )
     }
 
     /// Writes one sample's message to `out`, whose buffered bytes must have been flushed:
@@ -100,93 +191,30 @@ impl SampleEncoder {
         values: &[f32],
     ) -> std::io::Result<()> {
         assert_eq!(values.len(), self.dim, "sample length");
-        let t = self.rows;
-        let valid_rows = vec![0xffu8; t.div_ceil(8)];
-        let valid_values = vec![0xffu8; self.dim.div_ceil(8)];
-        let repeat = |bytes: &[u8]| bytes.repeat(t);
         let floats: &[u8] = bytemuck::cast_slice(values);
-        // The body's buffers in the order of the format: validity then data for each
-        // column; validity, offsets, and the child's validity and data for the list.
-        let before: [Vec<u8>; 9] = [
-            valid_rows.clone(),
-            repeat(&step.to_le_bytes()),
-            valid_rows.clone(),
-            repeat(&sample.to_le_bytes()),
-            valid_rows.clone(),
-            self.keys.clone(),
-            valid_rows.clone(),
-            self.offsets.clone(),
-            valid_values,
-        ];
-        let after: [Vec<u8>; 4] = [
-            valid_rows.clone(),
-            repeat(&loss.to_le_bytes()),
-            valid_rows,
-            repeat(&batch_size.to_le_bytes()),
-        ];
-        let mut specs = Vec::with_capacity(14);
-        let mut offset = 0usize;
-        let mut spec = |len: usize| {
-            specs.push(BufferSpec::new(offset as i64, len as i64));
-            offset += padded(len);
-        };
-        before.iter().for_each(|b| spec(b.len()));
-        spec(floats.len());
-        after.iter().for_each(|b| spec(b.len()));
-        let body_len = offset;
-
-        let nodes: Vec<FieldNode> = [t, t, t, t, self.dim, t, t]
-            .iter()
-            .map(|&n| FieldNode::new(n as i64, 0))
-            .collect();
-        // Built in the order arrow-rs builds it, so the flatbuffer is the same bytes.
-        let mut fbb = flatbuffers::FlatBufferBuilder::new();
-        let buffers = fbb.create_vector(&specs);
-        let nodes = fbb.create_vector(&nodes);
-        let header = {
-            let mut b = RecordBatchBuilder::new(&mut fbb);
-            b.add_length(t as i64);
-            b.add_nodes(nodes);
-            b.add_buffers(buffers);
-            b.finish().as_union_value()
-        };
-        let mut message = MessageBuilder::new(&mut fbb);
-        message.add_version(MetadataVersion::V5);
-        message.add_header_type(MessageHeader::RecordBatch);
-        message.add_bodyLength(body_len as i64);
-        message.add_header(header);
-        let message = message.finish();
-        fbb.finish(message, None);
-        let flatbuffer = fbb.finished_data();
-
-        let meta_len = padded(flatbuffer.len() + 8) - 8;
-        self.head.clear();
-        self.head.extend_from_slice(&CONTINUATION);
-        self.head
-            .extend_from_slice(&(meta_len as i32).to_le_bytes());
-        self.head.extend_from_slice(flatbuffer);
-        self.head.resize(8 + meta_len, 0);
-        for b in &before {
-            self.head.extend_from_slice(b);
-            self.head
-                .extend_from_slice(&PADDING[..padded(b.len()) - b.len()]);
-        }
-        self.tail.clear();
-        self.tail
-            .extend_from_slice(&PADDING[..padded(floats.len()) - floats.len()]);
-        for b in &after {
-            self.tail.extend_from_slice(b);
-            self.tail
-                .extend_from_slice(&PADDING[..padded(b.len()) - b.len()]);
-        }
-        write_all_vectored(
+        // The reused buffers are taken out while `self`'s fixed buffers are borrowed.
+        let (mut head, mut tail) = (
+            std::mem::take(&mut self.head),
+            std::mem::take(&mut self.tail),
+        );
+        let columns = self.columns(step, sample, loss, batch_size);
+        let (before, after) = self.buffers(&columns);
+        head.clear();
+        head.extend_from_slice(&self.header);
+        before.iter().for_each(|b| push_padded(&mut head, b));
+        tail.clear();
+        tail.extend_from_slice(&PADDING[..padded(floats.len()) - floats.len()]);
+        after.iter().for_each(|b| push_padded(&mut tail, b));
+        let written = write_all_vectored(
             out,
             &mut [
-                IoSlice::new(&self.head),
+                IoSlice::new(&head),
                 IoSlice::new(floats),
-                IoSlice::new(&self.tail),
+                IoSlice::new(&tail),
             ],
-        )
+        );
+        (self.head, self.tail) = (head, tail);
+        written
     }
 }
 
@@ -264,6 +292,15 @@ fn ipc_error(what: impl Into<String>) -> ArrowError {
     ArrowError::IpcError(what.into())
 }
 
+/// Resizes `v` to `n` elements, reserving fallibly, so that a corrupt length in a
+/// stream is an error naming `what` rather than an abort.
+fn resize<T: Clone + Default>(v: &mut Vec<T>, n: usize, what: &str) -> Result<(), ArrowError> {
+    v.try_reserve_exact(n.saturating_sub(v.len()))
+        .map_err(|_| ipc_error(format!("cannot hold {what}")))?;
+    v.resize(n, T::default());
+    Ok(())
+}
+
 impl<R: Read> StreamSource<R> {
     /// Reads the stream's schema message.
     pub fn try_new(input: R) -> Result<Self, ArrowError> {
@@ -337,11 +374,11 @@ impl<R: Read> StreamSource<R> {
         if len == 0 {
             return Ok(false);
         }
-        self.meta.clear();
-        self.meta
-            .try_reserve_exact(len as usize)
-            .map_err(|_| ipc_error(format!("message header of {len} bytes")))?;
-        self.meta.resize(len as usize, 0);
+        resize(
+            &mut self.meta,
+            len as usize,
+            &format!("a message header of {len} bytes"),
+        )?;
         self.input.read_exact(&mut self.meta)?;
         Ok(true)
     }
@@ -354,12 +391,12 @@ impl<R: Read> StreamSource<R> {
             .take()
             .and_then(|b| b.into_vec::<u64>().ok())
             .unwrap_or_default();
-        let need = len.div_ceil(8);
-        if words.len() < need {
-            words
-                .try_reserve_exact(need - words.len())
-                .map_err(|_| ipc_error(format!("cannot hold a message body of {len} bytes")))?;
-            words.resize(need, 0);
+        if words.len() < len.div_ceil(8) {
+            resize(
+                &mut words,
+                len.div_ceil(8),
+                &format!("a message body of {len} bytes"),
+            )?;
         }
         Ok(words)
     }
@@ -409,13 +446,7 @@ impl<R: Read> StreamSource<R> {
                 match floats {
                     Some((at, len)) => {
                         self.input.read_exact(&mut bytes[..at])?;
-                        let n = len / 4;
-                        if self.landed.len() < n {
-                            self.landed
-                                .try_reserve_exact(n - self.landed.len())
-                                .map_err(|_| ipc_error(format!("cannot hold {n} values")))?;
-                        }
-                        self.landed.resize(n, 0.0);
+                        resize(&mut self.landed, len / 4, &format!("{} values", len / 4))?;
                         self.input
                             .read_exact(bytemuck::cast_slice_mut(&mut self.landed[..]))?;
                         self.input.read_exact(&mut bytes[at + len..body_len])?;
@@ -440,11 +471,10 @@ impl<R: Read> StreamSource<R> {
                 let dict = message
                     .header_as_dictionary_batch()
                     .ok_or_else(|| ipc_error("unreadable dictionary batch header"))?;
-                let mut words = Vec::new();
-                words
-                    .try_reserve_exact(body_len.div_ceil(8))
-                    .map_err(|_| ipc_error(format!("dictionary body of {body_len} bytes")))?;
-                words.resize(body_len.div_ceil(8), 0u64);
+                // Not the reused body: the dictionary keeps its buffer.
+                let mut words: Vec<u64> = Vec::new();
+                let what = format!("a dictionary body of {body_len} bytes");
+                resize(&mut words, body_len.div_ceil(8), &what)?;
                 self.input
                     .read_exact(&mut bytemuck::cast_slice_mut(&mut words)[..body_len])?;
                 let buf = Buffer::from_vec(words).slice_with_length(0, body_len);

@@ -20,19 +20,17 @@ pub fn widen_stdout() {
 /// Why: Rust's `Stdout` is line-buffered, so every write of a gradient is scanned for
 /// newline bytes and split at the last one; a binary stream wants its writes whole.
 pub fn raw_stdout() -> std::io::Result<std::fs::File> {
-    use std::os::fd::AsFd;
-    Ok(std::fs::File::from(
-        std::io::stdout().as_fd().try_clone_to_owned()?,
-    ))
+    duplicate(std::io::stdout())
+}
+
+fn duplicate(fd: impl std::os::fd::AsFd) -> std::io::Result<std::fs::File> {
+    Ok(std::fs::File::from(fd.as_fd().try_clone_to_owned()?))
 }
 
 /// Standard input as a plain file (a duplicate of descriptor 0). Why: a gradient's body
 /// is read straight into its destination, so `Stdin`'s lock and 8 KiB buffer only cost.
 pub fn raw_stdin() -> std::io::Result<std::fs::File> {
-    use std::os::fd::AsFd;
-    Ok(std::fs::File::from(
-        std::io::stdin().as_fd().try_clone_to_owned()?,
-    ))
+    duplicate(std::io::stdin())
 }
 
 /// The nice increment of a pipe's later stages and of writer threads (see
@@ -54,26 +52,20 @@ pub const CONSUMER_NICE: i32 = 10;
 /// before any worker pool is built. `GRADSCOPE_NO_YIELD` (set to anything) turns it off.
 pub fn yield_to_producer() -> bool {
     use std::os::unix::fs::FileTypeExt;
-    if std::env::var_os("GRADSCOPE_NO_YIELD").is_some() {
-        return false;
-    }
     let is_pipe = raw_stdin()
         .and_then(|f| f.metadata())
         .is_ok_and(|m| m.file_type().is_fifo());
-    #[cfg(target_os = "linux")]
-    if is_pipe {
-        return rustix::process::nice(CONSUMER_NICE).is_ok();
-    }
-    false
+    is_pipe && lower_thread_priority(CONSUMER_NICE)
 }
 
 /// Lowers the calling thread's CPU priority by `inc` (Linux: this thread only), unless
-/// `GRADSCOPE_NO_YIELD` is set.
-pub fn lower_thread_priority(inc: i32) {
+/// `GRADSCOPE_NO_YIELD` is set; true if it did.
+pub fn lower_thread_priority(inc: i32) -> bool {
     #[cfg(target_os = "linux")]
     if std::env::var_os("GRADSCOPE_NO_YIELD").is_none() {
-        let _ = rustix::process::nice(inc);
+        return rustix::process::nice(inc).is_ok();
     }
+    false
 }
 
 /// Widens standard input if it is a pipe.
