@@ -56,7 +56,7 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: scripts/requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-cache-dir -r scripts/requirements.txt
 	touch $@
 
 build: setup

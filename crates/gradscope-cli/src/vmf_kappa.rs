@@ -97,9 +97,6 @@ fn block_len(dim: usize) -> usize {
 
 /// Runs the tool.
 pub fn run(args: Args) -> Result<()> {
-    if gradscope_io::is_stdio(&args.input) {
-        gradscope_io::pipe::yield_to_producer();
-    }
     init_threads(args.threads);
     if args.angle_bins == 0 || 4000 % args.angle_bins != 0 {
         bail!(

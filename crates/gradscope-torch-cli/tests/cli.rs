@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::bin;
+use common::{bin, bin_threads};
 use gradscope_io::GradReader;
 use predicates::prelude::*;
 use std::path::Path;
@@ -214,13 +214,16 @@ fn device_auto_gives_the_cpus_gradients_and_a_missing_gpu_is_an_error() {
     assert!(!missing.exists());
 }
 
+/// The same seeds give the same gradients, whatever the number of worker threads (one
+/// thread computes all of them in order; three share them out and the writer puts them
+/// back in order).
 #[test]
 fn dump_grads_writes_the_shared_format_and_is_reproducible() {
     let dir = tempfile::tempdir().unwrap();
     let p1 = dir.path().join("a.parquet");
     let p2 = dir.path().join("b.parquet");
-    for p in [&p1, &p2] {
-        bin("dump-grads")
+    for (p, threads) in [(&p1, 1), (&p2, 3)] {
+        bin_threads("dump-grads", threads)
             .args([
                 "--model",
                 "fnn-bn",
@@ -245,7 +248,9 @@ fn dump_grads_writes_the_shared_format_and_is_reproducible() {
     assert_eq!(a.len(), 10);
     assert_eq!(a[0].batch_size, 8);
     assert_eq!(a[9].batch_size, 16);
+    assert_eq!(b.len(), 10);
     for (x, y) in a.iter().zip(&b) {
+        assert_eq!((x.sample, x.batch_size), (y.sample, y.batch_size));
         assert_eq!(x.values, y.values);
         assert_eq!(x.loss, y.loss);
     }
@@ -383,13 +388,53 @@ fn train_checkpoints_resume_and_replay_bit_for_bit() {
         }
     }
     assert!(a.join("ckpt/epoch-001.safetensors").is_file() && a.join("metrics.parquet").is_file());
-    // gradients at a checkpoint
-    bin("dump-grads")
-        .args(["--checkpoint"])
-        .arg(a.join("ckpt/epoch-003.safetensors"))
-        .args(["-b", "16", "-n", "2", "-o", "-"])
-        .assert()
-        .success();
+    // gradients at two checkpoints, epoch-wise minibatches of two sizes: one worker
+    // thread and four give the same samples in the same order (6 gradients a point, so
+    // four workers' shares restart mid-cycle at the second checkpoint)
+    let dumped: Vec<_> = [1, 4]
+        .into_iter()
+        .map(|threads| {
+            let out = dir.path().join(format!("g{threads}.parquet"));
+            bin_threads("dump-grads", threads)
+                .args(["--checkpoint"])
+                .arg(a.join("ckpt/epoch-001.safetensors"))
+                .arg(a.join("ckpt/epoch-003.safetensors"))
+                .args(["-b", "16,5", "-n", "3", "--sampling", "epoch"])
+                .arg("-o")
+                .arg(&out)
+                .assert()
+                .success();
+            read_all(&out).1
+        })
+        .collect();
+    let (one, four) = (&dumped[0], &dumped[1]);
+    assert_eq!(one.len(), 12);
+    let order: Vec<(u64, u32, u32)> = one
+        .iter()
+        .map(|s| (s.step, s.sample, s.batch_size))
+        .collect();
+    assert!(
+        order
+            .windows(2)
+            .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)),
+        "{order:?}"
+    );
+    assert_eq!(
+        order[3..6].iter().map(|o| o.2).collect::<Vec<_>>(),
+        [5, 5, 5]
+    );
+    for (x, y) in one.iter().zip(four) {
+        assert_eq!(
+            (x.step, x.sample, x.batch_size),
+            (y.step, y.sample, y.batch_size)
+        );
+        assert_eq!(x.values, y.values);
+        assert_eq!(x.loss, y.loss);
+    }
+    assert_ne!(
+        one[0].values, one[6].values,
+        "the two checkpoints give different gradients"
+    );
 }
 
 #[test]

@@ -9,8 +9,15 @@ use std::path::Path;
 
 /// The tool `name`, run with one thread and without the caller's LD_LIBRARY_PATH.
 pub fn bin(name: &str) -> Command {
+    bin_threads(name, 1)
+}
+
+/// The tool `name` with `--threads threads`, without the caller's LD_LIBRARY_PATH.
+pub fn bin_threads(name: &str, threads: usize) -> Command {
     let mut c = Command::cargo_bin(name).unwrap();
-    c.env_remove("LD_LIBRARY_PATH").arg("--threads").arg("1");
+    c.env_remove("LD_LIBRARY_PATH")
+        .arg("--threads")
+        .arg(threads.to_string());
     c
 }
 

@@ -138,6 +138,15 @@ impl Split {
         self.len() == 0
     }
 
+    /// The same split sharing its tensors' storage, for another thread (a tensor may be
+    /// sent to a thread but not shared with one).
+    pub fn shallow_clone(&self) -> Self {
+        Self {
+            images: self.images.shallow_clone(),
+            labels: self.labels.shallow_clone(),
+        }
+    }
+
     /// The examples at `idx` (on `device`).
     pub fn batch(&self, idx: &[i64], device: Device) -> Result<(Tensor, Tensor)> {
         let i = Tensor::f_from_slice(idx)?;
