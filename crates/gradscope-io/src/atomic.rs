@@ -12,16 +12,32 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
-/// A file being written under a temporary name.
+/// A file being written under a temporary name (or in place, see the module's note).
 #[derive(Debug)]
 pub struct AtomicFile {
-    tmp: NamedTempFile,
+    target: Target,
     dest: PathBuf,
+}
+
+#[derive(Debug)]
+enum Target {
+    Temporary(NamedTempFile),
+    InPlace(File),
 }
 
 impl AtomicFile {
     /// Starts writing `dest`. Fails when its directory does not exist or is not writable.
     pub fn create(dest: &Path) -> Result<Self> {
+        if std::fs::metadata(dest).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(dest)
+                .with_context(|| format!("cannot write {}", dest.display()))?;
+            return Ok(Self {
+                target: Target::InPlace(file),
+                dest: dest.to_path_buf(),
+            });
+        }
         let dir = match dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -49,7 +65,7 @@ impl AtomicFile {
                 )
             })?;
         Ok(Self {
-            tmp,
+            target: Target::Temporary(tmp),
             dest: dest.to_path_buf(),
         })
     }
@@ -61,9 +77,11 @@ impl AtomicFile {
 
     /// A second handle on the temporary file, for writers that take ownership of a File.
     pub fn file(&self) -> Result<File> {
-        self.tmp
-            .reopen()
-            .with_context(|| format!("cannot write {}", self.dest.display()))
+        match &self.target {
+            Target::Temporary(tmp) => tmp.reopen(),
+            Target::InPlace(file) => file.try_clone(),
+        }
+        .with_context(|| format!("cannot write {}", self.dest.display()))
     }
 
     /// A buffered writer on the temporary file.
@@ -74,9 +92,11 @@ impl AtomicFile {
     /// Moves the finished file to its destination.
     pub fn commit(self) -> Result<()> {
         let dest = self.dest.clone();
-        self.tmp.as_file().sync_all().ok();
-        self.tmp
-            .persist(&dest)
+        let Target::Temporary(tmp) = self.target else {
+            return Ok(());
+        };
+        tmp.as_file().sync_all().ok();
+        tmp.persist(&dest)
             .map_err(|e| e.error)
             .with_context(|| format!("cannot write {}", dest.display()))?;
         Ok(())
@@ -119,6 +139,30 @@ mod tests {
         );
         write_bytes(&dest, b"whole").unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"whole");
+    }
+
+    #[test]
+    fn a_device_is_written_in_place_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let null = Path::new("/dev/null");
+        if !std::fs::metadata(null).is_ok_and(|m| m.file_type().is_char_device()) {
+            eprintln!("note: /dev/null is not a character device here; skipping");
+            return;
+        }
+        write_bytes(null, b"gone").unwrap();
+        let f = AtomicFile::create(null).unwrap();
+        f.writer().unwrap().write_all(b"gone too").unwrap();
+        f.commit().unwrap();
+        assert!(std::fs::metadata(null)
+            .unwrap()
+            .file_type()
+            .is_char_device());
+        let dir = Path::new("/dev");
+        let left = std::fs::read_dir(dir).unwrap().flatten();
+        let tmp: Vec<_> = left
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".null."))
+            .collect();
+        assert!(tmp.is_empty(), "temporary files left in /dev: {tmp:?}");
     }
 
     #[test]

@@ -27,6 +27,7 @@ use super::angles::{AngleAccumulator, AngleSummary};
 use super::kappa::{banerjee, maximum_likelihood};
 use super::uniformity::{rayleigh, Rayleigh};
 use crate::rng::seeded;
+use multiversion::multiversion;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
@@ -469,6 +470,7 @@ fn scope_pieces(
 }
 
 /// Sum of squares of g and its dot product with u, in f64.
+#[multiversion(targets("x86_64+avx2+fma"))]
 fn sums(g: &[f32], u: &[f32]) -> (f64, f64) {
     // Four independent lanes so the compiler can vectorise and pipeline the adds.
     let mut ss = [0.0f64; 4];
@@ -507,6 +509,7 @@ const TILE: usize = 1024;
 /// (merged at the end as ((l0 + l1) + (l2 + l3)) before the remainder): the same
 /// operations in the same order as a single gradient's update, so blocks change no bit
 /// of the result.
+#[multiversion(targets("x86_64+avx2+fma"))]
 fn update_block(
     gs: &[&[f32]],
     mean: &mut [f64],
