@@ -124,6 +124,15 @@ pub struct Args {
     pub threads: usize,
 }
 
+impl Args {
+    /// Minibatch gradients with `--device cpu`: every gradient is computed with one
+    /// libtorch thread, by `--threads` workers at once (`auto` does the same when it finds
+    /// no GPU, but cannot know that before libtorch is loaded).
+    pub fn single_threaded_libtorch(&self) -> bool {
+        self.device == "cpu" && !self.full_batch
+    }
+}
+
 /// One computed gradient on its way to the writer.
 struct Computed {
     step: u64,
@@ -283,12 +292,12 @@ pub fn run(mut args: Args) -> Result<()> {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         t => t,
     };
-    let workers = if device == tch::Device::Cpu && !args.full_batch {
-        cores
+    let (workers, libtorch_threads) = if device == tch::Device::Cpu && !args.full_batch {
+        (cores, 1)
     } else {
-        1
+        (1, args.threads)
     };
-    init_torch(if workers > 1 { 1 } else { args.threads }, init_seed);
+    init_torch(libtorch_threads, init_seed);
     let model_name = match &args.torchscript {
         Some(p) => format!("torchscript:{}", p.display()),
         None => args.model.clone().context("--model is required")?,

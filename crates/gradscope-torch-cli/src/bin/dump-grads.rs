@@ -6,6 +6,11 @@ use gradscope_torch_cli::dump_grads;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    gradscope_torch::device::relaunch_with_runtime_settings();
-    app::main_with(dump_grads::Args::parse(), dump_grads::run)
+    let args = dump_grads::Args::parse();
+    if args.single_threaded_libtorch() {
+        gradscope_torch::device::apply_malloc_settings();
+    } else {
+        gradscope_torch::device::relaunch_with_runtime_settings();
+    }
+    app::main_with(args, dump_grads::run)
 }
