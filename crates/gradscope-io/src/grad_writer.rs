@@ -47,7 +47,13 @@ use std::sync::Arc;
 /// Writer settings.
 #[derive(Debug, Clone)]
 pub struct WriterOptions {
-    /// Close a row group once this many bytes are buffered (default 64 MiB).
+    /// Close a row group once this many bytes are buffered (default 24 MiB). Why not
+    /// more: the `values` chunk is assembled in one buffer of a row group plus a sample,
+    /// and glibc maps any allocation above 32 MiB (its largest mmap threshold) afresh, so
+    /// every byte written was first faulted in as a zeroed page. Below it the buffer is
+    /// reused: `dump-grads` (fnn, 800 gradients) had 626,000 page faults with 64 MiB row
+    /// groups and 134,000 with 24 MiB, and 3,000 gradients to Parquet took 22.8 s instead
+    /// of 28.8 s.
     pub row_group_bytes: usize,
     /// Compress the Parquet columns with zstd (level 1) instead of storing them plain.
     pub zstd: bool,
@@ -56,7 +62,7 @@ pub struct WriterOptions {
 impl Default for WriterOptions {
     fn default() -> Self {
         Self {
-            row_group_bytes: 64 << 20,
+            row_group_bytes: 24 << 20,
             zstd: false,
         }
     }
