@@ -477,7 +477,7 @@ fn torchscript_module_of_ones_own() {
     }
     let dir = tempfile::tempdir().unwrap();
     let pt = dir.path().join("m.pt");
-    let script = "import sys, torch\ntorch.manual_seed(0)\nm = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10))\ntorch.jit.script(m).save(sys.argv[1])\n";
+    let script = "import sys, torch\ntorch.manual_seed(0)\nm = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 16), torch.nn.BatchNorm1d(16), torch.nn.ReLU(), torch.nn.Linear(16, 10))\ntorch.jit.script(m).save(sys.argv[1])\n";
     let ok = std::process::Command::new(&py)
         .arg("-c")
         .arg(script)
@@ -489,16 +489,28 @@ fn torchscript_module_of_ones_own() {
         eprintln!("note: the venv's python cannot script a module; skipping the TorchScript test");
         return;
     }
-    let out = dir.path().join("g.parquet");
-    bin("dump-grads")
-        .arg("--torchscript")
-        .arg(&pt)
-        .args(["--dataset", "synthetic", "-b", "8", "-n", "3", "-o"])
-        .arg(&out)
-        .assert()
-        .success();
-    let (meta, s) = read_all(&out);
-    assert_eq!(meta.dim(), 784 * 16 + 16 + 16 * 10 + 10);
+    // one worker thread, then two (each loads its own copy of the module, BatchNorm
+    // buffers included): the same gradients
+    let runs: Vec<_> = [1, 2]
+        .into_iter()
+        .map(|threads| {
+            let out = dir.path().join(format!("g{threads}.parquet"));
+            bin_threads("dump-grads", threads)
+                .arg("--torchscript")
+                .arg(&pt)
+                .args(["--dataset", "synthetic", "-b", "8", "-n", "3", "-o"])
+                .arg(&out)
+                .assert()
+                .success();
+            read_all(&out)
+        })
+        .collect();
+    let (meta, s) = &runs[0];
+    assert_eq!(meta.dim(), 784 * 16 + 16 + 2 * 16 + 16 * 10 + 10);
     assert_eq!(meta.layout[0].name, "1.weight");
     assert_eq!(s.len(), 3);
+    for (x, y) in s.iter().zip(&runs[1].1) {
+        assert_eq!(x.values, y.values);
+        assert_eq!(x.loss, y.loss);
+    }
 }
