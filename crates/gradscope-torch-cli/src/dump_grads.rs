@@ -421,12 +421,17 @@ pub fn run(mut args: Args) -> Result<()> {
     let start = Instant::now();
     // The parameter points in order, each checked before its gradients are asked for: the
     // first is the model as loaded, later checkpoints are read in turn.
-    let next_point = |p: usize, last: u64| -> Result<(u64, Vec<(String, Tensor)>)> {
+    let mut last = step;
+    let mut next_point = |p: usize| -> Result<Point> {
         if p == 0 {
-            return Ok((step, model.store.named_tensors()));
+            return Ok(Point {
+                step,
+                what: "the model".into(),
+                tensors: model.store.named_tensors(),
+            });
         }
         let path = &args.checkpoint[p];
-        let (t, s) = checkpoint::load(path)?;
+        let (tensors, s) = checkpoint::load(path)?;
         if let Some(m) = s.get("model").and_then(|v| v.as_str()) {
             if m != model_name {
                 bail!(
@@ -442,24 +447,26 @@ pub fn run(mut args: Args) -> Result<()> {
                 path.display()
             );
         }
-        Ok((at, t))
+        last = at;
+        Ok(Point {
+            step: at,
+            what: format!("checkpoint {}", path.display()),
+            tensors,
+        })
     };
     let mut worker_results = Vec::new();
     let produced = if args.full_batch {
         let (tx, back_rx) = (txs.remove(0), back_rxs.remove(0));
-        let mut last = 0;
         (0..points).try_for_each(|p| -> Result<()> {
-            let (at, t) = next_point(p, last)?;
+            let point = next_point(p)?;
             if p > 0 {
-                let what = format!("checkpoint {}", args.checkpoint[p].display());
-                model.store.load_from(&t, &what)?;
+                model.store.load_from(&point.tensors, &point.what)?;
             }
-            last = at;
             let mut buf = back_rx.try_recv().unwrap_or_default();
             let (loss, g) =
                 full_batch_grad(&model, &which, &data.train, args.chunk, device, train_mode)?;
             grads::to_vec(&[g], &mut buf)?;
-            let c = Computed::new(at, 0, loss, n, buf);
+            let c = Computed::new(point.step, 0, loss, n, buf);
             tx.send(c)
                 .map_err(|_| anyhow::anyhow!("the writer stopped"))
         })
@@ -492,24 +499,19 @@ pub fn run(mut args: Args) -> Result<()> {
                     scope.spawn(move || job.run(w, build()?, &split, point_rx, &tx, &back_rx)),
                 );
             }
-            let mut last = 0;
             let fed = (0..points).try_for_each(|p| -> Result<()> {
-                let (at, t) = next_point(p, last)?;
-                last = at;
-                let what = match p {
-                    0 => "the model".to_string(),
-                    _ => format!("checkpoint {}", args.checkpoint[p].display()),
-                };
+                let point = next_point(p)?;
                 for point_tx in &point_txs {
-                    let t = t
+                    let tensors = point
+                        .tensors
                         .iter()
                         .map(|(k, v)| (k.clone(), v.shallow_clone()))
                         .collect();
                     // A worker that stopped has its error for the caller.
                     let _ = point_tx.send(Point {
-                        step: at,
-                        what: what.clone(),
-                        tensors: t,
+                        step: point.step,
+                        what: point.what.clone(),
+                        tensors,
                     });
                 }
                 Ok(())

@@ -71,12 +71,31 @@ pub fn device_name(d: Device) -> String {
 /// so every step faulted the same pages back in, zeroed. Measured on 2 cores: `dump-grads`
 /// (fnn, batch 64, one thread) took 7.15 ms per gradient with the defaults and 4.64 ms
 /// with these settings; peak memory grew by 9 MiB.
-pub const MALLOC_TUNABLES: &str =
-    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=536870912";
+pub const MALLOC_THRESHOLDS: MallocThresholds = MallocThresholds {
+    mmap: 32 << 20,
+    trim: 512 << 20,
+};
+
+/// glibc's mmap and trim thresholds, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct MallocThresholds {
+    pub mmap: i32,
+    pub trim: i32,
+}
+
+impl MallocThresholds {
+    /// As a `GLIBC_TUNABLES` value, for a process started with them.
+    pub fn tunables(&self) -> String {
+        format!(
+            "glibc.malloc.mmap_threshold={}:glibc.malloc.trim_threshold={}",
+            self.mmap, self.trim
+        )
+    }
+}
 
 /// Starts the process again, once, with the runtime settings libtorch reads when it
 /// loads, before `main` runs: `OMP_WAIT_POLICY=passive` unless the user chose a policy
-/// (`OMP_WAIT_POLICY` or `GOMP_SPINCOUNT` set), and [`MALLOC_TUNABLES`] unless
+/// (`OMP_WAIT_POLICY` or `GOMP_SPINCOUNT` set), and [`MALLOC_THRESHOLDS`] unless
 /// `GLIBC_TUNABLES` is set.
 ///
 /// Why passive: by default libgomp spins up to 300,000 iterations waiting for work after
@@ -106,39 +125,48 @@ pub fn relaunch_with_runtime_settings() {
         command.env("OMP_WAIT_POLICY", "passive");
     }
     if malloc {
-        command.env("GLIBC_TUNABLES", MALLOC_TUNABLES);
+        command.env("GLIBC_TUNABLES", MALLOC_THRESHOLDS.tunables());
     }
     let err = command.exec();
     // exec returns only on failure: go on with the defaults.
     eprintln!("note: could not restart with libtorch's runtime settings ({err}); continuing");
 }
 
-/// [`MALLOC_TUNABLES`]' two settings applied to the running process with `mallopt(3)`,
-/// unless the user set `GLIBC_TUNABLES`: the same effect on every allocation from here
-/// on, without a restart.
+/// [`MALLOC_THRESHOLDS`] applied to the running process with `mallopt(3)`, unless the
+/// user set `GLIBC_TUNABLES`: the same effect on every allocation from here on, without a
+/// restart.
 pub fn apply_malloc_settings() {
     if std::env::var_os("GLIBC_TUNABLES").is_none() {
-        set_malloc_thresholds(32 << 20, 512 << 20);
+        set_malloc_thresholds(MALLOC_THRESHOLDS);
     }
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
-fn set_malloc_thresholds(mmap: i32, trim: i32) {
+fn set_malloc_thresholds(t: MallocThresholds) {
     // SAFETY: mallopt only sets two of glibc malloc's parameters (it takes the arena lock
     // itself); no pointer is passed and memory already allocated is unaffected.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, mmap);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, trim);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, t.mmap);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, t.trim);
     }
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn set_malloc_thresholds(_mmap: i32, _trim: i32) {}
+fn set_malloc_thresholds(_: MallocThresholds) {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The restart's `GLIBC_TUNABLES` value is the one README documents.
+    #[test]
+    fn tunables_spell_the_thresholds() {
+        assert_eq!(
+            MALLOC_THRESHOLDS.tunables(),
+            "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=536870912"
+        );
+    }
 
     /// `auto` picks the GPU exactly when libtorch, with its CUDA backend loaded, sees one;
     /// `cuda` then succeeds or says why not; malformed names are refused by name.
