@@ -176,6 +176,11 @@ def test_stream_on_stdout_round_trips(tmp_path):
     for x, f in zip(s, flat):
         assert np.array_equal(x.values, f)
     assert gs.read_provenance(path)["dataset"] == "toy"
+    # read_grads("-") reads the stream from stdin.
+    reader = ("import sys; sys.path.insert(0, sys.argv[1]); import gradscope as gs; "
+              "print(sum(float(s.values.astype('float64').sum()) for s in gs.read_grads('-')))")
+    r = subprocess.run([sys.executable, "-c", reader, PYTHON_DIR], input=stream, capture_output=True, check=True)
+    assert float(r.stdout) == sum(float(f.astype(np.float64).sum()) for f in flat)
 
 
 def test_files_without_provenance_and_with_other_types(tmp_path):
