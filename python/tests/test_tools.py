@@ -47,3 +47,20 @@ def test_powerlaw_spectrum_reads_python_files(grads, tool):
     # 200 centred gradients span 199 dimensions: as many positive covariance eigenvalues.
     rank = np.linalg.matrix_rank(g - g.mean(0))
     assert table["n"].to_list() == [rank] == [199]
+
+
+def test_zstd_files_and_streams_give_the_same_kappa_table(grads, tool):
+    d, path = grads
+    zstd = d / "z.parquet"
+    with gs.GradWriter(zstd, layout=[(t["name"], t["shape"]) for t in gs.read_provenance(path)["layout"]],
+                       compression="zstd") as w:
+        for s in gs.read_grads(path):
+            w.write(s.step, s.sample, loss=s.loss, batch_size=s.batch_size, grads=s.values)
+    import pyarrow.parquet as pq
+
+    assert pq.read_metadata(zstd).row_group(0).column(3).compression == "ZSTD"
+    tool("vmf-kappa", "-i", path, "-o", d / "k1.csv", "--per-tensor")
+    tool("vmf-kappa", "-i", zstd, "-o", d / "k2.csv", "--per-tensor")
+    a, _ = gs.read_table(d / "k1.csv")
+    b, _ = gs.read_table(d / "k2.csv")
+    assert a.equals(b) and len(a) == 5

@@ -274,3 +274,20 @@ def test_map_style_dataset_and_forward(tmp_path):
     for u, v in zip(a, b):
         assert np.array_equal(u.indices, v.indices)
         np.testing.assert_array_equal(u.values, v.values)
+
+
+def test_per_example_with_batchnorm_in_eval_mode_and_a_tensor_filter():
+    torch.manual_seed(5)
+    m = Small(bn=True)
+    m.eval()
+    x, y = toy_data()
+    ce = torch.nn.functional.cross_entropy
+    per = list(gs.iter_minibatch_gradients(m, ce, (x, y), [6], 2, seed=1, per_example=True, batchnorm="eval",
+                                           tensors=["fc1", "bn1.weight"]))
+    assert len(per) == 12 and per[0].values.shape == (30 + 5 + 5,)
+    for g in per:
+        # Reference: a backward pass on the one example, BatchNorm on its running statistics.
+        m.zero_grad()
+        ce(m(x[g.indices]), y[g.indices]).backward()
+        want = torch.cat([m.fc1.weight.grad.reshape(-1), m.fc1.bias.grad, m.bn1.weight.grad]).numpy()
+        np.testing.assert_allclose(g.values, want, rtol=1e-5, atol=1e-7)
