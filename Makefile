@@ -11,7 +11,7 @@
 #                           Fashion-MNIST and synthetic 3x32x32 data; FULL=1: the paper's sizes)
 #   make reproduce-structure-table2, reproduce-structure-spectra
 #                           the structure study's Table 2, and Tables 1, 4, 5 / Figure 1 (FULL=1: the paper's sizes)
-#   make test               every test (unit, CLI, end-to-end)
+#   make test               every test (unit, CLI, end-to-end, the Python package's pytest suite)
 #
 # `make setup` creates the project's Python environment (.venv) with torch==2.13.0 from
 # PyPI, which provides libtorch for the tch crate (LIBTORCH_USE_PYTORCH=1), and the
@@ -52,11 +52,17 @@ help:
 	@echo "make data              MNIST and Fashion-MNIST into data/raw/ (DATASETS=\"cifar10 cifar100\" for CIFAR), md5-verified"
 	@echo "make bench             benchmarks against the Python peers (figures on stderr and in results/bench/; BENCH=\"normtest walk\" for some sections)"
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(VENV)/.gradscope-python
 
 $(VENV)/.installed: scripts/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-cache-dir -r scripts/requirements.txt
+	touch $@
+
+# The Python package (python/, `import gradscope`), editable: its dependencies (torch,
+# numpy, pyarrow) are the requirements above.
+$(VENV)/.gradscope-python: $(VENV)/.installed python/pyproject.toml
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-cache-dir --no-deps -e ./python
 	touch $@
 
 build: setup
@@ -68,6 +74,8 @@ test: setup
 	$(CARGO) test --workspace
 	GRADSCOPE_BIN=target/debug bash tests/pipeline.sh
 	GRADSCOPE_BIN=target/debug $(PY) scripts/check_results_open.py
+	rc=0; GRADSCOPE_BIN=target/debug $(PY) -m pytest -q python/tests || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests from python/tests" >&2; fi; exit $$rc
 
 lint: setup
 	$(CARGO) fmt --all -- --check
