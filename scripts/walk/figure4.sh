@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `make reproduce-walk-figure4`: the walk study's Figure 4 for the MLP: the number of
+# barriers crossed in each of the first 40 epochs, and their heights
+# (L_t + L_{t+1} - 2 L_min) / 2 against the loss. (The paper draws it for VGG-11 on
+# CIFAR-10; its Table 1 has the MLP, which is what this CPU can train: so this is the
+# figure's measurement on the MLP, labelled as such.)
+#
+# The walk MLP (784-512-512-10) on MNIST, SGD at lr 0.1, batch size 128 (469 updates an
+# epoch), seed WALK_SEED (default 0): the same run as `make reproduce-walk-table1`.
+# `interp-loss` replays epochs 1 to EPOCHS (40) from the initialisation and evaluates the
+# loss at 10 interior points and the two ends of every update.
+#
+# Sized for a CPU: the loss on a seeded subset of WALK_EVAL = 200 training images (the
+# paper used the whole training set): about 10 s an epoch, 7 minutes for 40 epochs on 2
+# cores. FULL=1: all 60,000 images (about 41 minutes an epoch on 2 CPU cores; DEVICE=cuda).
+#
+# Writes results/walk-figure4.csv (one row per epoch), results/walk-figure4.png and
+# prints the paper's statements beside ours.
+set -euo pipefail
+BIN="${GRADSCOPE_BIN:-target/release}"
+PY="${PY:-.venv/bin/python}"
+DEVICE="${DEVICE:-cpu}"
+THREADS="${THREADS:-0}"
+EVAL="${WALK_EVAL:-200}"
+SEED="${WALK_SEED:-0}"
+EPOCHS="${EPOCHS:-40}"
+if [ "${FULL:-0}" = 1 ]; then EVAL=0; fi
+OUT=results/walk
+RUN="$OUT/mlp-mnist-init"
+[ "$SEED" = 0 ] || RUN="$OUT/mlp-mnist-init-seed$SEED"
+mkdir -p "$OUT"
+
+# The initialisation only: interp-loss takes every update from it itself.
+if [ ! -f "$RUN/ckpt/epoch-000.safetensors" ]; then
+    "$BIN/train" --model mlp --dataset mnist -b 128 --lr 0.1 --epochs 0 --seed "$SEED" \
+        --checkpoint-epochs 0 --device "$DEVICE" --threads "$THREADS" --fresh -o "$RUN" 2>&1 | tail -1
+fi
+start=$SECONDS
+"$BIN/interp-loss" --checkpoint "$RUN/ckpt/epoch-000.safetensors" --epochs "1..$EPOCHS" -k 10 \
+    --eval-samples "$EVAL" --device "$DEVICE" --threads "$THREADS" \
+    -o "$OUT/figure4-interp.parquet" --epochs-output "$OUT/figure4-epochs.csv" 2>/dev/null
+secs=$((SECONDS - start))
+"$PY" scripts/walk/figure4_summary.py "$OUT/figure4-epochs.csv" "$EVAL" "$SEED" "$secs"
+"$BIN/plot" results/walk-figure4.csv -x epoch -y barriers \
+    -o results/walk-figure4.png --x-label "epoch" --y-label "barriers crossed in the epoch" \
+    --title "Figure 4 for the MLP on MNIST: barriers per epoch (loss on $([ "$EVAL" = 0 ] && echo 60000 || echo "$EVAL") images)"
