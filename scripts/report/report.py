@@ -331,7 +331,7 @@ def structure():
                 (f", pretrained {r['pretrain_epochs']} epochs" if "pretrain" in r[key] else "") + \
                 (f"; {r['data']}" if r.get("data") else "")
             if r.get("note", "").startswith("not measured"):
-                v = NC_MODEL
+                v, size = NC_MODEL, r["note"]
             elif not ppl:
                 v = NC_NONUM
             elif r.get("data") and "stand-in" in r["data"]:
