@@ -138,12 +138,16 @@ reproduce-all: $(REPRODUCTIONS)
 report: setup
 	$(PY) scripts/report/report.py
 
-# README's shell examples, run on small inputs (tests/readme_blocks.sh says how); part of
-# `make test` through the prerequisite below.
+# README's shell examples, run on small inputs (tests/readme_blocks.sh says how), and the
+# papers' values in scripts/papers/ checked against the study texts where they are
+# (../shared/papers); part of `make test` through the prerequisite below.
+STUDY_TEXTS ?= ../shared/papers
 test: test-readme
 test-readme: setup
 	$(CARGO) build --workspace --bins
 	GRADSCOPE_BIN=target/debug bash tests/readme_blocks.sh
+	if [ -d $(STUDY_TEXTS) ]; then $(PY) scripts/papers/check.py $(STUDY_TEXTS); \
+	else echo "skip: the study texts are not in $(STUDY_TEXTS); scripts/papers/*.csv not checked"; fi
 
 DATASETS ?= mnist fashion-mnist
 data:
