@@ -10,14 +10,20 @@
 # table and figure).
 #
 # Sizes. CPU default: each network trained with SGD (lr 0.01, batch 64, as the study) on
-# TRAIN_SIZE = 10,000 training images (the rest held out) for EPOCHS = 10, a checkpoint
-# every epoch, and SAMPLES = 300 minibatch gradients (batch 64) at each of the 11
+# TRAIN_SIZE = 5,000 training images (the rest held out) for EPOCHS = 5, a checkpoint
+# every epoch, and SAMPLES = 100 minibatch gradients (batch 64) at each of the 6
 # checkpoints. VMF_FULL=1: the whole training set, 100 epochs (checkpoints at 0, 1, 2, 4,
 # ..., 64, 100) and 3,000 gradients (DEVICE=cuda on a GPU).
 #
 # Writes results/vmf/fig7-MODEL.csv (vmf-kappa's table), results/vmf/fig7-summary.csv
 # (the correlations beside the claim), results/vmf/fig7-MODEL-curves.png and
-# results/vmf/fig7-MODEL-scatter.png.
+# results/vmf/fig7-MODEL-scatter.png. `make reproduce-vmf-figures` draws the same figure
+# from its fnn and fnn-bn runs on MNIST (results/vmf/fig7-summary-fnn.csv).
+#
+# Cost: one cnn minibatch gradient (B = 64, Fashion-MNIST) took 0.6 s on one core of a
+# busy 2-core machine, 11 times fnn's; a training step costs about the same. The default
+# size is about 395 steps and 600 gradients a network: about 10 CPU-minutes a network,
+# 30 for the three (an estimate from that per-gradient time; not yet run here).
 set -euo pipefail
 BIN="${GRADSCOPE_BIN:-target/release}"
 PY="${PY:-.venv/bin/python}"
@@ -30,8 +36,8 @@ mkdir -p "$OUT" "$RUNS"
 if [ "${VMF_FULL:-0}" = 1 ]; then
     TRAIN_SIZE=0; EPOCHS=100; CKPTS=0,1,2,4,8,16,32,64,100; SAMPLES=3000
 else
-    TRAIN_SIZE="${TRAIN_SIZE:-10000}"; EPOCHS="${EPOCHS:-10}"; CKPTS="${CKPTS:-0,1,2,3,4,5,6,7,8,9,10}"
-    SAMPLES="${SAMPLES:-300}"
+    TRAIN_SIZE="${TRAIN_SIZE:-5000}"; EPOCHS="${EPOCHS:-5}"; CKPTS="${CKPTS:-0,1,2,3,4,5}"
+    SAMPLES="${SAMPLES:-100}"
 fi
 if [ -z "${DATASET:-}" ]; then
     if "$BIN/dump-grads" --model cnn --dataset cifar10 --init-seed 0 -b 2 -n 1 -o "$RUNS/probe.parquet" >/dev/null 2>&1; then
@@ -60,12 +66,9 @@ for model in $MODELS; do
     echo "  $model on $DATASET: $((SECONDS - start)) s" >&2
 done
 size="$([ "$TRAIN_SIZE" = 0 ] && echo "full training set" || echo "$TRAIN_SIZE training images"), $EPOCHS epochs, $SAMPLES gradients per checkpoint"
-"$PY" scripts/vmf/snr_summary.py "$OUT" "$RUNS" "$DATASET" "$size" $MODELS
+steps=$(( ($([ "$TRAIN_SIZE" = 0 ] && echo "$total" || echo "$TRAIN_SIZE") + 63) / 64 ))
+runs=(); for model in $MODELS; do runs+=("$model=$OUT/fig7-$model.csv"); done
+"$PY" scripts/vmf/snr_summary.py "$OUT" "$OUT/fig7-summary.csv" "$DATASET" "$size" "$steps" "${runs[@]}"
 for model in $MODELS; do
-    "$BIN/plot" "$OUT/fig7-$model-curves.csv" -x epoch -y snr,norm_snr,kappa,train_loss --log-y \
-        -o "$OUT/fig7-$model-curves.png" --x-label "epoch" --y-label "value / its maximum over training" \
-        --title "Figure 7: $model on $DATASET ($size)"
-    "$BIN/plot" "$OUT/fig7-$model-scatter.csv" -x snr_raw -y kappa_raw,norm_snr_raw --log-x --log-y \
-        -o "$OUT/fig7-$model-scatter.png" --x-label "SNR (1/GS)" --y-label "kappa-hat; normSNR (1/GNS)" \
-        --title "Figure 7 (second row): $model on $DATASET, checkpoints in SNR order"
+    bash scripts/vmf/snr_plots.sh "$BIN" "$OUT" "$model" "$model on $DATASET ($size)"
 done

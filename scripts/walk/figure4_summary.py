@@ -2,12 +2,12 @@
 and their heights against the loss, beside the walk study's statements about its Figure 4
 (the figure prints no numbers); writes results/walk-figure4.csv.
 
-Usage: figure4_summary.py EPOCHS_CSV EVAL_EXAMPLES SEED SECONDS
+Usage: figure4_summary.py EPOCHS_CSV EVAL_EXAMPLES SEED SECONDS TRAIN_SIZE
 """
 import csv
 import sys
 
-src, ev, seed, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+src, ev, seed, secs, n_train = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 rows = []
 with open(src, newline="") as f:
     for r in csv.DictReader(f):
@@ -17,13 +17,14 @@ with open(src, newline="") as f:
                          barriers_per_100_updates=100 * int(r["barriers"]) / int(r["steps"]),
                          moved_over=int(r["moved_over"]), max_barrier_height=h if h is not None else "",
                          max_height_over_loss=h / loss if h is not None else "", mean_loss=loss,
-                         eval_examples=ev if ev else 60000, seconds_all_epochs=secs))
+                         train_examples=n_train, eval_examples=ev if ev else n_train, seconds_all_epochs=secs))
 with open("results/walk-figure4.csv", "w", newline="") as f:
     w = csv.DictWriter(f, fieldnames=list(rows[0]))
     w.writeheader()
     w.writerows(rows)
 
-print(f"walk study, Figure 4 for the MLP on MNIST: barriers per epoch (loss on {rows[0]['eval_examples']:,} images)")
+print(f"walk study, Figure 4 for the MLP on {n_train:,} MNIST images: barriers per epoch "
+      f"(loss on {rows[0]['eval_examples']:,} of them)")
 print(f"{'epoch':>6} {'updates':>8} {'barriers':>9} {'max height':>11} {'height/loss':>12} {'mean loss':>10} {'moved over':>11}")
 for r in rows:
     h = f"{r['max_barrier_height']:.2e}" if r["max_barrier_height"] != "" else "-"
