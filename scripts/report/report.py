@@ -226,7 +226,9 @@ def walk():
     if rows:
         most = max(int(r["barriers"]) / int(r["steps"]) for r in rows)
         hs = [(float(r["max_barrier_height"]) / float(r["mean_loss"])) for r in rows if r["max_barrier_height"]]
-        size = f"CPU size: loss on {rows[0]['eval_examples']} images, {len(rows)} epochs"
+        size = (f"{'full' if rows[0]['train_examples'] == '60000' and rows[0]['eval_examples'] == '60000' else 'CPU'} size: "
+                f"trained on {int(rows[0]['train_examples']):,} images ({rows[0]['steps']} updates an epoch), "
+                f"loss on {int(rows[0]['eval_examples']):,}, {len(rows)} epochs")
         t.add("barriers per epoch", f"{sum(int(r['barriers']) for r in rows)} in {len(rows)} epochs; at most {100 * most:.2f}% of an epoch's updates",
               "a negligible number", size, NC_DATA)
         t.add("barrier height / loss", f"at most {max(hs):.2e}" if hs else "no barrier", "substantially smaller than the loss", size, NC_DATA)
