@@ -1,3 +1,6 @@
+"""The normtest benchmark's report (scripts/bench/run.sh): gradscope normtest against the scipy
+loop, and the CSV of both. Usage: normtest_report.py SCIPY_JSON RUST_CSV SECONDS PEAK_KIB THREADS OUT_CSV
+"""
 import csv, json, sys
 s = json.load(open(sys.argv[1])); rows = list(csv.DictReader(open(sys.argv[2])))
 w_rs, m_rs, threads, out = float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), sys.argv[6]

@@ -1,3 +1,7 @@
+"""The powerlaw benchmark's report (scripts/bench/run.sh): xmin, alpha, d_ks and n_tail of
+powerlaw-fit beside the powerlaw package's, and the speed-ups.
+Usage: powerlaw_compare.py OUT_DIR SECONDS_RUST_10K SECONDS_PACKAGE_10K SECONDS_RUST_100K SIZE...
+"""
 import csv, sys
 out, w_rs10, w_pk10, w_rs100 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 for size in sys.argv[5:]:

@@ -1,3 +1,6 @@
+"""The spectrum benchmark's check (scripts/bench/run.sh): powerlaw-fit's covariance eigenvalues
+against numpy.linalg.eigvalsh's. Usage: spectrum_compare.py RUST_CSV NUMPY_CSV
+"""
 import csv, sys
 a = [float(r["eigenvalue"]) for r in csv.DictReader(open(sys.argv[1])) if r["scope"] == "all"]
 b = [float(r["eigenvalue"]) for r in csv.DictReader(open(sys.argv[2]))]

@@ -1,3 +1,7 @@
+"""The walk tools' benchmark report (scripts/bench/hessian_align.sh): HVP/gradient cost ratios,
+Lanczos against power iteration, interp-loss against the PyTorch script; writes OUT/walk.csv.
+Usage: walk_report.py OUT_DIR THREADS
+"""
 import csv, json, sys
 out, threads = sys.argv[1], int(sys.argv[2])
 e = json.load(open(f"{out}/walk-eigen.json"))
