@@ -52,7 +52,7 @@ help:
 	@echo "make reproduce-structure-fcn  the structure study's Table 6: second-moment spectra of the two-layer FCN, B = 10 (~4 min; FULL=1: T = 5,000)"
 	@echo "make reproduce-walk-figure4   the walk study's Figure 4 for the MLP: barriers per epoch over 40 epochs (loss on 200 images; FULL=1: 60,000)"
 	@echo "make reproduce-vmf-snr        the vMF study's Figure 7 / appendix G: SNR, normSNR, kappa-hat over training (CIFAR-10 if present, else Fashion-MNIST)"
-	@echo "make reproduce-all     every reproduction above, then the report (estimated 2 h 10 min on 2 cores)"
+	@echo "make reproduce-all     every reproduction above, then the report (estimated 2 h 40 min on 2 cores)"
 	@echo "make report            results/REPORT.md from the committed results: every row beside the paper's, with a verdict"
 	@echo "make data              MNIST and Fashion-MNIST into data/raw/ (DATASETS=\"cifar10 cifar100\" for CIFAR), md5-verified"
 	@echo "make bench             benchmarks against the Python peers (figures on stderr and in results/bench/; BENCH=\"normtest walk\" for some sections)"

@@ -200,7 +200,7 @@ def vmf():
                   "SNR and kappa-hat almost entirely correlated; normSNR less", f"{r['checkpoints']} checkpoints; {r['size']}",
                   (AGREE if holds else DISAGREE) if same else NC_DATA)
     if read("vmf", "fig7-summary.csv") is None:
-        t.add("CNN, CNN+BN, CNN+Res+BN", "-", "Figure 7", "not run here yet: about 30 CPU-minutes at the CPU size (estimate)", NC_NORUN)
+        t.add("CNN, CNN+BN, CNN+Res+BN", "-", "Figure 7", "not run here: about an hour at the CPU size on 2 busy cores (one epoch measured: 143 s)", NC_NORUN)
     out.append(t)
 
 

@@ -20,10 +20,14 @@
 # results/vmf/fig7-MODEL-scatter.png. `make reproduce-vmf-figures` draws the same figure
 # from its fnn and fnn-bn runs on MNIST (results/vmf/fig7-summary-fnn.csv).
 #
-# Cost: one cnn minibatch gradient (B = 64, Fashion-MNIST) took 0.6 s on one core of a
-# busy 2-core machine, 11 times fnn's; a training step costs about the same. The default
-# size is about 395 steps and 600 gradients a network: about 10 CPU-minutes a network,
-# 30 for the three (an estimate from that per-gradient time; not yet run here).
+# Cost, measured on 2 cores busy with other work: one cnn minibatch gradient (B = 64,
+# Fashion-MNIST) took 0.6 s on one core, 11 times fnn's, and one epoch of `train` at the
+# default size 143 s (79 steps, and the validation pass over the 55,000 held-out images
+# that `train` makes after every epoch). So the default size is about 12 minutes of
+# training and 600 gradients a network, an hour for the three on such a machine; it was
+# not run to the end here. In its first two epochs at lr 0.01 the plain cnn stayed at
+# chance (training loss 2.3026), so at this size its curves would be flat: the study's
+# 100 epochs, or CIFAR-10 on a GPU (VMF_FULL=1 DEVICE=cuda), are where Figure 7 lives.
 set -euo pipefail
 BIN="${GRADSCOPE_BIN:-target/release}"
 PY="${PY:-.venv/bin/python}"
