@@ -16,7 +16,7 @@
 # 200 evaluation images; at this size about a sixth of that. FULL=1: the whole training
 # set, the loss on all of it (about 41 minutes an epoch on 2 CPU cores; DEVICE=cuda).
 #
-# Writes results/walk-figure4.csv (one row per epoch), results/walk-figure4.png and
+# Writes "$NAME.csv" (one row per epoch), results/walk-figure4.png and
 # prints the paper's statements beside ours.
 set -euo pipefail
 BIN="${GRADSCOPE_BIN:-target/release}"
@@ -31,6 +31,9 @@ if [ "${FULL:-0}" = 1 ]; then EVAL=0; TRAIN_SIZE=60000; fi
 OUT=results/walk
 RUN="$OUT/mlp-mnist-init-train$TRAIN_SIZE-seed$SEED"
 val=(); [ "$TRAIN_SIZE" = 60000 ] || val=(--val-size $((60000 - TRAIN_SIZE)))
+# Other sizes than the default write results/walk-figure4-train<N>-eval<M>.*.
+NAME=results/walk-figure4
+[ "$TRAIN_SIZE-$EVAL" = 10000-200 ] || NAME="results/walk-figure4-train$TRAIN_SIZE-eval$EVAL"
 mkdir -p "$OUT"
 
 # The initialisation only: interp-loss takes every update from it itself.
@@ -41,14 +44,14 @@ fi
 start=$SECONDS
 "$BIN/interp-loss" --checkpoint "$RUN/ckpt/epoch-000.safetensors" --epochs "1..$EPOCHS" -k 10 \
     --eval-samples "$EVAL" --device "$DEVICE" --threads "$THREADS" \
-    -o "$OUT/figure4-interp.parquet" --epochs-output "$OUT/figure4-epochs.csv" 2>/dev/null
+    -o "$RUN/figure4-interp.parquet" --epochs-output "$RUN/figure4-epochs.csv" 2>/dev/null
 secs=$((SECONDS - start))
-"$PY" scripts/walk/figure4_summary.py "$OUT/figure4-epochs.csv" "$EVAL" "$SEED" "$secs" "$TRAIN_SIZE" \
-    "$OUT/figure4-interp.parquet"
+"$PY" scripts/walk/figure4_summary.py "$RUN/figure4-epochs.csv" "$EVAL" "$SEED" "$secs" "$TRAIN_SIZE" \
+    "$RUN/figure4-interp.parquet" "$NAME.csv"
 # Every epoch's count is drawn in the title's words when all are 0; the curve is the
 # margin by which the highest interior point stays below the higher end (a barrier makes
 # it negative), relative to the loss.
-"$BIN/plot" results/walk-figure4.csv -x epoch -y nearest_miss_margin_over_loss --log-y \
-    -o results/walk-figure4.png --x-label "epoch ($(awk -F, 'NR==2{print $3}' results/walk-figure4.csv) updates each)" \
+"$BIN/plot" "$NAME.csv" -x epoch -y nearest_miss_margin_over_loss --log-y \
+    -o "$NAME.png" --x-label "epoch ($(awk -F, 'NR==2{print $3}' "$NAME.csv") updates each)" \
     --y-label "(higher end - highest interior loss) / loss" \
-    --title "Figure 4, MLP on $TRAIN_SIZE MNIST images: $(awk -F, 'NR>1{s+=$4} END{print s+0}' results/walk-figure4.csv) barriers in $EPOCHS epochs (loss on $([ "$EVAL" = 0 ] && echo "all" || echo "$EVAL") images)"
+    --title "Figure 4, MLP on $TRAIN_SIZE MNIST images: $(awk -F, 'NR>1{s+=$4} END{print s+0}' "$NAME.csv") barriers in $EPOCHS epochs (loss on $([ "$EVAL" = 0 ] && echo "all" || echo "$EVAL") images)"

@@ -6,7 +6,7 @@ The nearest miss of an epoch is the largest (highest interior loss - higher end 
 over its updates, from interp-loss's per-point table: positive for a barrier; its margin
 relative to the epoch's mean loss is what results/walk-figure4.png draws.
 
-Usage: figure4_summary.py EPOCHS_CSV EVAL_EXAMPLES SEED SECONDS TRAIN_SIZE INTERP_PARQUET
+Usage: figure4_summary.py EPOCHS_CSV EVAL_EXAMPLES SEED SECONDS TRAIN_SIZE INTERP_PARQUET OUT_CSV
 """
 import csv
 import sys
@@ -14,7 +14,7 @@ import sys
 import duckdb
 
 src, ev, seed, secs, n_train = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-interp = sys.argv[6]
+interp, out_csv = sys.argv[6], sys.argv[7]
 excess = dict(duckdb.sql(f"""
     WITH u AS (SELECT step,
                       max(loss) FILTER (WHERE alpha > 0 AND alpha < 1) AS interior,
@@ -33,7 +33,7 @@ with open(src, newline="") as f:
                          max_height_over_loss=h / loss if h is not None else "", mean_loss=loss,
                          nearest_miss=miss, nearest_miss_margin_over_loss=-miss / loss,
                          train_examples=n_train, eval_examples=ev if ev else n_train, seconds_all_epochs=secs))
-with open("results/walk-figure4.csv", "w", newline="") as f:
+with open(out_csv, "w", newline="") as f:
     w = csv.DictWriter(f, fieldnames=list(rows[0]))
     w.writeheader()
     w.writerows(rows)
@@ -51,4 +51,4 @@ hs = [r["max_height_over_loss"] for r in rows if r["max_height_over_loss"] != ""
 print(f"  paper (VGG-11 on CIFAR-10): few barriers in any epoch, their heights substantially smaller than the loss")
 print(f"  ours: {total} barriers in {ups:,} updates over {len(rows)} epochs"
       + (f"; largest height / loss {max(hs):.2e}" if hs else "; no barrier, so no height"))
-print(f"  ({secs} s for the {len(rows)} epochs; results/walk-figure4.csv)")
+print(f"  ({secs} s for the {len(rows)} epochs; {out_csv})")
