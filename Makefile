@@ -46,9 +46,14 @@ help:
 	@echo "make reproduce-vmf-figures  the vMF study's Figures 2(a), 3, 5, 6 on a CPU (~16 min on 2 cores; VMF_FULL=1 the paper's size, DEVICE=cuda)"
 	@echo "make reproduce-walk-table1   the walk study's Table 1, MLP row: barriers in epochs 1, 10, 25 (FULL=1: whole training set; DEVICE=cuda)"
 	@echo "make reproduce-walk-figures  the walk study's Figures 5 and 7 in small (MLP on 10,000 MNIST images)"
-	@echo "make reproduce-gaussianity   the Gaussianity study's Tables 1-2, Figure 2: Gaussian % per layer vs batch size (~25 min on a CPU; FULL=1 the paper's sizes, DEVICE=cuda)"
-	@echo "make reproduce-structure-table2   the structure study's Table 2: Gaussian and power-law rates, iteration- vs dimension-wise (~20 min; FULL=1: T = 5,000)"
-	@echo "make reproduce-structure-spectra  the structure study's Tables 1, 4, 5 and Figure 1: eigengap and spectrum power laws (~20 min; FULL=1: T = 5,000, batch sizes to 10,000)"
+	@echo "make reproduce-gaussianity   the Gaussianity study's Tables 1-2, Figure 2: Gaussian % per layer vs batch size (~8 min on 2 cores; FULL=1 the paper's sizes, DEVICE=cuda)"
+	@echo "make reproduce-structure-table2   the structure study's Table 2: Gaussian and power-law rates, iteration- vs dimension-wise (~21 min; FULL=1: T = 5,000)"
+	@echo "make reproduce-structure-spectra  the structure study's Tables 1, 4, 5 and Figure 1: eigengap and spectrum power laws (~27 min; FULL=1: T = 5,000, batch sizes to 10,000)"
+	@echo "make reproduce-structure-fcn  the structure study's Table 6: second-moment spectra of the two-layer FCN, B = 10 (~4 min; FULL=1: T = 5,000)"
+	@echo "make reproduce-walk-figure4   the walk study's Figure 4 for the MLP: barriers per epoch over 40 epochs (loss on 200 images; FULL=1: 60,000)"
+	@echo "make reproduce-vmf-snr        the vMF study's Figure 7 / appendix G: SNR, normSNR, kappa-hat over training (CIFAR-10 if present, else Fashion-MNIST)"
+	@echo "make reproduce-all     every reproduction above, then the report (estimated 2 h 40 min on 2 cores)"
+	@echo "make report            results/REPORT.md from the committed results: every row beside the paper's, with a verdict"
 	@echo "make data              MNIST and Fashion-MNIST into data/raw/ (DATASETS=\"cifar10 cifar100\" for CIFAR), md5-verified"
 	@echo "make bench             benchmarks against the Python peers (figures on stderr and in results/bench/; BENCH=\"normtest walk\" for some sections)"
 
@@ -116,6 +121,41 @@ reproduce-structure-table2: build data
 
 reproduce-structure-spectra: build data
 	bash scripts/structure/spectra.sh
+
+# Tables and figures added to the studies' reproductions (each script says what it runs,
+# on which data and at which size).
+reproduce-structure-fcn: build data
+	bash scripts/structure/table6.sh
+
+reproduce-walk-figure4: build data
+	bash scripts/walk/figure4.sh
+
+reproduce-vmf-snr: build data
+	bash scripts/vmf/snr.sh
+
+# Every reproduction, one after the other, then the report. The time is the sum of the
+# targets' measured times on 2 cores (README's table), an estimate.
+REPRODUCTIONS := reproduce-table1 reproduce-vmf-figures reproduce-vmf-snr reproduce-walk-table1 \
+	reproduce-walk-figures reproduce-walk-figure4 reproduce-gaussianity reproduce-structure-table2 \
+	reproduce-structure-spectra reproduce-structure-fcn
+.PHONY: reproduce-all report test-readme reproduce-structure-fcn reproduce-walk-figure4 reproduce-vmf-snr
+reproduce-all: $(REPRODUCTIONS)
+	$(PY) scripts/report/report.py
+
+# results/REPORT.md from the committed result tables and scripts/papers/*.csv (seconds).
+report: setup
+	$(PY) scripts/report/report.py
+
+# README's shell examples, run on small inputs (tests/readme_blocks.sh says how), and the
+# papers' values in scripts/papers/ checked against the study texts where they are
+# (../shared/papers); part of `make test` through the prerequisite below.
+STUDY_TEXTS ?= ../shared/papers
+test: test-readme
+test-readme: setup
+	$(CARGO) build --workspace --bins
+	GRADSCOPE_BIN=target/debug bash tests/readme_blocks.sh
+	if [ -d $(STUDY_TEXTS) ]; then $(PY) scripts/papers/check.py $(STUDY_TEXTS); \
+	else echo "skip: the study texts are not in $(STUDY_TEXTS); scripts/papers/*.csv not checked"; fi
 
 DATASETS ?= mnist fashion-mnist
 data:

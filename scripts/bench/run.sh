@@ -39,13 +39,7 @@ printf "bench,threads,seconds,gb_per_s,peak_rss_mib\nvmf-kappa,%s,%s,%s,%s\nnump
     "$THREADS" "$w_rs" "$(awk -v b=$bytes -v w=$w_rs 'BEGIN{print b/1e9/w}')" "$(awk -v m=$m_rs 'BEGIN{print m/1024}')" \
     "$THREADS" "$w_py" "$(awk -v b=$bytes -v w=$w_py 'BEGIN{print b/1e9/w}')" "$(awk -v m=$m_py 'BEGIN{print m/1024}')" > "$OUT/vmf-kappa.csv"
 # The two agree on the columns both compute.
-"$PY" - "$OUT/kappa-rust.csv" "$OUT/kappa-numpy.csv" <<'PYEOF' >&2
-import sys, csv
-a = next(csv.DictReader(open(sys.argv[1]))); b = next(csv.DictReader(open(sys.argv[2])))
-for c in ["r_bar", "kappa", "mean_norm", "gns", "gs"]:
-    x, y = float(a[c]), float(b[c])
-    print(f"  {c:10s} gradscope {x:.12g}  numpy {y:.12g}  rel diff {abs(x-y)/abs(y):.2e}")
-PYEOF
+"$PY" scripts/bench/vmf_kappa_compare.py "$OUT/kappa-rust.csv" "$OUT/kappa-numpy.csv" >&2
 fi
 
 # --- powerlaw-fit: KS-chosen xmin on Pareto points ---------------------------------
@@ -56,16 +50,7 @@ fi
 if want powerlaw; then
 P100="$OUT/pareto-100000.csv"; P10="$OUT/pareto-10000.csv"
 if [ ! -f "$P100" ]; then
-    "$PY" - "$P100" "$P10" <<'PYEOF'
-import sys
-import numpy as np
-u = np.random.default_rng(20090201).random(100_000)
-x = (1.0 - u) ** (-1.0 / 1.5)
-for path, m in [(sys.argv[1], 100_000), (sys.argv[2], 10_000)]:
-    with open(path, "w") as f:
-        f.write("x\n")
-        f.writelines(f"{float(v)!r}\n" for v in x[:m])
-PYEOF
+    "$PY" scripts/bench/pareto_points.py "$P100" "$P10"
 fi
 read -r w_pl100 m_pl100 <<< "$(measure powerlaw-fit-100k "$BIN/powerlaw-fit" -i "$P100" --column x -o "$OUT/powerlaw-rust-100k.csv" --threads "$THREADS")"
 read -r w_pl10 m_pl10 <<< "$(measure powerlaw-fit-10k "$BIN/powerlaw-fit" -i "$P10" --column x -o "$OUT/powerlaw-rust-10k.csv" --threads "$THREADS")"
@@ -81,26 +66,7 @@ fi
     printf "  gradscope powerlaw-fit,  10,000 points  %8.2f s (process)\n" "$w_pl10"
     printf "  powerlaw 2.0.0,          10,000 points  %8.2f s (process)\n" "$w_pk10"
 } | tee "$OUT/powerlaw.txt" >&2
-"$PY" - "$OUT" "$w_pl10" "$w_pk10" "$w_pl100" $sizes <<'PYEOF' | tee -a "$OUT/powerlaw.txt" >&2
-import csv, sys
-out, w_rs10, w_pk10, w_rs100 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-for size in sys.argv[5:]:
-    a = next(csv.DictReader(open(f"{out}/powerlaw-rust-{size}.csv")))
-    b = next(csv.DictReader(open(f"{out}/powerlaw-package-{size}.csv")))
-    print(f"  {size}: package fit alone {float(b['seconds']):.2f} s")
-    for c in ["xmin", "alpha", "ks_d", "n_tail"]:
-        x, y = float(a[c]), float(b[c])
-        rel = abs(x - y) / abs(y)
-        flag = "ok" if rel <= 1e-9 else "DIFFERS"
-        print(f"    {c:7s} gradscope {x:.17g}  package {y:.17g}  rel diff {rel:.1e} {flag}")
-print(f"  speed-up on the same 10,000 points (whole processes): {w_pk10 / w_rs10:.0f}x")
-if "100k" in sys.argv[5:]:
-    b = next(csv.DictReader(open(f"{out}/powerlaw-package-100k.csv")))
-    print(f"  speed-up on the same 100,000 points: {float(b['seconds']) / w_rs100:.0f}x against the package's fit alone, "
-          f"gradscope's whole process (goal >= 50x)")
-else:
-    print(f"  gradscope on 100,000 points vs the package on 10,000: {w_pk10 / w_rs100:.0f}x (POWERLAW_FULL=1 times the package on 100,000)")
-PYEOF
+"$PY" scripts/bench/powerlaw_compare.py "$OUT" "$w_pl10" "$w_pk10" "$w_pl100" $sizes | tee -a "$OUT/powerlaw.txt" >&2
 {
     printf "bench,points,threads,seconds\npowerlaw-fit,100000,%s,%s\npowerlaw-fit,10000,%s,%s\npowerlaw-package,10000,1,%s\n" \
         "$THREADS" "$w_pl100" "$THREADS" "$w_pl10" "$w_pk10"
@@ -128,14 +94,7 @@ read -r w_sp m_sp <<< "$(measure spectrum-numpy "$PY" scripts/bench/spectrum_num
     printf "  NumPy X X^T + eigvalsh             %7.2f s  peak RSS %7.1f MiB  (%s)\n" "$w_sp" "$(awk -v m=$m_sp 'BEGIN{print m/1024}')" "$(tail -1 "$OUT/spectrum-numpy.log")"
     printf "  speed-up %.2fx\n" "$(awk -v a=$w_sp -v b=$w_sr 'BEGIN{print a/b}')"
 } | tee "$OUT/spectrum.txt" >&2
-"$PY" - "$OUT/spectrum-rust.csv" "$OUT/spectrum-numpy.csv" <<'PYEOF' | tee -a "$OUT/spectrum.txt" >&2
-import csv, sys
-a = [float(r["eigenvalue"]) for r in csv.DictReader(open(sys.argv[1])) if r["scope"] == "all"]
-b = [float(r["eigenvalue"]) for r in csv.DictReader(open(sys.argv[2]))]
-top = max(abs(b[0]), 1e-300)
-worst = max(abs(x - y) for x, y in zip(a, b)) / top
-print(f"  {len(a)} eigenvalues; largest {a[0]:.10g} (numpy {b[0]:.10g}); max |diff| / lambda_max = {worst:.1e}")
-PYEOF
+"$PY" scripts/bench/spectrum_compare.py "$OUT/spectrum-rust.csv" "$OUT/spectrum-numpy.csv" | tee -a "$OUT/spectrum.txt" >&2
 printf "bench,n,dim,threads,seconds,peak_rss_mib\nspectrum-rust,%s,61706,%s,%s,%s\nspectrum-numpy,%s,61706,%s,%s,%s\n" \
     "$NS" "$THREADS" "$w_sr" "$(awk -v m=$m_sr 'BEGIN{print m/1024}')" "$NS" "$THREADS" "$w_sp" "$(awk -v m=$m_sp 'BEGIN{print m/1024}')" > "$OUT/spectrum.csv"
 fi
@@ -155,25 +114,7 @@ PY_COORDS=${NORMTEST_PY_COORDS:-20000}
 cat "$NTG" > /dev/null   # warm the page cache for both
 read -r w_nt m_nt <<< "$(measure normtest "$BIN/normtest" -i "$NTG" -o "$OUT/normtest-rust.csv" --per-coordinate "$OUT/normtest-coords.parquet" --test both --threads "$THREADS")"
 read -r w_ntpy m_ntpy <<< "$(measure normtest-scipy "$PY" scripts/bench/normtest_scipy.py "$NTG" "$PY_COORDS" "$OUT/normtest-scipy.json" "$OUT/normtest-coords.parquet")"
-"$PY" - "$OUT/normtest-scipy.json" "$OUT/normtest-rust.csv" "$w_nt" "$m_nt" "$THREADS" "$OUT/normtest.csv" <<'PYEOF' | tee "$OUT/normtest.txt" >&2
-import csv, json, sys
-s = json.load(open(sys.argv[1])); rows = list(csv.DictReader(open(sys.argv[2])))
-w_rs, m_rs, threads, out = float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
-d = s["dim"]; py = s["extrapolated_seconds"]
-print(f"normtest, {d:,} coordinates x {s['n']} samples (Shapiro-Wilk + K^2 per coordinate), {threads} threads")
-print(f"  gradscope normtest   {w_rs:8.2f} s  {1e6 * w_rs / d:7.2f} us/coord (reading included)  peak RSS {m_rs / 1024:7.1f} MiB")
-print(f"  scipy {s['scipy']} loop    {py:8.2f} s  {s['us_per_coord']:7.2f} us/coord (shapiro {s['us_per_coord_shapiro']:.1f} + normaltest "
-      f"{s['us_per_coord_normaltest']:.1f}; timed on {s['coords_timed']:,} coordinates, extrapolated, one thread)")
-print(f"  speed-up {py / w_rs:.1f}x (goal >= 20x)")
-for r in rows:
-    print(f"  {r['test']:9s} gaussian % gradscope {float(r['gaussian_pct']):.3f} (all {d:,}); scipy {s['gaussian_pct_' + ('shapiro' if r['test'] == 'shapiro' else 'normaltest')]:.3f} (first {s['coords_timed']:,})")
-print(f"  agreement on the first {s['coords_timed']:,} coordinates: max |dW| {s['max_abs_diff_w']:.2e}, max rel dp(SW) {s['max_rel_diff_shapiro_p']:.2e}, "
-      f"max rel dK^2 {s['max_rel_diff_k2']:.2e}, max rel dp(K^2) {s['max_rel_diff_k2_p']:.2e}")
-with open(out, "w") as f:
-    f.write("bench,threads,coords,seconds,us_per_coord,peak_rss_mib,note\n")
-    f.write(f"normtest,{threads},{d},{w_rs},{1e6 * w_rs / d},{m_rs / 1024},all coordinates; reading included\n")
-    f.write(f"scipy-loop,1,{d},{py},{s['us_per_coord']},,timed on {s['coords_timed']} coordinates and extrapolated\n")
-PYEOF
+"$PY" scripts/bench/normtest_report.py "$OUT/normtest-scipy.json" "$OUT/normtest-rust.csv" "$w_nt" "$m_nt" "$THREADS" "$OUT/normtest.csv" | tee "$OUT/normtest.txt" >&2
 fi
 
 # --- dump-grads: fnn on MNIST against a plain PyTorch loop --------------------------

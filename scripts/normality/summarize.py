@@ -7,32 +7,25 @@ Writes OUT/gaussianity.csv, OUT/paper-alexnet-cifar10.csv and one OUT/plot~MODEL
 per figure. Usage: summarize.py OUT_DIR EPOCH
 """
 import csv
+import os
 import sys
 
 import duckdb
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "papers"))
+import papers  # noqa: E402
+
 out, epoch = sys.argv[1], int(sys.argv[2])
 
 BS = [64, 128, 256, 512, 1024, 2048]
-# Tables 1 (200 minibatches) and 2 (600), supplement of the paper: layer -> [(mean, sd)].
-PAPER = {
-    200: {
-        1: [(94.13, 0.36), (94.79, 0.21), (94.85, 0.18), (95.02, 0.25), (94.75, 0.52), (95.34, 0.23)],
-        2: [(60.25, 0.86), (70.09, 0.83), (74.62, 0.46), (77.86, 1.13), (79.00, 0.68), (79.37, 0.30)],
-        3: [(30.52, 0.21), (43.41, 0.22), (56.30, 0.26), (66.87, 0.16), (74.27, 0.14), (78.74, 0.19)],
-        4: [(5.37, 0.09), (15.68, 0.09), (30.98, 0.25), (48.04, 0.32), (62.81, 0.13), (73.72, 0.12)],
-        5: [(23.02, 0.24), (33.28, 0.22), (43.09, 0.14), (52.39, 0.16), (60.25, 0.11), (66.79, 0.14)],
-        6: [(21.80, 4.11), (46.37, 1.91), (59.70, 5.20), (79.66, 5.78), (86.52, 3.89), (91.84, 1.18)],
-    },
-    600: {
-        1: [(93.74, 0.53), (94.27, 0.28), (94.70, 0.11), (95.02, 0.36), (94.82, 0.32), (94.81, 0.22)],
-        2: [(35.14, 0.79), (50.41, 1.07), (62.30, 0.31), (70.18, 0.16), (74.58, 0.46), (77.39, 0.36)],
-        3: [(18.75, 0.14), (25.50, 0.19), (36.24, 0.23), (48.26, 0.12), (59.30, 0.20), (67.81, 0.16)],
-        4: [(0.80, 0.06), (3.86, 0.08), (11.78, 0.09), (24.93, 0.20), (40.82, 0.13), (56.29, 0.12)],
-        5: [(12.44, 0.18), (20.21, 0.15), (29.43, 0.14), (39.17, 0.27), (48.08, 0.16), (56.21, 0.12)],
-        6: [(6.22, 0.62), (13.27, 2.83), (34.39, 6.29), (59.63, 4.33), (73.03, 2.98), (84.47, 2.51)],
-    },
-}
+# Tables 1 (200 minibatches) and 2 (600), supplement of the paper (scripts/papers/gaussianity.csv):
+# minibatches -> layer -> [(mean, sd)] in the order of BS.
+PAPER = {}
+for r in papers.load("gaussianity", network="AlexNet"):
+    layer = int(r["layer"].split()[-1])
+    PAPER.setdefault(int(r["minibatches"]), {}).setdefault(layer, []).append(
+        (float(r["gaussian_pct"]), float(r["sd"])))
+assert all(len(v) == len(BS) for t in PAPER.values() for v in t.values())
 # The paper's layers 1-6 of its AlexNet: the five convolutions and the last linear layer
 # (weight sizes 23,232 ... 589,824 and 2,560; its table leaves out the two hidden linear layers).
 ALEX_LAYER = {"conv1.weight": 1, "conv2.weight": 2, "conv3.weight": 3, "conv4.weight": 4,

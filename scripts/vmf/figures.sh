@@ -69,3 +69,13 @@ last=$(printf %03d "${CKPTS##*,}")
     --title "Figure 3(b, c): $ANGLE_SAMPLES fnn minibatch gradients at initialisation and after ${CKPTS##*,} epochs"
 
 "$PY" scripts/vmf/summarize.py "$OUT" "$RUNS" "$SEEDS" "${CKPTS##*,}"
+
+# --- Figure 7 / appendix G from the same runs: kappa-hat, SNR and normSNR over training --
+runs=()
+for model in fnn fnn-bn; do for s in $SEEDS; do runs+=("$model-seed$s=$OUT/fig56-$model-seed$s.csv"); done; done
+size="the Figures 5-6 runs: $EPOCHS epochs, checkpoints at $CKPTS, $SAMPLES gradients each"
+"$PY" scripts/vmf/snr_summary.py "$OUT" "$OUT/fig7-summary-fnn.csv" mnist "$size" 938 "${runs[@]}"
+for r in "${runs[@]}"; do
+    name=${r%%=*}
+    bash scripts/vmf/snr_plots.sh "$BIN" "$OUT" "$name" "${name%-seed*} on MNIST, seed ${name##*-seed}"
+done

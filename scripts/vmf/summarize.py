@@ -6,9 +6,13 @@ Usage: summarize.py OUT_DIR RUNS_DIR "SEEDS" LAST_EPOCH
 """
 import csv
 import math
+import os
 import sys
 
 import duckdb
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "papers"))
+import papers  # noqa: E402
 
 out, runs, seeds, last_epoch = sys.argv[1], sys.argv[2], sys.argv[3].split(), int(sys.argv[4])
 rows = []  # (figure, quantity, paper, ours)
@@ -35,8 +39,8 @@ rows += [("2a", "GNS monotone decreasing in batch size", "yes", "yes" if falls e
 
 # Figures 5-6: kappa-hat decreases over training; its final value against the null mean.
 # The study's Table 1: kappa-hat of uniform directions for 1,000 / 2,000 / 3,000 samples.
-paper_null = {"fnn": {1000: 20111.90, 2000: 14196.89, 3000: 11607.39},
-              "fnn-bn": {1000: 20157.57, 2000: 14259.83, 3000: 11621.63}}
+paper_null = {model: {int(r["samples"]): float(r["kappa_mean"]) for r in papers.load("vmf", table=1, network=net)}
+              for model, net in (("fnn", "FNN"), ("fnn-bn", "FNN+BN"))}
 for model in ["fnn", "fnn-bn"]:
     k = duckdb.sql(f"""
         SELECT step, avg(kappa) AS mean, stddev_samp(kappa) AS sd, avg(kappa_null_mean) AS null_mean,
