@@ -45,17 +45,20 @@
 //! coordinate order, so the output is the same for any thread count and any block size.
 //! Standard input is copied to a temporary file first, since it cannot be read twice.
 
-use crate::app::{init_threads, progress, tool_name};
-use crate::summary::{num, print_table};
-use crate::table::TableBuilder;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, ValueEnum};
-use gradscope_io::{is_stdio, write_table, GradReader, Provenance, Sample, TensorLayout};
+use gradscope_io::atomic::AtomicFile;
+use gradscope_io::{is_stdio, GradReader, Provenance, Sample, TensorLayout};
 use gradscope_stats::normality::{
     default_block_length, CoordinateReport, CoordinateTests, TestSelection, Workspace,
     SHAPIRO_WILK_MAX_N, SHAPIRO_WILK_MIN_N, SKEW_TEST_MIN_N,
 };
 use gradscope_stats::rng::{splitmix64, stream};
+use gradscope_tool::args::{one_stdout, table_path, Json, Threads};
+use gradscope_tool::progress::progress;
+use gradscope_tool::table_builder::TableBuilder;
+use gradscope_tool::text_table::{json_num, num, print_table};
+use gradscope_tool::{errln, tool_name, OutputSet};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -94,7 +97,7 @@ pub struct Args {
     /// Summary table, one row per (step, tensor, test): .parquet, .csv or .json by
     /// extension, `-` for CSV on stdout. Without it only the summary on stderr (and
     /// `--json` on stdout) is written.
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = table_path)]
     pub output: Option<PathBuf>,
 
     /// `iteration`: each coordinate over the n gradients of a step (the Gaussianity
@@ -132,7 +135,7 @@ pub struct Args {
 
     /// One row per tested coordinate (step, tensor, index, n, shapiro_w, shapiro_p,
     /// skew_z, kurt_z, k2, k2_p, beta_sigma3, tail_index): .parquet, .csv or .json.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = table_path)]
     pub per_coordinate: Option<PathBuf>,
 
     /// Memory for one block of coordinates, in MiB (2^20 bytes): the file is read once
@@ -144,13 +147,11 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Worker threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub threads: Threads,
 
-    /// Print the summary rows as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: Json,
 }
 
 /// Salts that keep the random draws of the different subsets apart.
@@ -312,7 +313,10 @@ struct Input {
     path: PathBuf,
     /// The name for messages.
     name: String,
-    _spill: Option<tempfile::NamedTempFile>,
+    /// The spool file of a stream read from stdin: an uncommitted [`AtomicFile`] in the
+    /// temporary directory, so it is removed at exit, and seen by whatever removes live
+    /// temporary files on a signal.
+    _spill: Option<AtomicFile>,
 }
 
 fn open_input(input: &Path) -> Result<Input> {
@@ -323,11 +327,13 @@ fn open_input(input: &Path) -> Result<Input> {
             _spill: None,
         });
     }
-    let mut spill = tempfile::NamedTempFile::new()
+    let spill = AtomicFile::create(&std::env::temp_dir().join("normtest-stdin.arrows"))
         .context("stdin: cannot create a temporary file to hold the stream (set TMPDIR)")?;
-    let bytes = std::io::copy(&mut std::io::stdin().lock(), spill.as_file_mut())
+    let mut file = spill.file()?;
+    let bytes = std::io::copy(&mut std::io::stdin().lock(), &mut file)
+        .and_then(|n| file.sync_data().map(|()| n))
         .context("stdin: cannot copy the stream to a temporary file (is TMPDIR full?)")?;
-    eprintln!(
+    errln!(
         "note: stdin: copied the stream ({} MiB) to a temporary file, since the coordinates \
          are read once per block; it is removed at exit",
         num(bytes as f64 / 1048576.0)
@@ -347,7 +353,7 @@ fn open_reader(input: &Input) -> Result<GradReader> {
 fn rename(e: anyhow::Error, input: &Input) -> anyhow::Error {
     if input._spill.is_some() {
         let tmp = input.path.display().to_string();
-        anyhow!(crate::app::one_line(&e).replace(&tmp, "stdin"))
+        anyhow!(gradscope_tool::exit::one_line(&e).replace(&tmp, "stdin"))
     } else {
         e
     }
@@ -393,7 +399,7 @@ impl Plans {
         if !self.plans.contains_key(&n) {
             let mut sel = self.selection;
             if sel.tail_index && default_block_length(n).is_none() {
-                eprintln!(
+                errln!(
                     "note: the tail index needs a block length dividing the sample size; \
                      {n} has none (a prime), so its column is null for samples of {n}"
                 );
@@ -408,7 +414,6 @@ impl Plans {
 
 /// Runs the tool.
 pub fn run(args: Args) -> Result<()> {
-    init_threads(args.threads);
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
         bail!("--alpha {} must lie strictly between 0 and 1", args.alpha);
     }
@@ -421,11 +426,11 @@ pub fn run(args: Args) -> Result<()> {
     if args.coords == Some(0) {
         bail!("--coords 0 tests nothing: give a positive number of coordinates per tensor");
     }
-    for out in [&args.output, &args.per_coordinate].into_iter().flatten() {
-        if !is_stdio(out) {
-            gradscope_io::TableFormat::from_path(out)?;
-        }
-    }
+    one_stdout(
+        args.json.enabled,
+        [args.output.as_deref(), args.per_coordinate.as_deref()],
+    )?;
+    args.threads.init();
     let shapiro = matches!(args.test, TestChoice::Shapiro | TestChoice::Both);
     let dagostino = matches!(args.test, TestChoice::Dagostino | TestChoice::Both);
     let min_n = if dagostino {
@@ -575,7 +580,7 @@ pub fn run(args: Args) -> Result<()> {
             );
         }
         if dimension && info.n < args.iter_samples {
-            eprintln!(
+            errln!(
                 "note: step {} holds {} gradients, fewer than --iter-samples {}: the {what} use all of them",
                 info.step, info.n, args.iter_samples
             );
@@ -617,7 +622,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut per_coord: Vec<CoordRow> = Vec::new();
     let bar = progress(Some(samples_total * blocks.len() as u64), "normtest");
     if blocks.len() > 1 {
-        eprintln!(
+        errln!(
             "note: {} coordinates in {} blocks of up to {width} (--block-mb {}): the input is read {} times",
             coords.len(),
             blocks.len(),
@@ -858,22 +863,21 @@ pub fn run(args: Args) -> Result<()> {
     for (k, v) in extra {
         prov.extra.insert(k.into(), v);
     }
+    let mut outputs = OutputSet::new();
     if let Some(out) = &args.per_coordinate {
         per_coord.sort_by_key(|r| (r.step_idx, r.scope, r.index));
         let mut p = prov.clone();
         p.kind = "normtest-coordinates".into();
-        write_table(out, &coordinate_table(&per_coord, &steps, &layout)?, &p)
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        outputs.table(out, &coordinate_table(&per_coord, &steps, &layout)?, &p)?;
     }
     if let Some(out) = &args.output {
-        write_table(out, &summary_table(&rows, dimension)?, &prov)
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        outputs.table(out, &summary_table(&rows, dimension)?, &prov)?;
     }
     print_summary(&rows, dimension, args.alpha);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&json_rows(&rows))?);
+    if args.json.enabled {
+        outputs.json(&json_rows(&rows))?;
     }
-    Ok(())
+    outputs.commit()
 }
 
 fn seed_for(seed: u64, salt: u64) -> u64 {
@@ -980,7 +984,7 @@ fn print_summary(rows: &[Row], dimension: bool, alpha: f64) {
         })
         .collect();
     if !constant.is_empty() {
-        eprintln!(
+        errln!(
             "note: constant coordinates (every gradient equal, e.g. dead units), not tested and left out of gaussian % (column {}): {}",
             if dimension { "sets_constant" } else { "coords_constant" },
             constant.join("; ")
@@ -988,19 +992,13 @@ fn print_summary(rows: &[Row], dimension: bool, alpha: f64) {
     }
     let undefined: u64 = rows.iter().map(|r| r.undefined).sum();
     if undefined > 0 {
-        eprintln!("note: {undefined} test results were undefined (spread below floating-point resolution) and left out of gaussian % (column *_undefined)");
+        errln!("note: {undefined} test results were undefined (spread below floating-point resolution) and left out of gaussian % (column *_undefined)");
     }
-    eprintln!("gaussian %: share of tested non-constant sets with p > {alpha}");
+    errln!("gaussian %: share of tested non-constant sets with p > {alpha}");
 }
 
 fn json_rows(rows: &[Row]) -> serde_json::Value {
-    let f = |x: f64| {
-        if x.is_finite() {
-            serde_json::json!(x)
-        } else {
-            serde_json::Value::Null
-        }
-    };
+    let f = json_num;
     serde_json::Value::Array(
         rows.iter()
             .map(|r| {

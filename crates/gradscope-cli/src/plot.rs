@@ -11,6 +11,8 @@ use crate::read_table::{read_table, Table};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use gradscope_plot::{draw_png, Panel, Series};
+use gradscope_tool::args::png_path;
+use gradscope_tool::{errln, OutputSet};
 use std::path::{Path, PathBuf};
 
 /// Draws a PNG line plot from CSV or Parquet result tables.
@@ -21,8 +23,8 @@ pub struct Args {
     #[arg(required = true)]
     pub inputs: Vec<String>,
 
-    /// Output PNG.
-    #[arg(short, long)]
+    /// Output PNG (written under a temporary name and renamed when complete).
+    #[arg(short, long, value_parser = png_path)]
     pub output: PathBuf,
 
     /// Column for the x axis.
@@ -77,6 +79,9 @@ pub struct Args {
     #[arg(long, default_value_t = 600)]
     pub height: u32,
 }
+
+/// The largest width or height drawn: the image is held in memory (3 bytes a pixel).
+const MAX_PIXELS: u32 = 16384;
 
 /// Splits `FILE=LABEL`; the label defaults to the file stem.
 fn input_label(spec: &str) -> (PathBuf, String) {
@@ -180,8 +185,12 @@ fn series_of(
 
 /// Runs the tool.
 pub fn run(args: Args) -> Result<()> {
-    if args.output.extension().and_then(|e| e.to_str()) != Some("png") {
-        bail!("{}: the output must be a .png file", args.output.display());
+    if !(1..=MAX_PIXELS).contains(&args.width) || !(1..=MAX_PIXELS).contains(&args.height) {
+        bail!(
+            "--width {} --height {}: each must lie in 1..={MAX_PIXELS} pixels",
+            args.width,
+            args.height
+        );
     }
     let mut hlines = Vec::new();
     for (i, h) in args.hline.iter().enumerate() {
@@ -206,7 +215,7 @@ pub fn run(args: Args) -> Result<()> {
         bail!("nothing to draw: no row has a finite x and y");
     }
     if dropped > 0 {
-        eprintln!(
+        errln!(
             "plot: {dropped} points left out (missing, not finite, or not positive on a log axis)"
         );
     }
@@ -219,8 +228,12 @@ pub fn run(args: Args) -> Result<()> {
         series,
         hlines,
     };
-    draw_png(&args.output, args.width, args.height, &[panel])?;
-    eprintln!("plot: wrote {}", args.output.display());
+    let mut outputs = OutputSet::new();
+    outputs.drawn(&args.output, |tmp| {
+        draw_png(tmp, args.width, args.height, &[panel])
+    })?;
+    outputs.commit()?;
+    errln!("plot: wrote {}", args.output.display());
     Ok(())
 }
 

@@ -19,16 +19,14 @@
 //!
 //! Every output is computed before anything is written, so a failed fit leaves no file.
 
-use crate::app::{init_threads, tool_name};
-use crate::grad_spectrum::GradMatrix;
 use crate::read_column::read_column;
-use crate::summary::{num, print_table};
+use crate::spectra_from_file::GradMatrix;
 use anyhow::{anyhow, bail, Context, Result};
 use arrow::array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use clap::{Parser, ValueEnum};
-use gradscope_io::{write_table, Provenance, TableFormat};
+use gradscope_io::{Provenance, TableFormat};
 use gradscope_plot::{draw_png, Panel, Series};
 use gradscope_stats::powerlaw::{
     eigengaps, fit, goodness_of_fit, likelihood_ratio_test, Alternative, BootstrapOptions,
@@ -38,6 +36,9 @@ use gradscope_stats::spectrum::views::coordinate_means;
 use gradscope_stats::spectrum::{
     dimension_wise, iteration_wise, view_fits, MatrixKind, Spectrum, ViewFits,
 };
+use gradscope_tool::args::{one_stdout, png_path, table_path, Json, Threads};
+use gradscope_tool::text_table::{json_num, num, print_table};
+use gradscope_tool::{errln, tool_name, OutputSet};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -84,7 +85,7 @@ pub struct Args {
 
     /// Fit rows: .parquet, .csv or .json by extension, `-` for CSV on stdout. Without it
     /// only the summary on stderr (and --json on stdout) is written.
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = table_path)]
     pub output: Option<PathBuf>,
 
     /// Fit this numeric column of the input table (values must be > 0; missing values
@@ -158,7 +159,7 @@ pub struct Args {
 
     /// Where the --compare table goes (default: the --output path with `-compare` added
     /// to its stem; without --output, the summary only).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = table_path)]
     pub compare_output: Option<PathBuf>,
 
     /// Significance level of ks_crit_exact (dimensionless).
@@ -166,7 +167,7 @@ pub struct Args {
     pub significance: f64,
 
     /// Draw each fit (at most 6 panels) on log-log axes with the fitted line (PNG).
-    #[arg(long, value_name = "FILE.png")]
+    #[arg(long, value_name = "FILE.png", value_parser = png_path)]
     pub plot: Option<PathBuf>,
 
     /// What --plot draws: `rank` (value against rank, the study's Figure 1) or `ccdf`.
@@ -174,7 +175,7 @@ pub struct Args {
     pub plot_kind: PlotKind,
 
     /// With --spectrum: write the eigenvalues (step, scope, matrix, rank, eigenvalue).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = table_path)]
     pub spectrum_output: Option<PathBuf>,
 
     /// With --spectrum: memory for gradients held at once, in MiB. Matrices larger than
@@ -187,13 +188,11 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Worker threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub threads: Threads,
 
-    /// Print the results as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: Json,
 }
 
 /// One fitted data set.
@@ -276,7 +275,6 @@ fn derived_compare_path(out: &Path) -> Option<PathBuf> {
 
 /// Runs the tool.
 pub fn run(args: Args) -> Result<()> {
-    init_threads(args.threads);
     // Usage checks and output formats first, before any work.
     if args.column.is_some()
         && (args.per_tensor
@@ -304,23 +302,18 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         None
     };
-    for out in [&args.output, &compare_out, &args.spectrum_output]
-        .into_iter()
-        .flatten()
-    {
-        if !gradscope_io::is_stdio(out) {
-            TableFormat::from_path(out)?;
-        }
+    if let Some(out) = &compare_out {
+        TableFormat::from_path(out)?;
     }
-    if let Some(p) = &args.plot {
-        if p.extension()
-            .and_then(|e| e.to_str())
-            .map(|e| e.to_ascii_lowercase())
-            != Some("png".into())
-        {
-            bail!("--plot {}: the plot is a PNG; name it *.png", p.display());
-        }
-    }
+    one_stdout(
+        args.json.enabled,
+        [
+            args.output.as_deref(),
+            compare_out.as_deref(),
+            args.spectrum_output.as_deref(),
+        ],
+    )?;
+    args.threads.init();
     if !args.views.is_empty() {
         return run_views(&args);
     }
@@ -343,7 +336,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(name) = &args.column {
         let col = read_column(&args.input, name)?;
         if col.missing > 0 {
-            eprintln!(
+            errln!(
                 "note: {} missing value(s) of column '{name}' skipped",
                 col.missing
             );
@@ -361,7 +354,7 @@ pub fn run(args: Args) -> Result<()> {
         prov.extra.insert("matrix".into(), kind.name().into());
         prov.extra.insert("samples".into(), (m.n as u64).into());
         if !m.in_memory() {
-            eprintln!(
+            errln!(
                 "note: {} x {} gradients exceed --block-mb {}; reading the file once per block of coordinates",
                 m.n, m.dim, args.block_mb
             );
@@ -391,7 +384,7 @@ pub fn run(args: Args) -> Result<()> {
             None if args.spectrum.is_some() => {
                 let k = STUDY_TOP_K.min(data.len());
                 if k < STUDY_TOP_K {
-                    eprintln!("note: {scope} {series}: {} positive values, fewer than the study's 1000; fitting the top {k}", data.len());
+                    errln!("note: {scope} {series}: {} positive values, fewer than the study's 1000; fitting the top {k}", data.len());
                 }
                 if k < 2 {
                     return Err(anyhow!("only {k} positive value(s); at least 2 are needed"))
@@ -432,9 +425,12 @@ pub fn run(args: Args) -> Result<()> {
             )
             .with_context(|| format!("bootstrap of {} {}", r.scope, r.series))?;
             if g.failed > 0 {
-                eprintln!(
+                errln!(
                     "note: {} {}: {} of {} bootstrap fits failed and were left out of p_gof",
-                    r.scope, r.series, g.failed, args.bootstrap
+                    r.scope,
+                    r.series,
+                    g.failed,
+                    args.bootstrap
                 );
             }
             r.p_gof = Some(g.p_value);
@@ -456,34 +452,29 @@ pub fn run(args: Args) -> Result<()> {
     prov.extra.insert("seed".into(), args.seed.into());
     prov.extra
         .insert("bootstrap".into(), (args.bootstrap as u64).into());
+    let mut outputs = OutputSet::new();
     if let Some(out) = &args.output {
-        write_table(out, &fits_table(&rows, args.bootstrap > 0)?, &prov)
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        outputs.table(out, &fits_table(&rows, args.bootstrap > 0)?, &prov)?;
     }
     if let Some(out) = &compare_out {
         let mut p = prov.clone();
         p.kind = "powerlaw-fit-compare".into();
-        write_table(out, &compare_table(&rows, &comparisons)?, &p)
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        outputs.table(out, &compare_table(&rows, &comparisons)?, &p)?;
     }
     if let Some(out) = &args.spectrum_output {
         let mut p = prov.clone();
         p.kind = "powerlaw-fit-spectrum".into();
         let step = prov.extra.get("step").and_then(|v| v.as_u64()).unwrap_or(0);
-        write_table(out, &spectrum_table(step, &spectra)?, &p)
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        outputs.table(out, &spectrum_table(step, &spectra)?, &p)?;
     }
     if let Some(out) = &args.plot {
-        plot(out, &rows, args.plot_kind)?;
+        outputs.drawn(out, |tmp| plot(tmp, &rows, args.plot_kind))?;
     }
     print_summary(&rows, &comparisons);
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json(&rows, &comparisons))?
-        );
+    if args.json.enabled {
+        outputs.json(&json(&rows, &comparisons))?;
     }
-    Ok(())
+    outputs.commit()
 }
 
 /// `--views`: the power-law rates of the dimension-wise and iteration-wise element sets.
@@ -612,8 +603,9 @@ fn run_views(args: &Args) -> Result<()> {
             col_f64(out.iter().map(|o| 1.0 / (o.1.mean_alpha - 1.0))),
         ),
     ])?;
+    let mut outputs = OutputSet::new();
     if let Some(o) = &args.output {
-        write_table(o, &table, &prov).with_context(|| format!("cannot write {}", o.display()))?;
+        outputs.table(o, &table, &prov)?;
     }
     let body: Vec<Vec<String>> = out
         .iter()
@@ -630,7 +622,7 @@ fn run_views(args: &Args) -> Result<()> {
             ]
         })
         .collect();
-    eprintln!(
+    errln!(
         "{n} gradients of {d} values (step {step}), top-{k} fits of {}",
         if args.views_raw { "|g|" } else { "|g - g_bar|" }
     );
@@ -647,7 +639,7 @@ fn run_views(args: &Args) -> Result<()> {
         ],
         &body,
     );
-    if args.json {
+    if args.json.enabled {
         let rows: Vec<serde_json::Value> = out
             .iter()
             .map(|(v, f)| {
@@ -656,9 +648,9 @@ fn run_views(args: &Args) -> Result<()> {
                     "ks_crit": ks_crit, "mean_alpha": f.mean_alpha})
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outputs.json(&serde_json::Value::Array(rows))?;
     }
-    Ok(())
+    outputs.commit()
 }
 
 fn col_f64(v: impl IntoIterator<Item = f64>) -> ArrayRef {
@@ -810,7 +802,7 @@ fn log_spaced(n: usize, max: usize) -> Vec<usize> {
 fn plot(path: &Path, rows: &[FitRow], kind: PlotKind) -> Result<()> {
     let shown = &rows[..rows.len().min(6)];
     if rows.len() > 6 {
-        eprintln!("note: --plot shows the first 6 of {} fits", rows.len());
+        errln!("note: --plot shows the first 6 of {} fits", rows.len());
     }
     let panels: Vec<Panel> = shown
         .iter()
@@ -925,19 +917,13 @@ fn print_summary(rows: &[FitRow], comparisons: &[(usize, LikelihoodRatio)]) {
                 ]
             })
             .collect();
-        eprintln!();
+        errln!();
         print_table(&["scope", "series", "alt", "R", "R_norm", "p"], &body);
     }
 }
 
 fn json(rows: &[FitRow], comparisons: &[(usize, LikelihoodRatio)]) -> serde_json::Value {
-    let f = |x: f64| {
-        if x.is_finite() {
-            serde_json::json!(x)
-        } else {
-            serde_json::Value::Null
-        }
-    };
+    let f = json_num;
     let fits: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {

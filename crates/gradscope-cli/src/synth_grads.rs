@@ -13,13 +13,15 @@
 //! Samples are generated in parallel from per-sample random streams, so the file is the
 //! same for any number of threads.
 
-use crate::app::{init_threads, progress, tool_name};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use gradscope_io::grad_matrix::layout_from_shapes;
 use gradscope_io::{GradWriter, Provenance, WriterOptions};
 use gradscope_stats::rng::{seeded, stream};
 use gradscope_stats::vmf::wood::{uniform_direction, WoodSampler};
+use gradscope_tool::args::Threads;
+use gradscope_tool::progress::progress;
+use gradscope_tool::{errln, tool_name};
 use rand_distr::{Distribution, StandardNormal, StudentT};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -80,9 +82,8 @@ pub struct Args {
     #[arg(long)]
     pub zstd: bool,
 
-    /// Worker threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub threads: Threads,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -116,18 +117,31 @@ fn parse_layout(spec: &str) -> Result<Vec<(String, Vec<usize>)>> {
             if name.is_empty() || dims.contains(&0) {
                 bail!("--layout: `{part}` needs a name and positive sizes");
             }
+            let numel = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+            if numel.is_none_or(|n| n > MAX_TENSOR_VALUES) {
+                bail!("--layout: `{part}` has more than {MAX_TENSOR_VALUES} values, the most one tensor of the gradient matrix holds (Arrow list offsets are 32-bit)");
+            }
             Ok((name.to_string(), dims))
         })
         .collect()
 }
 
+/// The most values one tensor may have: a gradient's `values` list is indexed by 32-bit
+/// Arrow offsets.
+const MAX_TENSOR_VALUES: usize = i32::MAX as usize;
+
 fn parse_norm(s: &str) -> Result<Norm> {
     Ok(match s.split_once(':') {
         None if s == "1" => Norm::One,
-        Some(("lognormal", v)) => Norm::LogNormal(
-            v.parse()
-                .with_context(|| format!("--norm lognormal:{v}: not a number"))?,
-        ),
+        Some(("lognormal", v)) => {
+            let sigma: f64 = v
+                .parse()
+                .with_context(|| format!("--norm lognormal:{v}: not a number"))?;
+            if !(sigma.is_finite() && sigma >= 0.0) {
+                bail!("--norm lognormal:{v}: sigma must be finite and non-negative");
+            }
+            Norm::LogNormal(sigma)
+        }
         Some(("chi", v)) => Norm::Chi(
             v.parse()
                 .with_context(|| format!("--norm chi:{v}: not a positive integer"))?,
@@ -143,8 +157,8 @@ fn parse_noise(s: &str) -> Result<Noise> {
     let v: f64 = v
         .parse()
         .with_context(|| format!("--noise {s}: `{v}` is not a number"))?;
-    if v.is_nan() || v <= 0.0 {
-        bail!("--noise {s}: the parameter must be positive");
+    if !(v.is_finite() && v > 0.0) {
+        bail!("--noise {s}: the parameter must be positive and finite");
     }
     match kind {
         "gaussian" => Ok(Noise::Gaussian(v)),
@@ -155,11 +169,16 @@ fn parse_noise(s: &str) -> Result<Noise> {
 
 /// Runs the tool.
 pub fn run(args: Args) -> Result<()> {
-    init_threads(args.threads);
     let shapes = match &args.layout {
         Some(spec) => parse_layout(spec)?,
         None => vec![("w".to_string(), vec![args.dim])],
     };
+    let total = shapes.iter().try_fold(0usize, |a, (_, d)| {
+        a.checked_add(d.iter().product::<usize>())
+    });
+    if total.is_none_or(|t| t > MAX_TENSOR_VALUES) {
+        bail!("the dimension must be at most {MAX_TENSOR_VALUES} values (got more)");
+    }
     let layout = layout_from_shapes(&shapes);
     let dim: usize = layout.iter().map(|t| t.numel).sum();
     if dim < 2 {
@@ -167,6 +186,10 @@ pub fn run(args: Args) -> Result<()> {
     }
     if !(args.kappa.is_finite() && args.kappa >= 0.0) {
         bail!("--kappa {} must be finite and non-negative", args.kappa);
+    }
+    check_kappa(args.kappa, dim)?;
+    if !args.mean_scale.is_finite() {
+        bail!("--mean-scale {} must be finite", args.mean_scale);
     }
     if args.mu != "random" && args.mu != "axis" {
         bail!("--mu {}: expected random or axis", args.mu);
@@ -197,6 +220,7 @@ pub fn run(args: Args) -> Result<()> {
         row_group_bytes: args.row_group_mb.max(1) << 20,
         zstd: args.zstd,
     };
+    args.threads.init();
     let mut writer = GradWriter::create(&args.output, &meta, &opts)?;
     let bar = progress(Some(args.steps * args.samples as u64), "synth-grads");
     // Generate in blocks of samples in parallel, write in order.
@@ -263,6 +287,12 @@ pub fn run(args: Args) -> Result<()> {
                 })
                 .collect();
             for (k, g) in grads.iter().enumerate() {
+                if g.iter().any(|v| !v.is_finite()) {
+                    bail!(
+                        "step {step}, sample {}: the generated gradient holds non-finite values (f32 holds at most 3.4e38); lower --noise, --mean-scale or --norm",
+                        start + k as u32
+                    );
+                }
                 writer.write_sample(step, start + k as u32, f64::NAN, 1, g)?;
             }
             bar.inc((end - start) as u64);
@@ -271,10 +301,26 @@ pub fn run(args: Args) -> Result<()> {
     }
     bar.finish_and_clear();
     let n = writer.finish()?;
-    eprintln!(
+    errln!(
         "synth-grads: wrote {n} gradients of dimension {dim} to {}",
         args.output.display()
     );
+    Ok(())
+}
+
+/// Wood's sampler needs 1 - x0^2 > 0 with x0 = (1 - b)/(1 + b) and
+/// b = (d-1)/(2 kappa + sqrt(4 kappa^2 + (d-1)^2)): for kappa above about (d-1) 2^51 it
+/// rounds to 0 in f64, the acceptance test is never met and the sampler never returns.
+fn check_kappa(kappa: f64, dim: usize) -> Result<()> {
+    let m = (dim - 1) as f64;
+    let b = m / (2.0 * kappa + (4.0 * kappa * kappa + m * m).sqrt());
+    let x0 = (1.0 - b) / (1.0 + b);
+    if 1.0 - x0 * x0 <= 0.0 || !b.is_finite() {
+        bail!(
+            "--kappa {kappa} is too large for dimension {dim}: the directions equal the mean direction to f64 precision and Wood's sampler cannot draw them (use at most {:.3e})",
+            m * 2f64.powi(50)
+        );
+    }
     Ok(())
 }
 

@@ -12,14 +12,16 @@
 //! `MAX_BLOCK` each, [`BLOCK_BYTES`] at most) 4 bytes per coordinate each. Reading runs
 //! on its own thread while the previous block is being accumulated on the others.
 
-use crate::app::{init_threads, progress, tool_name};
-use crate::summary::{num, print_table};
-use crate::table::TableBuilder;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Parser;
-use gradscope_io::{write_table, GradReader, Provenance, Sample};
+use gradscope_io::{GradReader, Provenance, Sample};
 use gradscope_stats::vmf::uniformity::{null_kappa, NullKappa};
 use gradscope_stats::vmf::{DirectionalAccumulator, Scope, ScopeStats, MAX_BLOCK};
+use gradscope_tool::args::{one_stdout, table_path, Json, Threads};
+use gradscope_tool::progress::progress;
+use gradscope_tool::report::{Column, Report};
+use gradscope_tool::table_builder::TableBuilder;
+use gradscope_tool::{errln, tool_name, OutputSet};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -34,7 +36,7 @@ pub struct Args {
 
     /// Results: .parquet, .csv or .json by extension, `-` for CSV on stdout. Without it
     /// only the summary on stderr (and `--json` on stdout) is written.
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = table_path)]
     pub output: Option<PathBuf>,
 
     /// Also one row per tensor (each tensor's gradient normalised on its own).
@@ -43,7 +45,7 @@ pub struct Args {
 
     /// Histogram of the angles between each gradient and a random unit vector (the vMF
     /// study's Figure 3): one row per bin with the count expected under uniformity.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = table_path)]
     pub angles_hist: Option<PathBuf>,
 
     /// Bins of the angle histogram over 90 +- 10 null standard deviations (a divisor of 4000).
@@ -59,13 +61,11 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Worker threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub threads: Threads,
 
-    /// Print the results as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: Json,
 }
 
 /// One angle-histogram bin: lower and upper edge (degrees), count, expected count.
@@ -95,21 +95,39 @@ fn block_len(dim: usize) -> usize {
     (BLOCK_BYTES / (4 * dim.max(1))).clamp(1, MAX_BLOCK)
 }
 
-/// Runs the tool.
+/// Runs the tool: plan (every check, before any work), measure, emit.
 pub fn run(args: Args) -> Result<()> {
-    init_threads(args.threads);
+    let reader = plan(&args)?;
+    let measured = measure(&args, reader)?;
+    emit(&args, &measured)
+}
+
+/// Every check of the arguments, then the input opened.
+fn plan(args: &Args) -> Result<GradReader> {
     if args.angle_bins == 0 || 4000 % args.angle_bins != 0 {
         bail!(
             "--angle-bins {} must divide 4000 (e.g. 50, 100, 200, 400)",
             args.angle_bins
         );
     }
-    for out in [&args.output, &args.angles_hist].into_iter().flatten() {
-        if out.as_os_str() != "-" {
-            gradscope_io::TableFormat::from_path(out)?;
-        }
-    }
-    let mut reader = GradReader::open(&args.input)?;
+    one_stdout(
+        args.json.enabled,
+        [args.output.as_deref(), args.angles_hist.as_deref()],
+    )?;
+    args.threads.init();
+    GradReader::open(&args.input)
+}
+
+/// What one pass over the input measured.
+#[derive(Debug)]
+pub struct Measured {
+    pub rows: Vec<Row>,
+    hist_rows: HistRows,
+    meta: Provenance,
+}
+
+/// One pass over the gradients: the rows and the angle histograms. Writes nothing.
+fn measure(args: &Args, mut reader: GradReader) -> Result<Measured> {
     let meta = reader.meta().clone();
     let dim = reader.dim();
     let scopes: Vec<Scope> = if args.per_tensor {
@@ -128,7 +146,6 @@ pub fn run(args: Args) -> Result<()> {
     let mut rows: Vec<Row> = Vec::new();
     let mut hist_rows: HistRows = Vec::new();
     let mut null_cache: HashMap<(u64, usize), NullKappa> = HashMap::new();
-
     // The reader thread fills buffers; this thread accumulates them a block at a time.
     // 2 blocks + 1 buffers circulate, so the reader fills the next block while this
     // one is accumulated.
@@ -241,60 +258,95 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
 
+    Ok(Measured {
+        rows,
+        hist_rows,
+        meta,
+    })
+}
+
+/// The results table, the angle histogram, the summary on stderr and `--json`.
+fn emit(args: &Args, m: &Measured) -> Result<()> {
     let mut prov = Provenance::new("vmf-kappa", &tool_name("vmf-kappa"));
-    prov.source = Some(Box::new(meta.clone()));
+    prov.source = Some(Box::new(m.meta.clone()));
     prov.extra.insert("null_reps".into(), args.null_reps.into());
     prov.extra.insert("seed".into(), args.seed.into());
+    let report = report();
+    let mut outputs = OutputSet::new();
     if let Some(out) = &args.output {
-        write_table(out, &results_table(&rows)?, &prov)
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        outputs.table(out, &report.table(&m.rows)?, &prov)?;
     }
     if let Some(out) = &args.angles_hist {
         let mut p = prov.clone();
         p.kind = "vmf-kappa-angles".into();
-        write_table(out, &hist_table(&hist_rows)?, &p)
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        outputs.table(out, &hist_table(&m.hist_rows)?, &p)?;
     }
-    print_summary(&rows);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&json_rows(&rows))?);
+    print_summary(&report, &m.rows);
+    if args.json.enabled {
+        outputs.json(&report.json(&m.rows))?;
     }
-    Ok(())
+    outputs.commit()
 }
 
-fn results_table(rows: &[Row]) -> Result<arrow::record_batch::RecordBatch> {
-    let s = |f: fn(&Row) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
-    TableBuilder::new()
-        .u64("step", rows.iter().map(|r| r.step))
-        .str("scope", rows.iter().map(|r| r.stats.scope.as_str()))
-        .u64("n", rows.iter().map(|r| r.stats.n))
-        .u64("dim", rows.iter().map(|r| r.stats.dim as u64))
-        .f64("r_bar", s(|r| r.stats.r_bar))
-        .f64("kappa", s(|r| r.stats.kappa))
-        .f64("kappa_ml", s(|r| r.stats.kappa_ml))
-        .f64("kappa_null_mean", s(|r| r.null.mean))
-        .f64("kappa_null_sd", s(|r| r.null.sd))
-        .f64("rayleigh_z", s(|r| r.stats.rayleigh.z))
-        .f64("rayleigh_p", s(|r| r.stats.rayleigh.p))
-        .f64("mean_norm", s(|r| r.stats.mean_norm))
-        .f64("std_norm", s(|r| r.stats.std_norm))
-        .f64("gns", s(|r| r.stats.gns))
-        .f64("norm_snr", s(|r| r.stats.norm_snr))
-        .f64("gs", s(|r| r.stats.gs))
-        .f64("snr", s(|r| r.stats.snr))
-        .u64("n_zero", rows.iter().map(|r| r.stats.n_zero))
-        .f64("mean_grad_norm", s(|r| r.stats.mean_grad_norm))
-        .f64("trace_cov", s(|r| r.stats.trace_cov))
-        .f64("rayleigh_t", s(|r| r.stats.rayleigh.statistic))
-        .f64("angle_mean", s(|r| r.stats.angles.mean))
-        .f64("angle_sd", s(|r| r.stats.angles.sd))
-        .f64("angle_null_sd", s(|r| r.stats.angles.null_sd))
-        .f64("angle_mean_z", s(|r| r.stats.angles.mean_z))
-        .f64("angle_sd_ratio", s(|r| r.stats.angles.sd_ratio))
-        .f64("angle_ks", s(|r| r.stats.angles.ks))
-        .f64("mean_loss", s(|r| r.mean_loss))
-        .u64("batch_size", rows.iter().map(|r| r.batch_size as u64))
-        .build()
+/// The result rows, described once: the table has every column in this order, the
+/// summary those with a label, `--json` those marked so. Formulas and units:
+/// `gradscope_stats::vmf::directional`.
+pub fn report() -> Report<Row> {
+    Report::new(vec![
+        Column::u64("step", |r: &Row| r.step).summary("step").json(),
+        Column::str("scope", |r: &Row| r.stats.scope.as_str())
+            .summary("scope")
+            .json(),
+        Column::u64("n", |r: &Row| r.stats.n).summary("n").json(),
+        Column::u64("dim", |r: &Row| r.stats.dim as u64)
+            .summary("dim")
+            .json(),
+        Column::f64("r_bar", |r: &Row| r.stats.r_bar).json(),
+        Column::f64("kappa", |r: &Row| r.stats.kappa)
+            .summary("kappa")
+            .json(),
+        Column::f64("kappa_ml", |r: &Row| r.stats.kappa_ml)
+            .summary("kappa_ml")
+            .json(),
+        Column::f64("kappa_null_mean", |r: &Row| r.null.mean)
+            .summary("null mean")
+            .json(),
+        Column::f64("kappa_null_sd", |r: &Row| r.null.sd)
+            .summary("null sd")
+            .json(),
+        Column::f64("rayleigh_z", |r: &Row| r.stats.rayleigh.z)
+            .summary("rayleigh_z")
+            .json(),
+        Column::f64("rayleigh_p", |r: &Row| r.stats.rayleigh.p).json(),
+        Column::f64("mean_norm", |r: &Row| r.stats.mean_norm)
+            .unit("gradient units")
+            .json(),
+        Column::f64("std_norm", |r: &Row| r.stats.std_norm)
+            .unit("gradient units")
+            .json(),
+        Column::f64("gns", |r: &Row| r.stats.gns)
+            .summary("gns")
+            .json(),
+        Column::f64("norm_snr", |r: &Row| r.stats.norm_snr).json(),
+        Column::f64("gs", |r: &Row| r.stats.gs).summary("gs").json(),
+        Column::f64("snr", |r: &Row| r.stats.snr).json(),
+        Column::u64("n_zero", |r: &Row| r.stats.n_zero).json(),
+        Column::f64("mean_grad_norm", |r: &Row| r.stats.mean_grad_norm).unit("gradient units"),
+        Column::f64("trace_cov", |r: &Row| r.stats.trace_cov).unit("gradient units squared"),
+        Column::f64("rayleigh_t", |r: &Row| r.stats.rayleigh.statistic),
+        Column::f64("angle_mean", |r: &Row| r.stats.angles.mean)
+            .unit("degrees")
+            .json(),
+        Column::f64("angle_sd", |r: &Row| r.stats.angles.sd)
+            .unit("degrees")
+            .json(),
+        Column::f64("angle_null_sd", |r: &Row| r.stats.angles.null_sd).unit("degrees"),
+        Column::f64("angle_mean_z", |r: &Row| r.stats.angles.mean_z),
+        Column::f64("angle_sd_ratio", |r: &Row| r.stats.angles.sd_ratio).summary("angle_sd/null"),
+        Column::f64("angle_ks", |r: &Row| r.stats.angles.ks).json(),
+        Column::f64("mean_loss", |r: &Row| r.mean_loss).unit("nats"),
+        Column::u64("batch_size", |r: &Row| r.batch_size as u64),
+    ])
 }
 
 fn hist_table(rows: &HistRows) -> Result<arrow::record_batch::RecordBatch> {
@@ -314,78 +366,14 @@ fn hist_table(rows: &HistRows) -> Result<arrow::record_batch::RecordBatch> {
         .build()
 }
 
-fn print_summary(rows: &[Row]) {
-    let header = [
-        "step",
-        "scope",
-        "n",
-        "dim",
-        "kappa",
-        "null mean",
-        "null sd",
-        "kappa_ml",
-        "rayleigh_z",
-        "gns",
-        "gs",
-        "angle_sd/null",
-    ];
-    let body: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            let mut v = vec![
-                r.step.to_string(),
-                r.stats.scope.clone(),
-                r.stats.n.to_string(),
-                r.stats.dim.to_string(),
-            ];
-            v.extend(
-                [
-                    r.stats.kappa,
-                    r.null.mean,
-                    r.null.sd,
-                    r.stats.kappa_ml,
-                    r.stats.rayleigh.z,
-                    r.stats.gns,
-                    r.stats.gs,
-                    r.stats.angles.sd_ratio,
-                ]
-                .map(num),
-            );
-            v
-        })
-        .collect();
-    print_table(&header, &body);
+fn print_summary(report: &Report<Row>, rows: &[Row]) {
+    gradscope_tool::console::err(&report.summary(rows));
     let zero: u64 = rows
         .iter()
         .filter(|r| r.stats.scope == "all")
         .map(|r| r.stats.n_zero)
         .sum();
     if zero > 0 {
-        eprintln!("note: {zero} zero gradients had no direction and were left out of r_bar, kappa and the angles (column n_zero)");
+        errln!("note: {zero} zero gradients had no direction and were left out of r_bar, kappa and the angles (column n_zero)");
     }
-}
-
-fn json_rows(rows: &[Row]) -> serde_json::Value {
-    let f = |x: f64| {
-        if x.is_finite() {
-            serde_json::json!(x)
-        } else {
-            serde_json::Value::Null
-        }
-    };
-    serde_json::Value::Array(
-        rows.iter()
-            .map(|r| {
-                serde_json::json!({
-                    "step": r.step, "scope": r.stats.scope, "n": r.stats.n, "n_zero": r.stats.n_zero, "dim": r.stats.dim,
-                    "r_bar": f(r.stats.r_bar), "kappa": f(r.stats.kappa), "kappa_ml": f(r.stats.kappa_ml),
-                    "kappa_null_mean": f(r.null.mean), "kappa_null_sd": f(r.null.sd),
-                    "rayleigh_z": f(r.stats.rayleigh.z), "rayleigh_p": f(r.stats.rayleigh.p),
-                    "mean_norm": f(r.stats.mean_norm), "std_norm": f(r.stats.std_norm), "gns": f(r.stats.gns),
-                    "norm_snr": f(r.stats.norm_snr), "gs": f(r.stats.gs), "snr": f(r.stats.snr),
-                    "angle_mean": f(r.stats.angles.mean), "angle_sd": f(r.stats.angles.sd), "angle_ks": f(r.stats.angles.ks),
-                })
-            })
-            .collect(),
-    )
 }

@@ -14,17 +14,18 @@
 //! in the study and in d = 1,920,000 (the largest network), which the study could not
 //! reach because it sampled the full vectors.
 
-use crate::app::{init_threads, tool_name};
-use crate::summary::{num, print_table};
-use crate::table::TableBuilder;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use gradscope_io::{write_table, Provenance};
+use gradscope_io::Provenance;
 use gradscope_plot::{draw_png, Panel, Series};
 use gradscope_stats::rng::{splitmix64, stream};
 use gradscope_stats::vmf::null_walk::{resultant_length_uniform, resultant_length_vmf};
 use gradscope_stats::vmf::wood::uniform_direction;
 use gradscope_stats::vmf::{banerjee, maximum_likelihood};
+use gradscope_tool::args::{png_path, table_file, Threads};
+use gradscope_tool::table_builder::TableBuilder;
+use gradscope_tool::text_table::{num, print_table};
+use gradscope_tool::{errln, tool_name, OutputSet};
 use rayon::prelude::*;
 use std::path::PathBuf;
 
@@ -35,8 +36,8 @@ pub struct Args {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Worker threads (0: one per core).
-    #[arg(long, global = true, default_value_t = 0)]
+    /// Worker threads (0: one per core; at most 1024).
+    #[arg(long, global = true, value_name = "N", default_value_t = 0, value_parser = gradscope_tool::threads::parse)]
     pub threads: usize,
 }
 
@@ -61,7 +62,7 @@ pub enum Method {
 #[derive(Debug, Parser)]
 pub struct Table1Args {
     /// Output table (.csv, .parquet or .json).
-    #[arg(short, long, default_value = "results/table1.csv")]
+    #[arg(short, long, default_value = "results/table1.csv", value_parser = table_file)]
     pub output: PathBuf,
 
     /// How to draw kappa-hat.
@@ -89,11 +90,11 @@ pub struct Table1Args {
 #[derive(Debug, Parser)]
 pub struct Figure8Args {
     /// Output table (.csv, .parquet or .json).
-    #[arg(short, long, default_value = "results/figure8.csv")]
+    #[arg(short, long, default_value = "results/figure8.csv", value_parser = table_file)]
     pub output: PathBuf,
 
     /// PNG plot.
-    #[arg(long, default_value = "results/figure8.png")]
+    #[arg(long, default_value = "results/figure8.png", value_parser = png_path)]
     pub plot: PathBuf,
 
     /// Dimensions, comma-separated.
@@ -104,8 +105,10 @@ pub struct Figure8Args {
     #[arg(long, value_delimiter = ',', default_values_t = vec![1000usize, 2000, 3000])]
     pub samples: Vec<usize>,
 
-    /// True kappas: 0 and 10^(k/2) for k = 0..=2*MAX_EXP.
-    #[arg(long, default_value_t = 7)]
+    /// True kappas: 0 and 10^(k/2) for k = 0..=2*MAX_EXP (at most 12: far past the
+    /// study's 10^7, where kappa-hat is exact; beyond it the vMF sampler reaches the
+    /// limits of f64).
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=12))]
     pub max_exp: u32,
 
     /// Runs per point.
@@ -170,7 +173,10 @@ pub const TABLE1_SAMPLES: [usize; 3] = [1000, 2000, 3000];
 
 /// Runs the tool.
 pub fn run(args: Args) -> Result<()> {
-    init_threads(args.threads);
+    Threads {
+        count: args.threads,
+    }
+    .init();
     match args.command {
         Command::Table1(a) => table1(a),
         Command::Figure8(a) => figure8(a),
@@ -325,10 +331,8 @@ fn table1(a: Table1Args) -> Result<()> {
     let mut prov = Provenance::new("vmf-table1", &tool_name("vmf-null"));
     prov.seed = Some(a.seed);
     prov.extra.insert("method".into(), method.into());
-    if let Some(dir) = a.output.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    write_table(&a.output, &batch, &prov)?;
+    let mut outputs = OutputSet::new();
+    outputs.table(&a.output, &batch, &prov)?;
     let rows: Vec<Vec<String>> = out
         .iter()
         .map(|o| {
@@ -343,7 +347,7 @@ fn table1(a: Table1Args) -> Result<()> {
             ]
         })
         .collect();
-    eprintln!("vMF study, Table 1: kappa-hat of uniform unit vectors ({method}, {} runs; expectation from {} runs)", a.runs, a.expected_runs);
+    errln!("vMF study, Table 1: kappa-hat of uniform unit vectors ({method}, {} runs; expectation from {} runs)", a.runs, a.expected_runs);
     print_table(
         &[
             "network",
@@ -356,7 +360,8 @@ fn table1(a: Table1Args) -> Result<()> {
         ],
         &rows,
     );
-    eprintln!("wrote {}", a.output.display());
+    outputs.commit()?;
+    errln!("wrote {}", a.output.display());
     Ok(())
 }
 
@@ -418,13 +423,8 @@ fn figure8(a: Figure8Args) -> Result<()> {
         .build()?;
     let mut prov = Provenance::new("vmf-figure8", &tool_name("vmf-null"));
     prov.seed = Some(a.seed);
-    for p in [&a.output, &a.plot] {
-        if let Some(dir) = p.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-    }
-    write_table(&a.output, &batch, &prov)?;
+    let mut outputs = OutputSet::new();
+    outputs.table(&a.output, &batch, &prov)?;
     // One panel per dimension: kappa-hat against the true kappa on log-log axes (kappa =
     // 0 drawn as dashed horizontal lines), and the identity.
     let panels: Vec<Panel> = a
@@ -467,7 +467,9 @@ fn figure8(a: Figure8Args) -> Result<()> {
             }
         })
         .collect();
-    draw_png(&a.plot, 560 * panels.len() as u32, 480, &panels)?;
+    outputs.drawn(&a.plot, |tmp| {
+        draw_png(tmp, 560 * panels.len() as u32, 480, &panels)
+    })?;
     let rows: Vec<Vec<String>> = pts
         .iter()
         .filter(|p| p.n == *a.samples.last().expect("non-empty"))
@@ -481,11 +483,12 @@ fn figure8(a: Figure8Args) -> Result<()> {
             ]
         })
         .collect();
-    eprintln!("vMF study, Figure 8 (the study shows d = 10,000 only; kappa-hat approaches the true kappa from above and is exact for large kappa):");
+    errln!("vMF study, Figure 8 (the study shows d = 10,000 only; kappa-hat approaches the true kappa from above and is exact for large kappa):");
     print_table(
         &["dimension", "samples", "kappa", "kappa-hat", "kappa_ml"],
         &rows,
     );
-    eprintln!("wrote {} and {}", a.output.display(), a.plot.display());
+    outputs.commit()?;
+    errln!("wrote {} and {}", a.output.display(), a.plot.display());
     Ok(())
 }

@@ -484,3 +484,15 @@ fn one_group_per_step_and_batch_size() {
         .unwrap();
     common::assert_one_error_line(&o, &["g.parquet", "mix batch sizes (8, 64)"], &png);
 }
+
+#[test]
+fn help_and_summary_snapshots() {
+    insta::assert_snapshot!("normtest --help", common::help_text("normtest", &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let g = common::fixed_matrix(dir.path());
+    let g = g.to_str().unwrap();
+    insta::assert_snapshot!(
+        "normtest summary",
+        common::summary_of("normtest", &["-i", g, "--threads", "1"])
+    );
+}

@@ -88,13 +88,38 @@ fn bad_input_is_one_error_line_and_no_output() {
             vec!["missing.csv", "-x", "step", "-y", "kappa", "-o", p],
             vec!["cannot open missing.csv"],
         ),
-        (
-            vec![a, "-x", "step", "-y", "kappa", "-o", "k.svg"],
-            vec!["k.svg", "must be a .png"],
-        ),
     ];
     for (args, needles) in cases {
         let o = plot(&args);
         assert_one_error_line(&o, &needles, &png);
     }
+    // A wrong output format is a usage error (exit 2), found while parsing the arguments.
+    let o = plot(&[a, "-x", "step", "-y", "kappa", "-o", "k.svg"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("must be a .png"));
+}
+
+#[test]
+fn help_and_summary_snapshots() {
+    insta::assert_snapshot!("plot --help", common::help_text("plot", &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t.csv");
+    std::fs::write(&t, "step,kappa\n0,1.5\n10,\n20,2.5\n").unwrap();
+    let png = dir.path().join("p.png");
+    let summary = common::summary_of(
+        "plot",
+        &[
+            t.to_str().unwrap(),
+            "-x",
+            "step",
+            "-y",
+            "kappa",
+            "-o",
+            png.to_str().unwrap(),
+        ],
+    );
+    insta::assert_snapshot!(
+        "plot summary",
+        summary.replace(png.to_str().unwrap(), "OUT.png")
+    );
 }

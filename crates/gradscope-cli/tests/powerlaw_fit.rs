@@ -512,3 +512,30 @@ fn element_views_equal_the_library() {
         }
     }
 }
+
+#[test]
+fn help_and_summary_snapshots() {
+    insta::assert_snapshot!(
+        "powerlaw-fit --help",
+        common::help_text("powerlaw-fit", &[])
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let g = common::fixed_matrix(dir.path());
+    let g = g.to_str().unwrap();
+    insta::assert_snapshot!(
+        "powerlaw-fit summary",
+        common::summary_of(
+            "powerlaw-fit",
+            &[
+                "-i",
+                g,
+                "--spectrum",
+                "covariance",
+                "--step",
+                "1",
+                "--threads",
+                "1"
+            ]
+        )
+    );
+}

@@ -1,5 +1,7 @@
 //! CLI tests of `synth-grads`: the format it writes and its error messages.
 
+mod common;
+
 use assert_cmd::Command;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
@@ -78,4 +80,28 @@ fn rejects_bad_arguments_cleanly() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("does not exist"));
+}
+
+#[test]
+fn help_and_summary_snapshots() {
+    insta::assert_snapshot!("synth-grads --help", common::help_text("synth-grads", &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("g.parquet");
+    let o = out.to_str().unwrap();
+    let summary = common::summary_of(
+        "synth-grads",
+        &[
+            "--dim",
+            "30",
+            "-n",
+            "40",
+            "--kappa",
+            "5",
+            "--threads",
+            "1",
+            "-o",
+            o,
+        ],
+    );
+    insta::assert_snapshot!("synth-grads summary", summary.replace(o, "OUT"));
 }

@@ -188,7 +188,7 @@ fn bad_inputs_give_one_line_and_no_output() {
         .success();
     std::fs::copy(&kappa, &other).unwrap();
     check(&other, "missing column `sample`");
-    // Unknown output extension: refused before reading.
+    // Unknown output extension: a usage error, refused while parsing the arguments.
     let o = Command::cargo_bin("vmf-kappa")
         .unwrap()
         .arg("-i")
@@ -196,7 +196,7 @@ fn bad_inputs_give_one_line_and_no_output() {
         .args(["-o", "x.txt"])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown output format"));
     // Usage errors exit 2.
     Command::cargo_bin("vmf-kappa")
@@ -219,4 +219,27 @@ fn broken_pipe_is_quiet() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "0");
+}
+
+#[test]
+fn help_and_summary_snapshots() {
+    insta::assert_snapshot!("vmf-kappa --help", common::help_text("vmf-kappa", &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let g = common::fixed_matrix(dir.path());
+    let g = g.to_str().unwrap();
+    insta::assert_snapshot!(
+        "vmf-kappa summary",
+        common::summary_of(
+            "vmf-kappa",
+            &[
+                "-i",
+                g,
+                "--per-tensor",
+                "--null-reps",
+                "20",
+                "--threads",
+                "1"
+            ]
+        )
+    );
 }

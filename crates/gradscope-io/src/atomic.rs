@@ -28,6 +28,12 @@ enum Target {
 impl AtomicFile {
     /// Starts writing `dest`. Fails when its directory does not exist or is not writable.
     pub fn create(dest: &Path) -> Result<Self> {
+        Self::create_with_suffix(dest, ".tmp")
+    }
+
+    /// [`AtomicFile::create`] with the temporary file's name ending in `suffix`, for
+    /// writers that choose the format by the extension of a path (PNG encoders).
+    pub fn create_with_suffix(dest: &Path, suffix: &str) -> Result<Self> {
         if std::fs::metadata(dest).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
             let file = std::fs::OpenOptions::new()
                 .write(true)
@@ -55,7 +61,7 @@ impl AtomicFile {
             .unwrap_or_default();
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
-            .suffix(".tmp")
+            .suffix(suffix)
             .tempfile_in(&dir)
             .with_context(|| {
                 format!(
@@ -73,6 +79,15 @@ impl AtomicFile {
     /// The destination path.
     pub fn dest(&self) -> &Path {
         &self.dest
+    }
+
+    /// The path being written: the temporary file (or the destination when written in
+    /// place), for writers that open a path themselves.
+    pub fn path(&self) -> &Path {
+        match &self.target {
+            Target::Temporary(tmp) => tmp.path(),
+            Target::InPlace(_) => &self.dest,
+        }
     }
 
     /// A second handle on the temporary file, for writers that take ownership of a File.

@@ -43,13 +43,35 @@ impl TableFormat {
 
 /// Writes `batch` to `path` in the format its extension names.
 pub fn write_table(path: &Path, batch: &RecordBatch, provenance: &Provenance) -> Result<()> {
-    let format = TableFormat::from_path(path)?;
     if is_stdio(path) {
         let stdout = std::io::stdout();
         let mut lock = stdout.lock();
-        write_csv(&mut lock, batch).context("cannot write to stdout")?;
+        lock.write_all(&csv_bytes(batch)?)
+            .context("cannot write to stdout")?;
         lock.flush().context("cannot write to stdout")?;
         return Ok(());
+    }
+    stage_table(path, batch, provenance)?.commit()
+}
+
+/// The table as CSV bytes (what `-` writes to stdout).
+pub fn csv_bytes(batch: &RecordBatch) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    write_csv(&mut out, batch)?;
+    Ok(out)
+}
+
+/// Writes `batch` to a temporary file beside `path` in the format its extension names,
+/// and returns it uncommitted: it appears under `path` only when committed, so a tool
+/// writing several outputs can commit them all or none.
+pub fn stage_table(
+    path: &Path,
+    batch: &RecordBatch,
+    provenance: &Provenance,
+) -> Result<AtomicFile> {
+    let format = TableFormat::from_path(path)?;
+    if is_stdio(path) {
+        bail!("stdout cannot be staged; write its bytes at the end instead");
     }
     let file = AtomicFile::create(path)?;
     let name = path.display().to_string();
@@ -84,7 +106,7 @@ pub fn write_table(path: &Path, batch: &RecordBatch, provenance: &Provenance) ->
             w.flush().with_context(|| format!("cannot write {name}"))?;
         }
     }
-    file.commit()
+    Ok(file)
 }
 
 fn write_csv<W: Write>(w: &mut W, batch: &RecordBatch) -> Result<()> {

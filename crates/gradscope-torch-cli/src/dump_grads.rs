@@ -23,8 +23,10 @@
 use crate::common::DataArgs;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
-use gradscope_cli::app::{progress, tool_name};
 use gradscope_io::{GradWriter, Provenance, WriterOptions};
+use gradscope_tool::args::{Device as DeviceArg, TorchThreads};
+use gradscope_tool::progress::progress;
+use gradscope_tool::{errln, tool_name};
 use gradscope_torch::device::{device_name, init_torch, parse_device};
 use gradscope_torch::{checkpoint, grads, sampler, Model, Split};
 use std::path::PathBuf;
@@ -110,18 +112,15 @@ pub struct Args {
     #[arg(long)]
     pub zstd: bool,
 
-    /// cpu, cuda, cuda:N or auto (CUDA when available).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub device: DeviceArg,
 
-    /// CPU threads (0: one per core). Minibatch gradients are computed this many at a
-    /// time, each on its own thread with one libtorch thread: independent minibatches need
-    /// no synchronisation, while libtorch splitting one small gradient over threads
-    /// gains little (fnn, batch 64, 2 cores: 3,000 gradients in 4.3-5.5 s, against 7.5 s
-    /// with libtorch's two threads on each and 8.5 s with one thread). The numbers do not
-    /// depend on it. `--full-batch` and GPUs use it as libtorch's thread count.
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    // On the CPU, --threads minibatch gradients are computed at a time, each on its own
+    // thread with one libtorch thread (independent minibatches need no synchronisation);
+    // the numbers do not depend on it. `--full-batch` and GPUs use it as libtorch's
+    // thread count.
+    #[command(flatten)]
+    pub threads: TorchThreads,
 }
 
 impl Args {
@@ -129,7 +128,7 @@ impl Args {
     /// libtorch thread, by `--threads` workers at once (`auto` does the same when it finds
     /// no GPU, but cannot know that before libtorch is loaded).
     pub fn single_threaded_libtorch(&self) -> bool {
-        self.device == "cpu" && !self.full_batch
+        self.device.name == "cpu" && !self.full_batch
     }
 }
 
@@ -259,7 +258,7 @@ fn full_batch_grad(
 
 /// Runs the tool.
 pub fn run(mut args: Args) -> Result<()> {
-    let device = parse_device(&args.device)?;
+    let device = parse_device(&args.device.name)?;
     let (mut state, ckpt) = match args.checkpoint.first() {
         Some(p) => {
             let (t, s) = checkpoint::load(p)?;
@@ -288,14 +287,11 @@ pub fn run(mut args: Args) -> Result<()> {
     // Minibatch gradients on the CPU: `--threads` gradients at once, one libtorch thread
     // each; on a GPU, or for the one full-batch gradient, one at a time with
     // `--threads` libtorch threads.
-    let cores = match args.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        t => t,
-    };
+    let cores = gradscope_tool::threads::resolve(args.threads.count);
     let (workers, libtorch_threads) = if device == tch::Device::Cpu && !args.full_batch {
         (cores, 1)
     } else {
-        (1, args.threads)
+        (1, args.threads.count)
     };
     init_torch(libtorch_threads, init_seed);
     let model_name = match &args.torchscript {
@@ -410,6 +406,12 @@ pub fn run(mut args: Args) -> Result<()> {
             let Ok(c) = rxs[w].recv() else {
                 return Ok((writer, j));
             };
+            if let Some(i) = c.values.iter().position(|v| !v.is_finite()) {
+                bail!(
+                    "step {}, sample {}: the gradient is not finite (value {i} is {}): the parameters or the loss ({}) are not finite",
+                    c.step, c.sample, c.values[i], c.loss
+                );
+            }
             let values =
                 writer.write_sample_owned(c.step, c.sample, c.loss, c.batch_size, c.values)?;
             let _ = back_txs[w].send(values);
@@ -542,7 +544,7 @@ pub fn run(mut args: Args) -> Result<()> {
     let written = writer.finish()?;
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
-    eprintln!(
+    errln!(
         "dump-grads: {written} gradients of {dim} values ({model_name}, {}) in {secs:.2} s ({:.1} gradients/s) -> {}",
         args.data.dataset,
         written as f64 / secs.max(1e-9),

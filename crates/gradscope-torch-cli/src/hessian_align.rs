@@ -29,11 +29,15 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
-use gradscope_cli::app::{progress, tool_name};
-use gradscope_cli::summary::{num, print_table};
-use gradscope_cli::table::TableBuilder;
-use gradscope_io::{write_table, Provenance, TableFormat};
+use gradscope_io::Provenance;
 use gradscope_plot::{draw_png, Panel, Series};
+use gradscope_tool::args::{
+    one_stdout, png_path, table_path, Device as DeviceArg, Json, TorchThreads,
+};
+use gradscope_tool::progress::progress;
+use gradscope_tool::table_builder::TableBuilder;
+use gradscope_tool::text_table::{num, print_table};
+use gradscope_tool::{errln, tool_name, OutputSet};
 use gradscope_torch::device::{device_name, init_torch, parse_device};
 use gradscope_torch::hessian::LossHessian;
 use gradscope_torch::hessian_spectrum::{hutchinson_trace, lanczos, power_iteration, Eigen};
@@ -130,41 +134,38 @@ pub struct Args {
 
     /// Per-batch-size table: alignment and top-k share means and sds (.parquet, .csv,
     /// .json; `-` for CSV on stdout).
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = table_path)]
     pub output: PathBuf,
 
     /// Per-minibatch table.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = table_path)]
     pub samples_output: Option<PathBuf>,
 
     /// Eigenvalue table (method, rank, eigenvalue, residual, products).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = table_path)]
     pub eigen_output: Option<PathBuf>,
 
     /// Consecutive-gradient cosine table.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = table_path)]
     pub cosine_output: Option<PathBuf>,
 
     /// Draw the study's Figure 5 (alignment against batch size) and, with cosine
     /// trajectories, Figure 7.
-    #[arg(long, value_name = "FILE.png")]
+    #[arg(long, value_name = "FILE.png", value_parser = png_path)]
     pub plot: Option<PathBuf>,
 
     /// Directory holding the dataset files.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
 
-    /// cpu, cuda, cuda:N or auto.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub device: DeviceArg,
 
-    /// libtorch threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub threads: TorchThreads,
 
-    /// A JSON summary on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: Json,
 }
 
 fn parse_sizes(list: &[String], n: usize, flag: &str) -> Result<Vec<usize>> {
@@ -238,25 +239,23 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Runs the tool.
 pub fn run(args: Args) -> Result<()> {
     let started = Instant::now();
-    for p in [
-        Some(&args.output),
-        args.samples_output.as_ref(),
-        args.eigen_output.as_ref(),
-        args.cosine_output.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        TableFormat::from_path(p)?;
-    }
+    one_stdout(
+        args.json.enabled,
+        [
+            Some(args.output.as_path()),
+            args.samples_output.as_deref(),
+            args.eigen_output.as_deref(),
+            args.cosine_output.as_deref(),
+        ],
+    )?;
     if args.chunk == 0 || args.minibatches == 0 {
         bail!("--chunk and --minibatches must be at least 1");
     }
     if args.tol.is_nan() || args.tol <= 0.0 {
         bail!("--tol must be positive");
     }
-    let device = parse_device(&args.device)?;
-    init_torch(args.threads, args.seed);
+    let device = parse_device(&args.device.name)?;
+    init_torch(args.threads.count, args.seed);
     let dirs = datasets::search_dirs(args.data_dir.as_deref());
     let replay = replay_from(&args.checkpoint, &dirs, device)?;
     let state = replay.state.clone();
@@ -366,7 +365,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         for (m, e, _) in &eigen {
             if !e.converged {
-                eprintln!(
+                errln!(
                     "hessian-align: warning: {m} did not reach --tol {} within --max-iter {} (see the residual column)",
                     args.tol, args.max_iter
                 );
@@ -545,6 +544,7 @@ pub fn run(args: Args) -> Result<()> {
             std::iter::repeat_n(h_idx.len() as u64, nrow),
         )
         .build()?;
+    let mut outputs = OutputSet::new();
     if let Some(p) = &args.samples_output {
         let t = TableBuilder::new()
             .u64("step", std::iter::repeat_n(state.step, samples.len()))
@@ -555,7 +555,7 @@ pub fn run(args: Args) -> Result<()> {
             .f64("alignment", samples.iter().map(|s| s.alignment))
             .f64("topk_share", samples.iter().map(|s| s.topk_share))
             .build()?;
-        write_table(p, &t, &meta)?;
+        outputs.table(p, &t, &meta)?;
     }
     if let Some(p) = &args.eigen_output {
         let mut method = Vec::new();
@@ -581,7 +581,7 @@ pub fn run(args: Args) -> Result<()> {
             .f64("residual", resid)
             .u64("hvps", prods)
             .build()?;
-        write_table(p, &t, &meta)?;
+        outputs.table(p, &t, &meta)?;
     }
     if let Some(p) = &args.cosine_output {
         let t = TableBuilder::new()
@@ -592,25 +592,27 @@ pub fn run(args: Args) -> Result<()> {
             .f64("grad_norm", cos_rows.iter().map(|r| r.grad_norm))
             .f64("cosine", cos_rows.iter().map(|r| r.cosine))
             .build()?;
-        write_table(p, &t, &meta)?;
+        outputs.table(p, &t, &meta)?;
     }
     if let Some(p) = &args.plot {
-        plot(
-            p,
-            &summaries
-                .iter()
-                .map(|s| (s.b, s.align.0, s.align.1))
-                .collect::<Vec<_>>(),
-            &cos_rows,
-            &cos_sizes,
-            epoch,
-        )?;
+        outputs.drawn(p, |tmp| {
+            plot(
+                tmp,
+                &summaries
+                    .iter()
+                    .map(|s| (s.b, s.align.0, s.align.1))
+                    .collect::<Vec<_>>(),
+                &cos_rows,
+                &cos_sizes,
+                epoch,
+            )
+        })?;
     }
-    write_table(&args.output, &summary_table, &meta)?;
+    outputs.table(&args.output, &summary_table, &meta)?;
 
     // summary
     for (m, e, t) in &eigen {
-        eprintln!(
+        errln!(
             "{m}: top {} eigenvalues {} ({} Hessian-vector products, {t:.2} s{})",
             e.values.len(),
             e.values
@@ -623,7 +625,7 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     if let Some((t, se)) = trace {
-        eprintln!(
+        errln!(
             "trace (Hutchinson, {} probes): {} +- {}",
             args.trace_probes,
             num(t),
@@ -631,7 +633,7 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     if let Some(c) = &cost {
-        eprintln!(
+        errln!(
             "cost on {} examples: gradient {:.2} ms, Hessian-vector product ({}) {:.2} ms, ratio {:.2}; by double backward {:.2} ms, ratio {:.2}; a further product with the gradient's graph kept {:.2} ms, ratio {:.2}",
             args.cost_batch,
             c.gradient * 1e3,
@@ -679,20 +681,20 @@ pub fn run(args: Args) -> Result<()> {
             .map(|r| r.cosine)
             .collect();
         let (m, sd) = mean_sd(&c);
-        eprintln!(
+        errln!(
             "cosine of consecutive gradients, batch size {b}: mean {} sd {} over {} pairs",
             num(m),
             num(sd),
             c.len()
         );
     }
-    eprintln!(
+    errln!(
         "hessian-align: {} at step {} (epoch {epoch}), H on {} examples, {hvps} Hessian-vector products, {secs:.1} s",
         state.model,
         state.step,
         h_idx.len()
     );
-    if args.json {
+    if args.json.enabled {
         let v = serde_json::json!({
             "checkpoint": args.checkpoint.display().to_string(),
             "step": state.step,
@@ -721,9 +723,9 @@ pub fn run(args: Args) -> Result<()> {
                 serde_json::json!({"batch_size": b, "mean": m, "sd": sd, "pairs": c.len()})
             }).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outputs.json(&v)?;
     }
-    Ok(())
+    outputs.commit()
 }
 
 /// Figure 5 (alignment mean +- sd against batch size, log x) and Figure 7 (cosine of

@@ -45,12 +45,16 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use gradscope_cli::app::{progress, tool_name};
-use gradscope_cli::summary::{num, print_table};
-use gradscope_cli::table::TableBuilder;
-use gradscope_io::{write_table, Provenance, TableFormat};
+use gradscope_io::Provenance;
 use gradscope_plot::{draw_png, Panel, Series};
 use gradscope_stats::barrier::{self, Interpolation};
+use gradscope_tool::args::{
+    one_stdout, png_path, table_path, Device as DeviceArg, Json, TorchThreads,
+};
+use gradscope_tool::progress::progress;
+use gradscope_tool::table_builder::TableBuilder;
+use gradscope_tool::text_table::{num, print_table};
+use gradscope_tool::{errln, tool_name, OutputSet};
 use gradscope_torch::device::{device_name, init_torch, parse_device};
 use gradscope_torch::point::{EvalSet, Point};
 use gradscope_torch::trainer::replay_from;
@@ -108,20 +112,20 @@ pub struct Args {
 
     /// Per-point table: step, alpha, loss, accuracy (.parquet, .csv, .json; `-` for CSV on
     /// stdout).
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = table_path)]
     pub output: PathBuf,
 
     /// Per-update table (floor, barrier, height, moved-over events).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = table_path)]
     pub steps_output: Option<PathBuf>,
 
     /// Per-epoch table (barrier counts as the study's Table 1 and Figure 4).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = table_path)]
     pub epochs_output: Option<PathBuf>,
 
     /// Draw the study's Figure 1 (loss and accuracy against iteration, the interpolations
     /// between iterates and the valley floor) for the first --plot-steps updates.
-    #[arg(long, value_name = "FILE.png")]
+    #[arg(long, value_name = "FILE.png", value_parser = png_path)]
     pub plot: Option<PathBuf>,
 
     /// Updates shown by --plot (the study shows 40).
@@ -137,18 +141,15 @@ pub struct Args {
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
 
-    /// cpu, cuda, cuda:N or auto.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub device: DeviceArg,
 
-    /// libtorch threads (0: one per core). Replays are bit for bit only with the
-    /// thread count `train` used.
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    // Replays are bit for bit only with the thread count `train` used.
+    #[command(flatten)]
+    pub threads: TorchThreads,
 
-    /// A JSON summary on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: Json,
 }
 
 /// Parses `1,10,25` / `3..5` into 1-based epochs.
@@ -194,25 +195,23 @@ pub const FIRST_LAYER_BYTES: usize = 1 << 30;
 /// Runs the tool.
 pub fn run(args: Args) -> Result<()> {
     let started = Instant::now();
-    for p in [
-        Some(&args.output),
-        args.steps_output.as_ref(),
-        args.epochs_output.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        TableFormat::from_path(p)?;
-    }
+    one_stdout(
+        args.json.enabled,
+        [
+            Some(args.output.as_path()),
+            args.steps_output.as_deref(),
+            args.epochs_output.as_deref(),
+        ],
+    )?;
     if args.eval_batch == 0 {
         bail!("--eval-batch must be at least 1");
     }
     if args.barrier_tol.is_nan() || args.barrier_tol < 0.0 {
         bail!("--barrier-tol must be >= 0");
     }
-    let device = parse_device(&args.device)?;
+    let device = parse_device(&args.device.name)?;
     let epochs = parse_epochs(&args.epochs)?;
-    init_torch(args.threads, 0);
+    init_torch(args.threads.count, 0);
     let dirs = datasets::search_dirs(args.data_dir.as_deref());
     let mut replay = replay_from(&args.checkpoint, &dirs, device)?;
     let per_epoch = replay.trainer.batches_per_epoch();
@@ -468,19 +467,20 @@ pub fn run(args: Args) -> Result<()> {
         .f64("mean_loss", sums.iter().map(|s| s.mean_loss))
         .f64("mean_floor_depth", sums.iter().map(|s| s.mean_floor_depth))
         .build()?;
+    let mut outputs = OutputSet::new();
     if let Some(p) = &args.final_checkpoint {
-        replay.trainer.save(&state, p)?;
+        outputs.written(p, |f| replay.trainer.save(&state, f.path()))?;
     }
     if let Some(p) = &args.plot {
-        plot(p, &rows, args.plot_steps)?;
+        outputs.drawn(p, |tmp| plot(tmp, &rows, args.plot_steps))?;
     }
     if let Some(p) = &args.steps_output {
-        write_table(p, &steps, &meta)?;
+        outputs.table(p, &steps, &meta)?;
     }
     if let Some(p) = &args.epochs_output {
-        write_table(p, &epoch_table, &meta)?;
+        outputs.table(p, &epoch_table, &meta)?;
     }
-    write_table(&args.output, &points, &meta)?;
+    outputs.table(&args.output, &points, &meta)?;
 
     let table: Vec<Vec<String>> = sums
         .iter()
@@ -510,7 +510,7 @@ pub fn run(args: Args) -> Result<()> {
         ],
         &table,
     );
-    eprintln!(
+    errln!(
         "interp-loss: {} updates replayed, {} interpolated at {} points on {} examples ({} evaluations) in {secs:.1} s",
         last + 1 - start,
         rows.len(),
@@ -518,7 +518,7 @@ pub fn run(args: Args) -> Result<()> {
         eval.len(),
         evaluations
     );
-    if args.json {
+    if args.json.enabled {
         let v = serde_json::json!({
             "checkpoint": args.checkpoint.display().to_string(),
             "checkpoint_step": start,
@@ -535,9 +535,9 @@ pub fn run(args: Args) -> Result<()> {
                 "mean_loss": s.mean_loss,
             })).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outputs.json(&v)?;
     }
-    Ok(())
+    outputs.commit()
 }
 
 /// The study's Figure 1: loss (and accuracy) against iteration, interpolations between

@@ -23,9 +23,12 @@
 use crate::common::DataArgs;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
-use gradscope_cli::app::{progress, tool_name};
-use gradscope_cli::table::TableBuilder;
 use gradscope_io::{write_table, Provenance};
+use gradscope_tool::args::{Device as DeviceArg, TorchThreads};
+use gradscope_tool::console::out_json;
+use gradscope_tool::progress::progress;
+use gradscope_tool::table_builder::TableBuilder;
+use gradscope_tool::{errln, tool_name, usage_bail};
 use gradscope_torch::device::{device_name, init_torch, parse_device};
 use gradscope_torch::models::{Model, MODELS};
 use gradscope_torch::trainer::{read_checkpoint, OptimizerName, RunState, TrainConfig, Trainer};
@@ -140,13 +143,11 @@ pub struct Args {
     #[arg(long)]
     pub fresh: bool,
 
-    /// cpu, cuda, cuda:N or auto (CUDA when available).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub device: DeviceArg,
 
-    /// libtorch threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub threads: TorchThreads,
 }
 
 /// Runs the tool.
@@ -157,11 +158,13 @@ pub fn run(args: Args) -> Result<()> {
                 .iter()
                 .map(|(n, d)| serde_json::json!({"name": n, "description": d}))
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            out_json(&serde_json::Value::Array(v))?;
         } else {
+            let mut text = String::new();
             for (n, d) in MODELS {
-                println!("{n:<16} {d}");
+                text.push_str(&format!("{n:<16} {d}\n"));
             }
+            gradscope_tool::console::out(&text)?;
         }
         return Ok(());
     }
@@ -173,7 +176,7 @@ pub fn run(args: Args) -> Result<()> {
 
 fn describe(args: &Args) -> Result<()> {
     let name = args.model.as_deref().context("--model is required")?;
-    init_torch(args.threads, args.seed);
+    init_torch(args.threads.count, args.seed);
     let spec = args.data.spec()?;
     let model = Model::new(name, &spec, Device::Cpu)?;
     let layout = model.store.layout();
@@ -185,22 +188,26 @@ fn describe(args: &Args) -> Result<()> {
             "parameters": layout, "total": total,
             "buffers": model.store.buffers().iter().map(|b| serde_json::json!({"name": b.name, "shape": b.tensor.size()})).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        out_json(&v)?;
     } else {
-        println!(
-            "{name} on {}x{}x{} inputs, {} classes",
+        let mut text = format!(
+            "{name} on {}x{}x{} inputs, {} classes\n",
             spec.channels, spec.height, spec.width, spec.classes
         );
-        println!("{:<28} {:<20} {:>12}", "tensor", "shape", "count");
+        text.push_str(&format!(
+            "{:<28} {:<20} {:>12}\n",
+            "tensor", "shape", "count"
+        ));
         for t in &layout {
-            println!(
-                "{:<28} {:<20} {:>12}",
+            text.push_str(&format!(
+                "{:<28} {:<20} {:>12}\n",
                 t.name,
                 format!("{:?}", t.shape),
                 t.numel
-            );
+            ));
         }
-        println!("{:<28} {:<20} {:>12}", "total", "", total);
+        text.push_str(&format!("{:<28} {:<20} {:>12}\n", "total", "", total));
+        gradscope_tool::console::out(&text)?;
     }
     Ok(())
 }
@@ -301,10 +308,13 @@ impl Args {
 
 fn train(args: Args) -> Result<()> {
     let out = args.output.clone().context("--output is required")?;
-    let device = parse_device(&args.device)?;
     if args.batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
+    if args.epochs == 0 && !checkpoint_epochs(&args).contains(&0) {
+        usage_bail!("--epochs 0 trains nothing (with --checkpoint-epochs 0 it writes the initial parameters only)");
+    }
+    let device = parse_device(&args.device.name)?;
     let window = args
         .checkpoint_steps
         .as_deref()
@@ -339,7 +349,7 @@ fn train(args: Args) -> Result<()> {
         }
     }
 
-    init_torch(args.threads, args.seed);
+    init_torch(args.threads.count, args.seed);
     let data = args.data.load()?;
     let spec = args.data.spec()?;
     let model = Model::new(&model_name, &spec, device)?;
@@ -369,13 +379,14 @@ fn train(args: Args) -> Result<()> {
         // this run's settings are the ones its next checkpoints record
         state.config = Some(config);
         state.preprocess = Some(args.data.preprocess());
-        eprintln!(
+        errln!(
             "train: resuming from {} at step {}",
             resume.as_ref().unwrap().display(),
             state.step
         );
     }
 
+    let prior_step = state.step;
     let per_epoch = trainer.batches_per_epoch();
     let total_steps = per_epoch * args.epochs as u64;
     let ckpt_epochs = checkpoint_epochs(&args);
@@ -443,7 +454,7 @@ fn train(args: Args) -> Result<()> {
                 wall_s: state.wall_s,
             };
             bar.suspend(|| {
-                eprintln!(
+                errln!(
                     "epoch {:>4}  step {:>7}  lr {:.4e}  train loss {:.4}  acc {:.4}  val loss {:.4}  acc {:.4}  {:.1} s",
                     row.epoch, row.step, row.lr, row.train_loss, row.train_acc, row.val_loss, row.val_acc, row.wall_s
                 )
@@ -463,8 +474,20 @@ fn train(args: Args) -> Result<()> {
         }
     }
     bar.finish_and_clear();
+    if total_steps == 0 {
+        errln!(
+            "train: --epochs 0: wrote the initial parameters to {}, trained nothing",
+            ckpt_dir.join("epoch-000.safetensors").display()
+        );
+    } else if state.step == prior_step {
+        errln!(
+            "train: {} is already at step {} of {total_steps}: nothing to train (raise --epochs to continue)",
+            out.display(),
+            state.step
+        );
+    }
     if let Some(last) = state.metrics.last() {
-        eprintln!(
+        errln!(
             "train: {} epochs, {} steps, final train acc {:.4}, val acc {:.4}, {:.1} s -> {}",
             last.epoch,
             last.step,

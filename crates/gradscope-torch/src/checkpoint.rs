@@ -26,19 +26,35 @@ pub fn save(path: &Path, tensors: &[(String, Tensor)], state: &serde_json::Value
         })
         .collect::<Result<_>>()?;
     all.push((STATE_KEY.to_string(), Tensor::f_from_slice(&json)?));
-    let tmp = path.with_extension("safetensors.tmp");
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // A temporary beside the destination (seen by whatever removes live temporaries on a
+    // signal), renamed when complete; the directory must exist.
+    let file = gradscope_io::atomic::AtomicFile::create(path)?;
+    Tensor::write_safetensors(&all, file.path()).map_err(|e| write_error(path, e))?;
+    file.commit()
+}
+
+/// The error of a failed checkpoint write, with the I/O error's own words (tch's message
+/// for it is Rust debug text).
+fn write_error(path: &Path, e: tch::TchError) -> anyhow::Error {
+    let what = format!("cannot write checkpoint {}", path.display());
+    match e {
+        tch::TchError::SafeTensorError {
+            err: safetensors::SafeTensorError::IoError(io),
+            ..
+        } => anyhow::Error::new(io).context(what),
+        tch::TchError::Io(io) => anyhow::Error::new(io).context(what),
+        other => anyhow::Error::new(other).context(what),
     }
-    Tensor::write_safetensors(&all, &tmp)
-        .with_context(|| format!("cannot write checkpoint {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot write checkpoint {}", path.display()))?;
-    Ok(())
 }
 
 /// Reads a checkpoint: its tensors and its state record.
 pub fn load(path: &Path) -> Result<(Vec<(String, Tensor)>, serde_json::Value)> {
+    if path.is_dir() {
+        bail!(
+            "checkpoint {} is a directory; name a checkpoint file in it (e.g. its ckpt/last.safetensors)",
+            path.display()
+        );
+    }
     if !path.is_file() {
         bail!("checkpoint {} does not exist", path.display());
     }

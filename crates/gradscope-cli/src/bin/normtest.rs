@@ -1,9 +1,9 @@
 //! `normtest`: see `gradscope_cli::normtest` for what it computes and how.
 
 use clap::Parser;
-use gradscope_cli::{app, normtest};
+use gradscope_cli::normtest;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    app::main_with(normtest::Args::parse(), normtest::run)
+    gradscope_tool::main_with(normtest::Args::parse(), normtest::run)
 }

@@ -58,3 +58,55 @@ pub fn assert_one_error_line(o: &Output, needles: &[&str], out: &Path) {
     }
     assert!(!out.exists(), "a failed run left {}", out.display());
 }
+
+/// A tool's `--help` as clap renders it 100 columns wide (the width it uses when stdout
+/// is not a terminal), for snapshots.
+pub fn help_text(tool: &str, sub: &[&str]) -> String {
+    let o = Command::cargo_bin(tool)
+        .unwrap()
+        .args(sub)
+        .arg("--help")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// The stderr of a successful run, for snapshots of a tool's summary.
+pub fn summary_of(tool: &str, args: &[&str]) -> String {
+    let o = Command::cargo_bin(tool)
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(o.status.success(), "{err}");
+    err
+}
+
+/// The fixed input of the summary snapshots: 40 Gaussian gradients of 30 values at 2 steps
+/// in two tensors, seed 7.
+pub fn fixed_matrix(dir: &Path) -> std::path::PathBuf {
+    let g = dir.join("fixed.parquet");
+    synth(
+        &[
+            "--noise",
+            "gaussian:1",
+            "--mean-scale",
+            "2",
+            "--layout",
+            "a:4x5,b:10",
+            "-n",
+            "40",
+            "--steps",
+            "2",
+            "--seed",
+            "7",
+            "--threads",
+            "1",
+        ],
+        &g,
+    );
+    g
+}

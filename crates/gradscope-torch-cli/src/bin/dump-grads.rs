@@ -1,7 +1,6 @@
 //! `dump-grads`: see `gradscope_torch_cli::dump_grads` for what it writes and how.
 
 use clap::Parser;
-use gradscope_cli::app;
 use gradscope_torch_cli::dump_grads;
 use std::process::ExitCode;
 
@@ -12,5 +11,5 @@ fn main() -> ExitCode {
     } else {
         gradscope_torch::device::relaunch_with_runtime_settings();
     }
-    app::main_with(args, dump_grads::run)
+    gradscope_tool::main_with(args, dump_grads::run)
 }

@@ -1,11 +1,10 @@
 //! `train`: see `gradscope_torch_cli::train` for what it does and how.
 
 use clap::Parser;
-use gradscope_cli::app;
 use gradscope_torch_cli::train;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     gradscope_torch::device::relaunch_with_runtime_settings();
-    app::main_with(train::Args::parse(), train::run)
+    gradscope_tool::main_with(train::Args::parse(), train::run)
 }

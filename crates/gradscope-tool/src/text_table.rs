@@ -1,4 +1,4 @@
-//! The readable summary table every tool prints on stderr.
+//! The aligned text table of the stderr summary, and its number format.
 
 /// Formats a number for a summary: 6 significant digits, scientific outside [1e-3, 1e7).
 pub fn num(x: f64) -> String {
@@ -21,9 +21,10 @@ pub fn num(x: f64) -> String {
     }
 }
 
-/// Prints a right-aligned table with a header to stderr.
+/// Writes a right-aligned table with a header to stderr (best effort, see
+/// [`crate::console::err`]).
 pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
-    eprint!("{}", render_table(header, rows));
+    crate::console::err(&render_table(header, rows));
 }
 
 /// The table as text.
@@ -51,6 +52,15 @@ pub fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// A number for JSON: finite values as numbers, NaN and infinities as null.
+pub fn json_num(x: f64) -> serde_json::Value {
+    if x.is_finite() {
+        serde_json::json!(x)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +73,6 @@ mod tests {
         assert_eq!(num(f64::NAN), "NaN");
         let t = render_table(&["a", "kappa"], &[vec!["1".into(), "2.5".into()]]);
         assert_eq!(t, "a  kappa\n1    2.5\n");
+        assert_eq!(json_num(f64::INFINITY), serde_json::Value::Null);
     }
 }

@@ -8,11 +8,11 @@
 //! holding only the `n x b` f64 block and the `n x n` Gram matrix. A stream on stdin
 //! cannot be read twice, so it is always held in memory.
 
-use crate::app::progress;
 use anyhow::{bail, Context, Result};
 use faer::Mat;
 use gradscope_io::{GradReader, Provenance, Sample};
 use gradscope_stats::spectrum::{DirectAccumulator, GramAccumulator, MatrixKind, Route, Spectrum};
+use gradscope_tool::progress::progress;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

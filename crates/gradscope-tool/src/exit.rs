@@ -1,0 +1,120 @@
+//! What every binary does around its `run`: exit codes and the error line.
+//!
+//! Exit codes: 0 on success (and when a downstream reader closes the pipe early, as
+//! `head` does: a broken pipe is not an error for a Unix filter), 1 on any failure with one
+//! line `error: <what failed>: <why>` on stderr, 2 on usage errors (clap's own, and
+//! [`UsageError`] for combinations clap cannot express).
+
+use crate::console;
+use std::process::ExitCode;
+
+/// A combination of arguments that cannot be honoured: exit code 2, like clap's errors.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Bails out of a `run` with a [`UsageError`] (exit code 2).
+#[macro_export]
+macro_rules! usage_bail {
+    ($($arg:tt)*) => { return Err($crate::exit::UsageError(format!($($arg)*)).into()) };
+}
+
+/// Runs a tool's `run` with its parsed arguments and maps the result to an exit code.
+pub fn main_with<A>(args: A, run: fn(A) -> anyhow::Result<()>) -> ExitCode {
+    code_of(run(args))
+}
+
+/// The exit code of a run's result, writing the error line when it failed.
+pub fn code_of(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            console::err(&format!("error: {}\n", one_line(&e)));
+            if e.chain().any(|c| c.is::<UsageError>()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+/// The error and its causes on one line; a cause already said (word for word, or as the
+/// tail of an earlier part) is left out, so contexts never repeat themselves.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string().replace('\n', " ");
+        if !parts.iter().any(|p| p.contains(&s)) {
+            // "cannot write X" followed by "cannot write X: why": keep the longer one.
+            if let Some(last) = parts.last_mut() {
+                if s.starts_with(last.as_str()) {
+                    *last = s;
+                    continue;
+                }
+            }
+            parts.push(s);
+        }
+    }
+    parts.join(": ")
+}
+
+/// Whether the failure is a closed pipe on the way to a reader.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+        if let Some(arrow::error::ArrowError::IoError(_, io)) =
+            c.downcast_ref::<arrow::error::ArrowError>()
+        {
+            return io.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+        c.to_string().contains("Broken pipe")
+    })
+}
+
+/// The tool's name and version for provenance records.
+pub fn tool_name(name: &str) -> String {
+    format!("{name} {}", env!("CARGO_PKG_VERSION"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn contexts_do_not_repeat() {
+        let e: anyhow::Result<()> = Err(anyhow::anyhow!(
+            "cannot write o.csv: directory d does not exist"
+        ))
+        .context("cannot write o.csv");
+        assert_eq!(
+            one_line(&e.unwrap_err()),
+            "cannot write o.csv: directory d does not exist"
+        );
+        let io = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let e = anyhow::Error::new(io).context("cannot write to stdout");
+        assert!(one_line(&e).starts_with("cannot write to stdout: "));
+        assert!(!is_broken_pipe(&e));
+        let e = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+            .context("cannot write to stdout");
+        assert!(is_broken_pipe(&e));
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        let r: anyhow::Result<()> = Err(UsageError("-o - and --json".into()).into());
+        assert_eq!(code_of(r), ExitCode::from(2));
+        assert_eq!(code_of(Err(anyhow::anyhow!("x"))), ExitCode::from(1));
+    }
+}

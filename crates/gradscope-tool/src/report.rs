@@ -1,0 +1,200 @@
+//! A tool's result rows, described once.
+//!
+//! Each column says its name, its unit, how its value is read from a row, the label it
+//! has in the stderr summary (if the summary shows it) and whether `--json` carries it.
+//! The result table, the summary and the JSON are all produced from that one list, so a
+//! column is added, renamed or dropped in one place.
+//!
+//! Formatting: in the table floats are f64 with NaN written as null (missing); in the
+//! summary they take [`num`] (6 significant digits); in JSON NaN and infinities are null.
+
+use crate::table_builder::TableBuilder;
+use crate::text_table::{json_num, num, render_table};
+use arrow::record_batch::RecordBatch;
+
+/// How a column's value is read from a row.
+pub enum Value<R> {
+    U64(fn(&R) -> u64),
+    F64(fn(&R) -> f64),
+    Str(fn(&R) -> &str),
+    Bool(fn(&R) -> bool),
+}
+
+/// One column of a result table.
+pub struct Column<R> {
+    /// The table's column name (and the JSON key).
+    pub name: &'static str,
+    /// Its unit ("" when dimensionless or a count).
+    pub unit: &'static str,
+    pub value: Value<R>,
+    /// The header in the stderr summary; None: not shown there.
+    pub summary: Option<&'static str>,
+    /// Whether `--json` carries it.
+    pub json: bool,
+}
+
+impl<R> std::fmt::Debug for Column<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Column")
+            .field("name", &self.name)
+            .field("unit", &self.unit)
+            .field("summary", &self.summary)
+            .field("json", &self.json)
+            .finish()
+    }
+}
+
+impl<R> Column<R> {
+    pub fn u64(name: &'static str, value: fn(&R) -> u64) -> Self {
+        Self::new(name, Value::U64(value))
+    }
+    pub fn f64(name: &'static str, value: fn(&R) -> f64) -> Self {
+        Self::new(name, Value::F64(value))
+    }
+    pub fn str(name: &'static str, value: fn(&R) -> &str) -> Self {
+        Self::new(name, Value::Str(value))
+    }
+    pub fn bool(name: &'static str, value: fn(&R) -> bool) -> Self {
+        Self::new(name, Value::Bool(value))
+    }
+    fn new(name: &'static str, value: Value<R>) -> Self {
+        Self {
+            name,
+            unit: "",
+            value,
+            summary: None,
+            json: false,
+        }
+    }
+    /// The unit (documentation; shown by nothing but the description).
+    pub fn unit(mut self, unit: &'static str) -> Self {
+        self.unit = unit;
+        self
+    }
+    /// Shown in the stderr summary under `label`.
+    pub fn summary(mut self, label: &'static str) -> Self {
+        self.summary = Some(label);
+        self
+    }
+    /// Carried by `--json`.
+    pub fn json(mut self) -> Self {
+        self.json = true;
+        self
+    }
+    fn text(&self, row: &R) -> String {
+        match &self.value {
+            Value::U64(f) => f(row).to_string(),
+            Value::F64(f) => num(f(row)),
+            Value::Str(f) => f(row).to_string(),
+            Value::Bool(f) => f(row).to_string(),
+        }
+    }
+    fn json_value(&self, row: &R) -> serde_json::Value {
+        match &self.value {
+            Value::U64(f) => serde_json::json!(f(row)),
+            Value::F64(f) => json_num(f(row)),
+            Value::Str(f) => serde_json::json!(f(row)),
+            Value::Bool(f) => serde_json::json!(f(row)),
+        }
+    }
+}
+
+/// The columns of a tool's result rows, in table order.
+#[derive(Debug)]
+pub struct Report<R> {
+    pub columns: Vec<Column<R>>,
+}
+
+impl<R> Report<R> {
+    pub fn new(columns: Vec<Column<R>>) -> Self {
+        Self { columns }
+    }
+
+    /// The result table: every column, in order.
+    pub fn table(&self, rows: &[R]) -> anyhow::Result<RecordBatch> {
+        let mut t = TableBuilder::new();
+        for c in &self.columns {
+            t = match &c.value {
+                Value::U64(f) => t.u64(c.name, rows.iter().map(f)),
+                Value::F64(f) => t.f64(c.name, rows.iter().map(f)),
+                Value::Str(f) => t.str(c.name, rows.iter().map(f)),
+                Value::Bool(f) => t.bool(c.name, rows.iter().map(f)),
+            };
+        }
+        t.build()
+    }
+
+    /// The stderr summary: the columns with a summary label, as an aligned text table.
+    pub fn summary(&self, rows: &[R]) -> String {
+        let shown: Vec<&Column<R>> = self
+            .columns
+            .iter()
+            .filter(|c| c.summary.is_some())
+            .collect();
+        let header: Vec<&str> = shown.iter().filter_map(|c| c.summary).collect();
+        let body: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| shown.iter().map(|c| c.text(r)).collect())
+            .collect();
+        render_table(&header, &body)
+    }
+
+    /// One JSON object per row with the columns `--json` carries.
+    pub fn json(&self, rows: &[R]) -> serde_json::Value {
+        serde_json::Value::Array(
+            rows.iter()
+                .map(|r| {
+                    let mut o = serde_json::Map::new();
+                    for c in self.columns.iter().filter(|c| c.json) {
+                        o.insert(c.name.to_string(), c.json_value(r));
+                    }
+                    serde_json::Value::Object(o)
+                })
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Row {
+        step: u64,
+        scope: String,
+        kappa: f64,
+    }
+
+    #[test]
+    fn one_description_three_renderings() {
+        let report = Report::new(vec![
+            Column::u64("step", |r: &Row| r.step).summary("step").json(),
+            Column::str("scope", |r: &Row| r.scope.as_str()).json(),
+            Column::f64("kappa", |r: &Row| r.kappa)
+                .summary("kappa")
+                .json(),
+        ]);
+        let rows = vec![
+            Row {
+                step: 0,
+                scope: "all".into(),
+                kappa: 6527.0912,
+            },
+            Row {
+                step: 10,
+                scope: "fc1".into(),
+                kappa: f64::NAN,
+            },
+        ];
+        let t = report.table(&rows).unwrap();
+        assert_eq!(t.num_columns(), 3);
+        assert_eq!(t.column(2).null_count(), 1);
+        assert_eq!(
+            report.summary(&rows),
+            "step    kappa\n   0  6527.09\n  10      NaN\n"
+        );
+        let j = report.json(&rows);
+        assert_eq!(j[1]["kappa"], serde_json::Value::Null);
+        assert_eq!(j[0]["scope"], "all");
+    }
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Runs the commands of the end-to-end pipeline test (tests/pipeline.sh) with two builds of
+# the tools and compares every result table they write, byte for byte.
+#
+#   bash scripts/check_tables_unchanged.sh BEFORE_BIN_DIR AFTER_BIN_DIR
+#
+# The CSV tables are compared whole. The Parquet tables are compared as their rows and
+# schema (pyarrow) and their provenance JSON with the fields that legitimately differ
+# between builds masked: `tool` (name and version), `command` (the command line: it names
+# the binary's path) and the run's working directory inside any path; NaN equals NaN, and
+# `wall_s` (train's wall-clock seconds) is left out. The gradient matrix
+# dump-grads writes is compared the same way. The PNG of `plot` is compared byte for byte
+# but only reported (a figure, not a table; plot styling may change it on purpose).
+set -euo pipefail
+before="$1"
+after="$2"
+py="${PYTHON:-.venv/bin/python}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+run_pipeline() { # BIN OUTDIR
+    local BIN="$1" w="$2"
+    mkdir -p "$w"
+    "$BIN/synth-grads" --layout fc1:200x300,fc2:10x200 -n 600 --steps 2 --kappa 20000 --norm chi:8 --seed 5 -o - 2>/dev/null \
+        | "$BIN/vmf-kappa" -i - -o "$w/pipe.csv" --per-tensor 2>/dev/null
+    "$BIN/synth-grads" --layout fc1:200x300,fc2:10x200 -n 600 --steps 2 --kappa 20000 --norm chi:8 --seed 5 -o "$w/g.parquet" 2>/dev/null
+    "$BIN/vmf-kappa" -i "$w/g.parquet" -o "$w/file.csv" --per-tensor 2>/dev/null
+    "$BIN/vmf-kappa" -i "$w/g.parquet" -o "$w/file.parquet" --per-tensor --angles-hist "$w/angles.csv" 2>/dev/null
+    "$BIN/vmf-null" table1 --networks cnn --runs 1 --expected-runs 0 -o "$w/walk.csv" 2>/dev/null
+    "$BIN/vmf-null" table1 --method direct --networks cnn --runs 1 --expected-runs 0 -o "$w/direct.csv" 2>/dev/null
+    "$BIN/train" --model fnn --dataset synthetic --epochs 2 --batch-size 32 --lr 0.05 --checkpoint-epochs 0,1,2 \
+        --seed 3 --output "$w/run" >/dev/null 2>&1
+    local ck=("$w/run/ckpt/epoch-000.safetensors" "$w/run/ckpt/epoch-001.safetensors" "$w/run/ckpt/epoch-002.safetensors")
+    "$BIN/dump-grads" --checkpoint "${ck[@]}" -b 4,16 -n 40 --seed 9 --threads 1 -o "$w/grads.parquet" 2>/dev/null
+    "$BIN/vmf-kappa" -i "$w/grads.parquet" -o "$w/curve1.csv" --null-reps 20 2>/dev/null
+    "$BIN/plot" "$w/curve1.csv" --where batch_size=16 -x step -y kappa,kappa_null_mean --dashed kappa_null_mean -o "$w/k.png" 2>/dev/null
+    # The other statistics tools on the same gradients (tables the pipeline feeds them).
+    "$BIN/normtest" -i "$w/g.parquet" -o "$w/normality.csv" --coords 50 --per-coordinate "$w/coords.parquet" 2>/dev/null
+    "$BIN/powerlaw-fit" -i "$w/g.parquet" --spectrum covariance --step 1 -o "$w/powerlaw.csv" --compare 2>/dev/null
+    "$BIN/powerlaw-fit" -i "$w/pipe.csv" --column kappa -o "$w/powerlaw-column.csv" 2>/dev/null || true
+}
+
+run_pipeline "$before" "$work/before"
+run_pipeline "$after" "$work/after"
+
+status=0
+for f in $(cd "$work/before" && find . -type f \( -name '*.csv' -o -name '*.json' \) | sort); do
+    if cmp -s "$work/before/$f" "$work/after/$f"; then
+        echo "same      $f"
+    else
+        echo "DIFFERENT $f"
+        status=1
+    fi
+done
+for f in $(cd "$work/before" && find . -type f -name '*.parquet' | sort); do
+    if "$py" - "$work/before/$f" "$work/after/$f" "$work/before" "$work/after" <<'PYEOF'
+import json, sys
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+# Columns that measure time, not results: train's metrics carry wall-clock seconds.
+TIMINGS = {"wall_s"}
+def load(p, base):
+    t = pq.read_table(p)
+    meta = dict(t.schema.metadata or {})
+    text = meta.pop(b"gradscope", b"{}").decode().replace(base, "<workdir>")
+    prov = json.loads(text)
+    def mask(d):
+        if isinstance(d, dict):
+            for k in ("tool", "command"):
+                if k in d:
+                    d[k] = "<masked>"
+            for v in d.values():
+                mask(v)
+    mask(prov)
+    return t.replace_schema_metadata(None), prov
+def same_column(x, y):
+    x, y = x.combine_chunks(), y.combine_chunks()
+    if x.type != y.type or x.null_count != y.null_count:
+        return False
+    if pa.types.is_list(x.type):
+        return np.array_equal(x.offsets.to_numpy(), y.offsets.to_numpy()) and same_column(
+            pa.chunked_array([x.flatten()]), pa.chunked_array([y.flatten()]))
+    if pa.types.is_floating(x.type):  # NaN equals NaN here, bit for bit otherwise
+        return np.array_equal(x.to_numpy(zero_copy_only=False), y.to_numpy(zero_copy_only=False), equal_nan=True)
+    return x.equals(y)
+a, pa_ = load(sys.argv[1], sys.argv[3])
+b, pb = load(sys.argv[2], sys.argv[4])
+ok = a.schema == b.schema and pa_ == pb and all(
+    same_column(a[n], b[n]) for n in a.column_names if n not in TIMINGS)
+sys.exit(0 if ok else 1)
+PYEOF
+    then
+        echo "same      $f (schema, every value but timings, provenance with tool and command masked)"
+    else
+        echo "DIFFERENT $f"
+        status=1
+    fi
+done
+if cmp -s "$work/before/k.png" "$work/after/k.png"; then
+    echo "same      ./k.png (figure, byte for byte)"
+else
+    echo "note      ./k.png differs (a figure, not a result table)"
+fi
+exit $status
