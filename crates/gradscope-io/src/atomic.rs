@@ -177,12 +177,12 @@ impl AtomicFile {
                 .tempfile_in(&dir)
         })
         .with_context(|| {
-                format!(
-                    "cannot write {}: cannot create a file in {}",
-                    dest.display(),
-                    dir.display()
-                )
-            })?;
+            format!(
+                "cannot write {}: cannot create a file in {}",
+                dest.display(),
+                dir.display()
+            )
+        })?;
         Ok(Self {
             target: Target::Temporary(tmp),
             dest: dest.to_path_buf(),
