@@ -312,7 +312,7 @@ struct Input {
     path: PathBuf,
     /// The name for messages.
     name: String,
-    _spill: Option<tempfile::NamedTempFile>,
+    _spill: Option<gradscope_io::atomic::Spool>,
 }
 
 fn open_input(input: &Path) -> Result<Input> {
@@ -323,7 +323,7 @@ fn open_input(input: &Path) -> Result<Input> {
             _spill: None,
         });
     }
-    let mut spill = tempfile::NamedTempFile::new()
+    let mut spill = gradscope_io::atomic::Spool::new()
         .context("stdin: cannot create a temporary file to hold the stream (set TMPDIR)")?;
     let bytes = std::io::copy(&mut std::io::stdin().lock(), spill.as_file_mut())
         .context("stdin: cannot copy the stream to a temporary file (is TMPDIR full?)")?;
