@@ -590,10 +590,10 @@ mod tests {
             series: vec![Series::new("a", vec![(1.0, 2.0), (2.0, 3.0)], 1)],
             ..Panel::default()
         };
-        draw_png(&path, 200, 100, &[panel.clone()]).unwrap();
+        draw_png(&path, 200, 100, std::slice::from_ref(&panel)).unwrap();
         let before = std::fs::read(&path).unwrap();
         for (w, h) in [(0, 100), (200, 0), (MAX_SIDE + 1, 100)] {
-            let e = draw_png(&path, w, h, &[panel.clone()]).unwrap_err();
+            let e = draw_png(&path, w, h, std::slice::from_ref(&panel)).unwrap_err();
             assert!(
                 format!("{e:#}").contains("must be between 1 and 10000 pixels"),
                 "{e:#}"
