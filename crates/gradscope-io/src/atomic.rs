@@ -1,22 +1,138 @@
-//! Write-then-rename outputs.
+//! Write-then-rename outputs, and the cleanup of temporary files on a signal.
 //!
 //! Every tool writes its outputs through [`AtomicFile`]: the bytes go to a temporary file
 //! in the destination's directory (so the final rename never crosses a file system) and
 //! the file appears under its name only when [`AtomicFile::commit`] is called. A run that
-//! fails, is killed or panics leaves no partial output; the temporary file is removed when
-//! the value is dropped.
+//! fails or panics leaves no partial output; the temporary file is removed when the value
+//! is dropped.
+//!
+//! A run stopped by SIGINT or SIGTERM runs no destructor, so the temporary files are also
+//! kept in a process-wide registry: every [`AtomicFile`] and every [`Spool`] (a scratch
+//! copy of a stream in `$TMPDIR`) registers its path while it exists. The first one
+//! installs, once, a handler for the two signals (the `signal-hook` crate: the signal
+//! only wakes a thread, which then removes every registered file and exits with
+//! 128 + the signal's number, 130 for SIGINT and 143 for SIGTERM, as a shell reports a
+//! process killed by them). A file is created and registered under the registry's lock,
+//! so a signal cannot fall between the two. SIGKILL cannot be caught: after it a
+//! `.NAME.XXXXXX.tmp` beside the output may remain.
 
 use anyhow::{Context, Result};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, Once};
 use tempfile::NamedTempFile;
+
+/// The temporary files this process has created and not yet renamed or removed.
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The registry, whatever a panicking holder left it as (a list of paths stays valid).
+fn live() -> MutexGuard<'static, Vec<PathBuf>> {
+    LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Installs the SIGINT/SIGTERM cleanup, once per process. When the handler cannot be
+/// installed (no thread can be started) the signals keep their default action.
+fn install_signal_cleanup() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+            return;
+        };
+        let spawned = std::thread::Builder::new()
+            .name("gradscope-signals".into())
+            .spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    remove_live_files();
+                    std::process::exit(128 + signal);
+                }
+            });
+        drop(spawned);
+    });
+}
+
+/// Removes every registered temporary file (the signal path; errors are ignored, the
+/// process is exiting).
+fn remove_live_files() {
+    for path in live().drain(..) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// A path in the registry for as long as this value lives.
+#[derive(Debug)]
+struct Registration(PathBuf);
+
+impl Registration {
+    /// Creates a temporary file with `create` and registers its path, under the lock.
+    fn create(
+        create: impl FnOnce() -> std::io::Result<NamedTempFile>,
+    ) -> std::io::Result<(NamedTempFile, Registration)> {
+        install_signal_cleanup();
+        let mut live = live();
+        let file = create()?;
+        let path = file.path().to_path_buf();
+        live.push(path.clone());
+        Ok((file, Registration(path)))
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut live = live();
+        if let Some(i) = live.iter().position(|p| *p == self.0) {
+            live.swap_remove(i);
+        }
+    }
+}
+
+/// The paths of the temporary files this process holds now (for tests and diagnostics).
+pub fn live_temporary_files() -> Vec<PathBuf> {
+    live().clone()
+}
+
+/// A scratch file in the temporary directory (`$TMPDIR`, else `/tmp`), removed when the
+/// value is dropped and, like an [`AtomicFile`]'s temporary, on SIGINT or SIGTERM. For
+/// copies of a stream that must be read more than once (`normtest` reading stdin).
+#[derive(Debug)]
+pub struct Spool {
+    // Declared first, so dropped first: the file is removed, then unregistered.
+    file: NamedTempFile,
+    _registration: Registration,
+}
+
+impl Spool {
+    /// Creates an empty spool file.
+    pub fn new() -> std::io::Result<Self> {
+        let (file, registration) = Registration::create(NamedTempFile::new)?;
+        Ok(Self {
+            file,
+            _registration: registration,
+        })
+    }
+}
+
+impl std::ops::Deref for Spool {
+    type Target = NamedTempFile;
+    fn deref(&self) -> &NamedTempFile {
+        &self.file
+    }
+}
+
+impl std::ops::DerefMut for Spool {
+    fn deref_mut(&mut self) -> &mut NamedTempFile {
+        &mut self.file
+    }
+}
 
 /// A file being written under a temporary name (or in place, see the module's note).
 #[derive(Debug)]
 pub struct AtomicFile {
     target: Target,
     dest: PathBuf,
+    /// Present for a temporary file; dropped (unregistered) after the rename or removal.
+    _registration: Option<Registration>,
 }
 
 #[derive(Debug)]
@@ -42,6 +158,7 @@ impl AtomicFile {
             return Ok(Self {
                 target: Target::InPlace(file),
                 dest: dest.to_path_buf(),
+                _registration: None,
             });
         }
         let dir = match dest.parent() {
@@ -59,20 +176,23 @@ impl AtomicFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(suffix)
-            .tempfile_in(&dir)
-            .with_context(|| {
-                format!(
-                    "cannot write {}: cannot create a file in {}",
-                    dest.display(),
-                    dir.display()
-                )
-            })?;
+        let (tmp, registration) = Registration::create(|| {
+            tempfile::Builder::new()
+                .prefix(&format!(".{name}."))
+                .suffix(suffix)
+                .tempfile_in(&dir)
+        })
+        .with_context(|| {
+            format!(
+                "cannot write {}: cannot create a file in {}",
+                dest.display(),
+                dir.display()
+            )
+        })?;
         Ok(Self {
             target: Target::Temporary(tmp),
             dest: dest.to_path_buf(),
+            _registration: Some(registration),
         })
     }
 
@@ -178,6 +298,32 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with(".null."))
             .collect();
         assert!(tmp.is_empty(), "temporary files left in /dev: {tmp:?}");
+    }
+
+    #[test]
+    fn temporaries_are_registered_while_they_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let registered = |p: &Path| live_temporary_files().iter().any(|q| q == p);
+        let f = AtomicFile::create(&dir.path().join("a.csv")).unwrap();
+        let tmp = match &f.target {
+            Target::Temporary(t) => t.path().to_path_buf(),
+            Target::InPlace(_) => unreachable!(),
+        };
+        assert!(registered(&tmp));
+        f.commit().unwrap();
+        assert!(!registered(&tmp) && dir.path().join("a.csv").exists());
+        let f = AtomicFile::create(&dir.path().join("b.csv")).unwrap();
+        let tmp = match &f.target {
+            Target::Temporary(t) => t.path().to_path_buf(),
+            Target::InPlace(_) => unreachable!(),
+        };
+        drop(f);
+        assert!(!registered(&tmp) && !tmp.exists());
+        let spool = Spool::new().unwrap();
+        let path = spool.path().to_path_buf();
+        assert!(registered(&path) && path.exists());
+        drop(spool);
+        assert!(!registered(&path) && !path.exists());
     }
 
     #[test]

@@ -9,8 +9,10 @@
 //! Accumulations are in `f64` throughout, whatever the storage type of the data.
 
 pub mod barrier;
+pub mod describe;
 pub mod normality;
 pub mod powerlaw;
 pub mod rng;
 pub mod spectrum;
+pub mod summation;
 pub mod vmf;

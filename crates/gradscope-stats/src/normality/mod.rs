@@ -16,10 +16,10 @@
 //! tests come from R 4.2.2, from scipy 1.17.1 / numpy 2.4.6 and from a 50-digit mpmath
 //! evaluation, printed by `scripts/reference/normality_reference.py`.
 //!
-//! Files: `normal` (full-precision normal tail and quantile), `compensated` (error-free
-//! summation), `shapiro_wilk`, `dagostino`, `moments`, `tail_index`, `coordinate`, `error`.
+//! Files: `normal` (full-precision normal tail and quantile), `shapiro_wilk`, `dagostino`,
+//! `moments`, `tail_index`, `coordinate`, `error`; the compensated sums are
+//! [`crate::summation`]'s.
 
-mod compensated;
 mod coordinate;
 mod dagostino;
 mod error;

@@ -19,9 +19,9 @@
 
 use rand::RngCore;
 
-use super::compensated::compensated_sum;
 use super::error::NormalityError;
 use super::normal::{horner, normal_quantile, normal_sf};
+use crate::summation::sum as compensated_sum;
 
 /// The smallest sample AS R94 accepts.
 pub const SHAPIRO_WILK_MIN_N: usize = 3;

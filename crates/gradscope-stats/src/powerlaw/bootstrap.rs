@@ -20,7 +20,8 @@ use rayon::prelude::*;
 use super::continuous;
 use super::discrete;
 use super::error::PowerLawError;
-use super::fit::{fit_sorted, prepare, FitOptions, PowerLawFit, Support};
+use super::fit::{fit_sorted, FitOptions, PowerLawFit};
+use super::sample::{prepare, Support};
 use crate::rng;
 
 /// Bootstrap settings.

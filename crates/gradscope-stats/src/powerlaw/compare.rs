@@ -27,8 +27,9 @@ use super::alternatives::{
 };
 use super::continuous;
 use super::error::PowerLawError;
-use super::fit::{prepare, tail_of, PowerLawFit, Support};
+use super::fit::PowerLawFit;
 use super::hurwitz_zeta::hurwitz_zeta;
+use super::sample::{prepare, tail_of, Support};
 
 /// The alternatives of Clauset et al. (2009) Table 2.1 that the package compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,9 +99,9 @@ pub fn loglikelihood_ratio(
         .map(|(&a, &b)| clean(a) - clean(b))
         .collect();
     let nf = n as f64;
-    let r = super::summation::sum(d.iter().copied());
+    let r = crate::summation::sum(d.iter().copied());
     let mean = r / nf;
-    let var = super::summation::sum(d.iter().map(|x| (x - mean).powi(2))) / nf;
+    let var = crate::summation::sum(d.iter().map(|x| (x - mean).powi(2))) / nf;
     let scale = (nf * var).sqrt();
     let normalized = if scale > 0.0 { r / scale } else { 0.0 };
     let p = if nested {

@@ -7,7 +7,7 @@
 use rand::Rng;
 
 use super::error::PowerLawError;
-use super::summation;
+use crate::summation;
 
 /// Maximum-likelihood exponent `alpha = 1 + n / sum_i ln(x_i / xmin)` over the tail
 /// values (all `>= xmin`), Clauset et al. (2009) eq. 3.1; exact for continuous data.

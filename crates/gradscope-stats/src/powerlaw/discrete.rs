@@ -8,7 +8,7 @@ use rand::Rng;
 
 use super::error::PowerLawError;
 use super::hurwitz_zeta::{hurwitz_zeta, hurwitz_zeta_derivatives};
-use super::summation;
+use crate::summation;
 
 /// How the discrete exponent is estimated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

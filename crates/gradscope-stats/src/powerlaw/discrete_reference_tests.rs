@@ -26,8 +26,8 @@
 //! - log-likelihoods at given parameters (no optimiser involved): 1e-13 (8e-16).
 
 use super::reference_tests::{assert_rel, lcg_uniforms};
-use super::summation;
 use super::*;
+use crate::summation;
 
 // The script's 32-bit LCG is `reference_tests::lcg_uniforms`: `s <- (1664525 s +
 // 1013904223) mod 2^32`, `u = s / 2^32`.

@@ -74,7 +74,7 @@ pub fn ln_lerch_phi(lambda: f64, s: f64, q: f64) -> f64 {
     // The head: n terms, scaled by the largest (the log-terms are concave in k).
     let lt = |k: usize| -lambda * k as f64 - s * (q + k as f64).ln();
     let m = (0..n).map(lt).fold(f64::NEG_INFINITY, f64::max).max(tail);
-    let mut acc = super::summation::Neumaier::default();
+    let mut acc = crate::summation::Neumaier::default();
     for k in (0..n).rev() {
         acc.add((lt(k) - m).exp());
     }
@@ -92,7 +92,7 @@ fn ln_direct(lambda: f64, s: f64, q: f64) -> f64 {
         0.0
     };
     let m = lt(k_peak);
-    let mut acc = super::summation::Neumaier::default();
+    let mut acc = crate::summation::Neumaier::default();
     let mut k = 0.0;
     loop {
         let term = (lt(k) - m).exp();

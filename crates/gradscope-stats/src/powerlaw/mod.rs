@@ -14,7 +14,11 @@
 //!   stretched exponential and (nested) truncated power law of [`alternatives`], in their
 //!   continuous or discrete versions to match the fit (the discrete truncated power law
 //!   is normalised by the Lerch transcendent of [`lerch`]).
-//! - [`spectrum`]: eigengaps and the top-k fit of a covariance spectrum.
+//! - [`top_k`]: the structure study's top-k fit of a spectrum (eigenvalues or eigengaps)
+//!   and the eigengaps themselves.
+//! - [`sample`]: the support, the checks on the data and the tail, which every other
+//!   part starts from. Dependencies run one way: `sample` <- `xmin` <- `fit` <- `top_k`,
+//!   `bootstrap`.
 //!
 //! Numbers quoted in the tests come from `scripts/reference/powerlaw_reference.py`
 //! (powerlaw 2.0.0, scipy, mpmath); where this module deliberately departs from the
@@ -56,9 +60,9 @@ pub mod hurwitz_zeta;
 pub mod ks;
 pub mod lerch;
 mod optimize;
+pub mod sample;
 pub mod special;
-pub mod spectrum;
-mod summation;
+pub mod top_k;
 pub mod xmin;
 
 pub use alternatives::{
@@ -69,9 +73,10 @@ pub use bootstrap::{goodness_of_fit, BootstrapOptions, GoodnessOfFit};
 pub use compare::{likelihood_ratio_test, loglikelihood_ratio, Alternative, LikelihoodRatio};
 pub use discrete::DiscreteEstimator;
 pub use error::PowerLawError;
-pub use fit::{fit, FitOptions, PowerLawFit, ScanOptions, ScanReport, Support, XminRule};
-pub use spectrum::{eigengaps, fit_spectrum_top_k, SpectrumFit};
-pub use xmin::{scan_curve, ScanPoint};
+pub use fit::{fit, FitOptions, PowerLawFit, XminRule};
+pub use sample::Support;
+pub use top_k::{eigengaps, fit_spectrum_top_k, SpectrumFit};
+pub use xmin::{scan_curve, ScanOptions, ScanPoint, ScanReport};
 
 #[cfg(test)]
 mod discrete_reference_tests;

@@ -16,9 +16,50 @@ use rayon::prelude::*;
 
 use super::discrete;
 use super::error::PowerLawError;
-use super::fit::{prepare, ScanOptions, ScanReport, Support};
 use super::hurwitz_zeta::hurwitz_zeta;
-use super::summation::Neumaier;
+use super::sample::{prepare, Support};
+use crate::summation::Neumaier;
+
+/// Options of the KS scan over candidate `xmin` values.
+///
+/// Candidates are the distinct data values except the two largest, as in `powerlaw`
+/// 2.0.0 (`Fit.find_xmin`: values `< max`, then the last one dropped), so every
+/// candidate's tail keeps at least three points. There is no early stopping rule: every
+/// candidate is considered, and among those whose fit is *valid* the smallest KS distance
+/// wins (ties: the smallest `xmin`, numpy's `argmin`). The package's validity rule is its
+/// default parameter range for the exponent, `0 < alpha < 3` (strict), plus an optional
+/// bound on the standard error; a candidate with `alpha >= 3` is never chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScanOptions {
+    /// Candidates with `alpha >= alpha_max` are invalid. Default 3.0, the package's
+    /// `Power_Law.DEFAULT_PARAMETER_RANGES`; raise it (e.g. `f64::INFINITY`) for spectra
+    /// whose tails are steeper than `x^-3`, which the package cannot fit by default.
+    pub alpha_max: f64,
+    /// Candidates whose `(alpha - 1)/sqrt(n_tail)` is not below this are invalid (the
+    /// package's `sigma_threshold`, off by default).
+    pub sigma_threshold: Option<f64>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            alpha_max: 3.0,
+            sigma_threshold: None,
+        }
+    }
+}
+
+/// Summary of a KS scan.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScanReport {
+    /// Candidate xmin values considered (distinct values minus the two largest).
+    pub candidates: usize,
+    /// Candidates whose fit was valid (see [`ScanOptions`]).
+    pub valid: usize,
+    /// True when no candidate was valid; `xmin` then minimises the KS distance over all
+    /// candidates (the package does the same and sets `noise_flag`).
+    pub none_valid: bool,
+}
 
 /// One candidate of the scan, as [`scan_curve`] reports it (the package's
 /// `xmin_fitting_results`).
@@ -310,96 +351,4 @@ pub fn scan_curve(
             }
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::powerlaw::fit::{fit, FitOptions, XminRule};
-    use crate::rng;
-    use rand::Rng as _;
-
-    /// Log-normal body below 1 and a Pareto(alpha = 2.2) tail above: a realistic scan.
-    fn body_and_tail(n: usize, seed: u64) -> Vec<f64> {
-        let mut g = rng::seeded(seed);
-        (0..n)
-            .map(|_| {
-                let u: f64 = g.random();
-                if g.random::<f64>() < 0.4 {
-                    (1.0 - u).powf(-1.0 / 1.2)
-                } else {
-                    (0.3 * (u - 0.5)).exp() * 0.6
-                }
-            })
-            .collect()
-    }
-
-    #[test]
-    fn pruned_scan_equals_exhaustive_scan_for_any_thread_count() {
-        let x = body_and_tail(8000, 3);
-        let curve = scan_curve(&x, Support::Continuous, &ScanOptions::default()).unwrap();
-        let best = curve
-            .iter()
-            .filter(|p| p.valid)
-            .min_by(|a, b| a.ks_distance.total_cmp(&b.ks_distance))
-            .unwrap();
-        let f = fit(&x, &FitOptions::default()).unwrap();
-        assert_eq!(f.xmin, best.xmin);
-        for threads in [1, 3] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let g = pool.install(|| fit(&x, &FitOptions::default()).unwrap());
-            assert_eq!(g, f);
-        }
-        assert!((f.alpha - 2.2).abs() < 0.1, "alpha {}", f.alpha);
-    }
-
-    #[test]
-    fn steep_tails_need_a_larger_alpha_max() {
-        // A Pareto tail with alpha = 5: every candidate exceeds the package's default range
-        // (alpha < 3), so no fit is valid and the flag says so; alpha_max = inf accepts it.
-        let mut g = rng::seeded(11);
-        let x: Vec<f64> = (0..3000)
-            .map(|_| (1.0 - g.random::<f64>()).powf(-0.25))
-            .collect();
-        let f = fit(&x, &FitOptions::default()).unwrap();
-        assert!(f.scan.unwrap().none_valid);
-        let open = FitOptions {
-            support: Support::Continuous,
-            xmin: XminRule::Scan(ScanOptions {
-                alpha_max: f64::INFINITY,
-                sigma_threshold: None,
-            }),
-        };
-        let f = fit(&x, &open).unwrap();
-        let scan = f.scan.unwrap();
-        assert!(!scan.none_valid && scan.valid == scan.candidates);
-        assert!((f.alpha - 5.0).abs() < 0.3, "alpha {}", f.alpha);
-    }
-
-    #[test]
-    fn sigma_threshold_removes_small_tails() {
-        let x = body_and_tail(5000, 8);
-        let opts = ScanOptions {
-            alpha_max: 3.0,
-            sigma_threshold: Some(0.05),
-        };
-        let curve = scan_curve(&x, Support::Continuous, &opts).unwrap();
-        for p in &curve {
-            if p.valid {
-                assert!((p.alpha - 1.0) / (p.n_tail as f64).sqrt() < 0.05);
-            }
-        }
-        let f = fit(
-            &x,
-            &FitOptions {
-                support: Support::Continuous,
-                xmin: XminRule::Scan(opts),
-            },
-        )
-        .unwrap();
-        assert!(f.sigma() < 0.05);
-    }
 }

@@ -39,7 +39,7 @@
 //!
 //! [`views`] holds the study's element views of the same matrix: dimension-wise (the
 //! `d` elements of one gradient) and iteration-wise (the `n` values of one coordinate).
-//! Eigengaps and the top-k fit live in [`crate::powerlaw::spectrum`].
+//! Eigengaps and the top-k fit live in [`crate::powerlaw::top_k`].
 
 pub mod direct;
 pub mod gram;

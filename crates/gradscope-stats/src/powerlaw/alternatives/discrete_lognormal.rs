@@ -22,7 +22,7 @@ use super::{lognormal, minimise};
 use crate::powerlaw::error::PowerLawError;
 use crate::powerlaw::optimize::newton_polish;
 use crate::powerlaw::special::{ln_erfc, ln_erfc_interval};
-use crate::powerlaw::summation::Neumaier;
+use crate::summation::Neumaier;
 
 /// A fitted discrete log-normal. `mu` and `sigma` are the mean and standard deviation of
 /// `ln x` of the underlying continuous log-normal (`mu` in units of ln x).

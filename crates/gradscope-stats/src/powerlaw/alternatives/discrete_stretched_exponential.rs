@@ -21,7 +21,7 @@ use super::Tally;
 use crate::powerlaw::error::PowerLawError;
 use crate::powerlaw::hurwitz_zeta::BERNOULLI_OVER_FACTORIAL;
 use crate::powerlaw::optimize::brent_root;
-use crate::powerlaw::summation;
+use crate::summation;
 
 /// A fitted discrete stretched exponential. `lambda` has units of 1/x, `beta` is
 /// dimensionless.

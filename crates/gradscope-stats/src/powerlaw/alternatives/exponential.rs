@@ -2,7 +2,7 @@
 //! 2009, Table 2.1; `powerlaw`'s `Exponential`, continuous).
 
 use crate::powerlaw::error::PowerLawError;
-use crate::powerlaw::summation;
+use crate::summation;
 
 /// A fitted exponential tail. `lambda` has units of 1/x.
 #[derive(Debug, Clone, Copy, PartialEq)]

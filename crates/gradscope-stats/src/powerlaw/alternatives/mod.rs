@@ -164,7 +164,7 @@ impl Tally {
     /// `sum_i count_i f(per_value_i)` (compensated), with one entry of `per_value` for
     /// each distinct value.
     pub(crate) fn weighted_sum<T: Copy>(&self, per_value: &[T], f: impl Fn(T) -> f64) -> f64 {
-        super::summation::sum(per_value.iter().zip(&self.counts).map(|(&v, &c)| c * f(v)))
+        crate::summation::sum(per_value.iter().zip(&self.counts).map(|(&v, &c)| c * f(v)))
     }
 
     /// `mean(x) - xmin`.
@@ -185,9 +185,9 @@ pub(crate) struct LogMoments {
 impl LogMoments {
     pub(crate) fn new(tail: &[f64]) -> LogMoments {
         let n = tail.len() as f64;
-        let sum_ln = super::summation::sum(tail.iter().map(|x| x.ln()));
+        let sum_ln = crate::summation::sum(tail.iter().map(|x| x.ln()));
         let mean_ln = sum_ln / n;
-        let centred_ss = super::summation::sum(tail.iter().map(|x| (x.ln() - mean_ln).powi(2)));
+        let centred_ss = crate::summation::sum(tail.iter().map(|x| (x.ln() - mean_ln).powi(2)));
         LogMoments {
             n,
             sum_ln,

@@ -4,7 +4,7 @@
 
 use crate::powerlaw::error::PowerLawError;
 use crate::powerlaw::optimize::brent_root;
-use crate::powerlaw::summation;
+use crate::summation;
 
 /// A fitted stretched exponential. `lambda` has units of 1/x, `beta` is dimensionless.
 #[derive(Debug, Clone, Copy, PartialEq)]

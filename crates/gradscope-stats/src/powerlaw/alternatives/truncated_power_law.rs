@@ -7,7 +7,7 @@ use super::minimise;
 use super::LogMoments;
 use crate::powerlaw::error::PowerLawError;
 use crate::powerlaw::special::ln_upper_gamma;
-use crate::powerlaw::summation;
+use crate::summation;
 
 /// Initial simplex steps in `(alpha, ln lambda)` (shared with the discrete family).
 pub(super) const STEP: [f64; 2] = [0.1, 0.5];

@@ -2,7 +2,8 @@
 //! eigenvalues, and eigengaps (Xie et al., appendix B.1 and Table 1 / Figure 1).
 
 use super::error::PowerLawError;
-use super::fit::{fit, FitOptions, PowerLawFit, Support, XminRule};
+use super::fit::{fit, FitOptions, PowerLawFit, XminRule};
+use super::sample::Support;
 
 /// Eigengaps `g_r = lambda_r - lambda_{r+1}` of a spectrum, with the eigenvalues in
 /// descending order (`r = 1..m-1`, so `m - 1` gaps, indexed by the rank of the larger
