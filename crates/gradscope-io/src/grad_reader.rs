@@ -380,7 +380,12 @@ impl GradReader {
             };
             let stdin = crate::pipe::raw_stdin().map_err(|e| not_a_stream(&e))?;
             let reader = StreamSource::try_new(BufReader::with_capacity(STREAM_BUFFER, stdin))
-                .map_err(|e| not_a_stream(&e))?;
+                .map_err(|e| {
+                    match e.to_string().contains(crate::ipc_stream::PARQUET_ON_A_PIPE) {
+                        true => anyhow!("stdin: {}", crate::ipc_stream::PARQUET_ON_A_PIPE),
+                        false => not_a_stream(&e),
+                    }
+                })?;
             return Self::from_stream("stdin".into(), reader);
         }
         let name = path.display().to_string();

@@ -313,6 +313,10 @@ fn resize<T: Clone + Default>(v: &mut Vec<T>, n: usize, what: &str) -> Result<()
     Ok(())
 }
 
+/// The error on a Parquet file where a stream was expected.
+pub const PARQUET_ON_A_PIPE: &str =
+    "this is a Parquet file, which cannot be read from a pipe: pass its path instead of `-`";
+
 /// How far a buffer grows ahead of the bytes read into it (bytes).
 pub const GROW_BYTES: usize = 1 << 20;
 
@@ -406,9 +410,7 @@ impl<R: Read> StreamSource<R> {
                     "expected a schema message, found an empty stream",
                 ))
             }
-            true if &word == b"PAR1" => return Err(ipc_error(
-                "this is a Parquet file, which cannot be read from a pipe: pass its path instead",
-            )),
+            true if &word == b"PAR1" => return Err(ipc_error(PARQUET_ON_A_PIPE)),
             true => {}
         }
         if !me.read_meta_after(word)? {

@@ -4,7 +4,7 @@
 //! pyarrow, polars and DuckDB (with their layout inferred), each opened and read to the
 //! end with [`GradReader`]. Any panic is a crash; errors are the expected outcome.
 //!
-//! Budget: `FUZZ_CASES` cases (default 6,000, a few seconds; `make fuzz FUZZ_CASES=N`
+//! Budget: `FUZZ_CASES` cases (default 4,000, about 15 s; `make fuzz FUZZ_CASES=N`
 //! runs more). See tests/fuzz/mutate.rs at the repository root for the mutations.
 
 #[path = "../../../tests/fuzz/mutate.rs"]
@@ -181,7 +181,7 @@ fn fuzz_gradient_matrix_readers() {
     mutate::run(
         "gradient-matrix readers",
         &seeds,
-        mutate::budget(6_000),
+        mutate::budget(4_000),
         16,
         |bytes| read_all(dir.path(), bytes),
     );
