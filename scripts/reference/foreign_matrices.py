@@ -9,6 +9,8 @@ PCG64 with seed 14) as written by
 - pyarrow, Parquet, with `gradscope` metadata, int32 step, uint16 sample, dictionary<int8,
   large_utf8> names, large_list<float32>, float32 loss, int64 batch_size (pyarrow-meta-f32.parquet)
 - pyarrow, Arrow IPC stream of the first file's table             (pyarrow-nometa-f64.arrows)
+- pyarrow, Parquet, no metadata, list<float32> without dictionary encoding (read by the
+  page decoder)                                                  (pyarrow-plain-f32.parquet)
 - polars, Parquet and IPC stream, no metadata, i64, str, list[f64] (polars.parquet, polars.arrows)
 - DuckDB, `COPY ... TO 'x.parquet'`, no metadata, BIGINT, VARCHAR, DOUBLE[] (duckdb.parquet)
 - DuckDB with `KV_METADATA {gradscope: ...}` and FLOAT[] values    (duckdb-meta-f32.parquet)
@@ -100,6 +102,9 @@ meta_f32 = pa.table({
     "batch_size": pa.array(r["batch_size"], pa.int64()),
 }).replace_schema_metadata({"gradscope": json.dumps(provenance)})
 pq.write_table(meta_f32, OUT / "pyarrow-meta-f32.parquet")
+
+plain = nometa.set_column(3, "values", pa.array([v.astype(np.float32) for v in r["values"]], pa.list_(pa.float32())))
+pq.write_table(plain, OUT / "pyarrow-plain-f32.parquet", use_dictionary=["tensor"], data_page_size=300)
 
 w_only = rows(layout[:1])
 fixed = pa.table({

@@ -76,6 +76,7 @@ fn vmf_kappa_on_every_producers_file_equals_numpy() {
         "pyarrow-nometa-f64.parquet",
         "pyarrow-nometa-f64.arrows",
         "pyarrow-meta-f32.parquet",
+        "pyarrow-plain-f32.parquet",
         "polars.parquet",
         "polars.arrows",
         "duckdb.parquet",

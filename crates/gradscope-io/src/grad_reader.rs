@@ -981,6 +981,76 @@ mod tests {
     }
 
     #[test]
+    fn streams_without_metadata_in_batches_across_samples() {
+        // An IPC stream of float32 lists without metadata, 3 rows to a batch, so samples
+        // of 2 tensors straddle batches: the layout comes from the first sample, the
+        // batches read ahead for it are read again first (with their own floats), and
+        // later batches land their floats apart; every value arrives.
+        use arrow::array::{Float32Array, Int64Array, ListArray, StringArray};
+        use arrow::buffer::OffsetBuffer;
+        use arrow::datatypes::{Field, Schema};
+        use arrow::ipc::writer::StreamWriter;
+        use std::sync::Arc;
+        let value = |s: usize, i: usize| (s * 10 + i) as f32 * 0.5;
+        let (mut steps, mut samples, mut names, mut offsets, mut flat) =
+            (vec![], vec![], vec![], vec![0i32], vec![]);
+        for s in 0..5usize {
+            for (name, range) in [("w", 0..6), ("b", 6..8)] {
+                steps.push(2i64);
+                samples.push(s as i64);
+                names.push(name);
+                flat.extend(range.map(|i| value(s, i)));
+                offsets.push(flat.len() as i32);
+            }
+        }
+        let item = Arc::new(Field::new("item", DataType::Float32, true));
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("step", DataType::Int64, false),
+            Field::new("sample", DataType::Int64, false),
+            Field::new("tensor", DataType::Utf8, false),
+            Field::new("values", DataType::List(item.clone()), false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(steps)),
+                Arc::new(Int64Array::from(samples)),
+                Arc::new(StringArray::from(names)),
+                Arc::new(ListArray::new(
+                    item,
+                    OffsetBuffer::new(offsets.into()),
+                    Arc::new(Float32Array::from(flat)),
+                    None,
+                )),
+            ],
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.arrows");
+        let mut w = StreamWriter::try_new(File::create(&path).unwrap(), &schema).unwrap();
+        for at in (0..10).step_by(3) {
+            w.write(&batch.slice(at, 3.min(10 - at))).unwrap();
+        }
+        w.finish().unwrap();
+        drop(w);
+        let mut r = GradReader::open(&path).unwrap();
+        assert!(r.meta().layout_inferred());
+        assert_eq!(r.meta().layout[0].shape, [6]);
+        assert_eq!(r.dim(), 8);
+        assert!(!r.has_loss() && !r.has_batch_size());
+        let mut out = Sample::default();
+        let mut n = 0;
+        while r.next_sample(&mut out).unwrap() {
+            let want: Vec<f32> = (0..8).map(|i| value(n, i)).collect();
+            assert_eq!((out.step, out.sample as usize), (2, n));
+            assert_eq!(out.values, want, "sample {n}");
+            assert!(out.loss.is_nan() && out.batch_size == 0);
+            n += 1;
+        }
+        assert_eq!(n, 5);
+    }
+
+    #[test]
     fn files_that_are_not_gradient_matrices() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.parquet");

@@ -884,6 +884,44 @@ mod tests {
     }
 
     #[test]
+    fn lengths_no_bytes_back_cost_no_memory() {
+        // The schema message of a valid stream, then a header announcing 2 GiB - 1 of
+        // message metadata followed by 1,000 bytes: an error, and the buffers grew by at
+        // most GROW_BYTES.
+        let good = encoded_stream(&[("w", vec![3, 3])], 2);
+        let schema_len = 8 + i32::from_le_bytes(good[4..8].try_into().unwrap()) as usize;
+        let mut bytes = good[..schema_len].to_vec();
+        bytes.extend([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+        bytes.extend([0u8; 1000]);
+        let mut src = StreamSource::try_new(Cursor::new(&bytes)).unwrap();
+        let e = src.next_batch().unwrap_err().to_string();
+        assert!(
+            e.contains("the stream ends inside a message header of 2147483647 bytes"),
+            "{e}"
+        );
+        assert!(src.meta.capacity() <= GROW_BYTES, "{}", src.meta.capacity());
+        // The end-of-stream marker is required, and nothing may follow it.
+        let e = StreamSource::try_new(Cursor::new(&good[..good.len() - 8]))
+            .and_then(|mut s| {
+                while s.next_batch()?.is_some() {}
+                Ok(())
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("without its end-of-stream marker"), "{e}");
+        let mut more = good.clone();
+        more.push(0);
+        let e = StreamSource::try_new(Cursor::new(&more))
+            .and_then(|mut s| {
+                while s.next_batch()?.is_some() {}
+                Ok(())
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bytes follow the end-of-stream marker"), "{e}");
+    }
+
+    #[test]
     fn truncated_and_empty_streams_are_errors() {
         assert!(StreamSource::try_new(Cursor::new(Vec::<u8>::new())).is_err());
         let bytes = encoded_stream(&[("w", vec![3, 3])], 2);
