@@ -782,17 +782,16 @@ impl GradReader {
                 }
                 let fits = end - start == dest.len();
                 match values.data_type() {
-                    DataType::Float32 if in_place => {
-                        // Rows in layout order with the layout's lengths sit where the
-                        // layout puts them (offsets start at 0: see take_whole_sample).
-                        if fits && start != expected.offset {
-                            bail!(
-                                "{}: values at {start}, the layout puts them at {}",
-                                place(),
-                                expected.offset
-                            );
-                        }
+                    // Rows in layout order with the layout's lengths sit where the
+                    // layout puts them (offsets start at 0: see take_whole_sample).
+                    DataType::Float32 if in_place && fits && start != expected.offset => {
+                        bail!(
+                            "{}: values at {start}, the layout puts them at {}",
+                            place(),
+                            expected.offset
+                        );
                     }
+                    DataType::Float32 if in_place => {}
                     DataType::Float32 if fits => {
                         let landed = match &self.source {
                             Source::Stream(stream) if self.queued.is_empty() => stream.landed(),

@@ -493,12 +493,10 @@ impl<R: Read> StreamSource<R> {
 
     /// `read_meta` after its first word.
     fn read_meta_after(&mut self, mut word: [u8; 4]) -> Result<bool, ArrowError> {
-        if word == CONTINUATION {
-            if !self.read_word(&mut word)? {
-                return Err(ipc_error(
-                    "the stream ends inside a message's length (truncated?)",
-                ));
-            }
+        if word == CONTINUATION && !self.read_word(&mut word)? {
+            return Err(ipc_error(
+                "the stream ends inside a message's length (truncated?)",
+            ));
         }
         let len = i32::from_le_bytes(word);
         if len < 0 {
