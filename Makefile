@@ -11,7 +11,9 @@
 #                           Fashion-MNIST and synthetic 3x32x32 data; FULL=1: the paper's sizes)
 #   make reproduce-structure-table2, reproduce-structure-spectra
 #                           the structure study's Table 2, and Tables 1, 4, 5 / Figure 1 (FULL=1: the paper's sizes)
-#   make test               every test (unit, CLI, end-to-end, the Python package's pytest suite)
+#   make test               every test (unit, CLI, end-to-end, the Python package's pytest suite; the fuzz tests
+#                           with their default budgets)
+#   make fuzz               the readers' fuzz tests for longer (FUZZ_CASES=N cases each, default 100000)
 #
 # `make setup` creates the project's Python environment (.venv) with torch==2.13.0 from
 # PyPI, which provides libtorch for the tch crate (LIBTORCH_USE_PYTORCH=1), and the
@@ -35,11 +37,12 @@ export GRADSCOPE_DATA_MIRROR ?= $(abspath ../shared/data)
 
 STATS_BINS := vmf-kappa vmf-null synth-grads
 
-.PHONY: help setup build test lint fmt bench demo reproduce-table1 reproduce-vmf-figures reproduce-walk-table1 reproduce-walk-figures reproduce-gaussianity reproduce-structure-table2 reproduce-structure-spectra clean data
+.PHONY: help setup build test fuzz lint fmt bench demo reproduce-table1 reproduce-vmf-figures reproduce-walk-table1 reproduce-walk-figures reproduce-gaussianity reproduce-structure-table2 reproduce-structure-spectra clean data
 help:
 	@echo "make setup             Python environment with torch 2.13.0 (libtorch) and the reference packages"
 	@echo "make build             release binaries in $(RELEASE)/"
 	@echo "make test              all tests"
+	@echo "make fuzz              the readers' fuzz tests, FUZZ_CASES=N cases each (default 100000; make test runs a few thousand)"
 	@echo "make lint              rustfmt --check and clippy -D warnings"
 	@echo "make demo              train fnn on MNIST briefly, dump gradients, vmf-kappa, plot kappa (a few minutes)"
 	@echo "make reproduce-table1  the vMF study's Table 1 and Figure 8 into results/"
@@ -81,6 +84,14 @@ test: setup
 	GRADSCOPE_BIN=target/debug $(PY) scripts/check_results_open.py
 	rc=0; GRADSCOPE_BIN=target/debug $(PY) -m pytest -q python/tests || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests from python/tests" >&2; fi; exit $$rc
+
+# Seeded mutations of valid files (tests/fuzz/mutate.rs) through the gradient-matrix
+# readers and the CSV/Parquet column reader: deterministic for a
+# given FUZZ_CASES; crashing inputs are kept in target/fuzz-crashes/.
+FUZZ_CASES ?= 100000
+fuzz: setup
+	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test -p gradscope-io --test fuzz_readers -- --nocapture
+	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test -p gradscope-cli --test fuzz_read_column -- --nocapture
 
 lint: setup
 	$(CARGO) fmt --all -- --check

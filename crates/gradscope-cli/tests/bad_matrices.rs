@@ -117,9 +117,15 @@ fn each_wrong_file_has_its_message() {
         .assert()
         .success();
 
-    let p = dir.path().join("type.parquet");
-    write(&p, &good(0), true);
-    expect_error(&p, "expected list<float32>");
+    // float64 values are read (as float32: README, "The gradient matrix").
+    let p = dir.path().join("float64.parquet");
+    write(&p, &[good(0), good(1)].concat(), true);
+    Command::cargo_bin("vmf-kappa")
+        .unwrap()
+        .arg("-i")
+        .arg(&p)
+        .assert()
+        .success();
 
     let p = dir.path().join("length.parquet");
     write(

@@ -8,13 +8,20 @@
 //! | `sample` | uint32 | index of the minibatch drawn at that point |
 //! | `tensor` | dictionary<int32, utf8> | parameter name |
 //! | `values` | list<float32> | the flattened (row-major) gradient of that tensor |
-//! | `loss` | float64 | the minibatch loss |
-//! | `batch_size` | uint32 | the minibatch size |
+//! | `loss` | float64 | the minibatch loss (optional) |
+//! | `batch_size` | uint32 | the minibatch size (optional) |
+//!
+//! That is what gradscope writes. The reader takes other producers' types too (see
+//! [`check_schema`]): any integer type for `step`, `sample`, `batch_size`; utf8 or
+//! large_utf8, plain or dictionary-encoded, for `tensor`; list, large_list or
+//! fixed_size_list of float16, float32 or float64 for `values` (converted to float32:
+//! gradients are held as float32 and every statistic accumulates in float64).
 //!
 //! Rows are ordered by step, then sample, then the parameter order of the layout; every
 //! sample holds every tensor of the layout; a Parquet row group never splits a sample.
 //! The layout (name, shape, numel, offset of each tensor in the concatenated vector) is in
-//! the provenance metadata ([`crate::Provenance`]).
+//! the provenance metadata ([`crate::Provenance`]); a file without it gets the layout of
+//! its first sample (tensor order and lengths), which every later sample must match.
 
 use anyhow::{bail, Result};
 use arrow::datatypes::{DataType, Field, Schema};
@@ -117,27 +124,57 @@ pub fn grad_schema(metadata: HashMap<String, String>) -> Arc<Schema> {
     )
 }
 
-/// Positions of the six columns in a schema read from a file, after checking their types.
+/// Positions of the columns in a schema read from a file, after checking their types;
+/// `loss` and `batch_size` are optional.
 #[derive(Debug, Clone, Copy)]
 pub struct ColumnIndex {
     pub step: usize,
     pub sample: usize,
     pub tensor: usize,
     pub values: usize,
-    pub loss: usize,
-    pub batch_size: usize,
+    pub loss: Option<usize>,
+    pub batch_size: Option<usize>,
 }
 
-/// Checks a file's schema: every column present with an acceptable type. The message
-/// names the column, its type and what was expected.
+/// The column names a reader requires, in order.
+pub const REQUIRED_COLUMNS: [&str; 4] = ["step", "sample", "tensor", "values"];
+
+/// Whether a `tensor` column of this type is read: utf8, large_utf8 or utf8_view, plain or
+/// as a dictionary with any integer keys.
+pub fn is_name_type(dt: &DataType) -> bool {
+    match dt {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(k, v) => {
+            k.is_integer() && is_name_type(v) && !matches!(v.as_ref(), DataType::Dictionary(..))
+        }
+        _ => false,
+    }
+}
+
+/// Whether a `values` column of this type is read: list, large_list or fixed_size_list
+/// of float16, float32 or float64.
+pub fn is_values_type(dt: &DataType) -> bool {
+    match dt {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => matches!(
+            f.data_type(),
+            DataType::Float16 | DataType::Float32 | DataType::Float64
+        ),
+        _ => false,
+    }
+}
+
+/// Checks a file's schema: the required columns present, and every column of the
+/// gradient matrix of an accepted type (any integer type for `step`, `sample` and
+/// `batch_size`; any float type for `loss`; see [`is_name_type`], [`is_values_type`]).
+/// The message names the column, its type and what was expected.
 pub fn check_schema(schema: &Schema) -> Result<ColumnIndex> {
     let find = |name: &str| -> Result<usize> {
         schema.index_of(name).map_err(|_| {
             let have: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
             anyhow::anyhow!(
-                "missing column `{name}` (columns found: {}); a gradient matrix has columns {}",
+                "missing column `{name}` (columns found: {}); a gradient matrix has columns {} (and optionally loss, batch_size)",
                 have.join(", "),
-                GRAD_COLUMNS.join(", ")
+                REQUIRED_COLUMNS.join(", ")
             )
         })
     };
@@ -146,34 +183,42 @@ pub fn check_schema(schema: &Schema) -> Result<ColumnIndex> {
         sample: find("sample")?,
         tensor: find("tensor")?,
         values: find("values")?,
-        loss: find("loss")?,
-        batch_size: find("batch_size")?,
+        loss: schema.index_of("loss").ok(),
+        batch_size: schema.index_of("batch_size").ok(),
     };
     let ty = |i: usize| schema.field(i).data_type();
     let wrong = |name: &str, got: &DataType, want: &str| {
         anyhow::anyhow!("column `{name}` has type {got}, expected {want}")
     };
-    if ty(idx.step) != &DataType::UInt64 {
-        return Err(wrong("step", ty(idx.step), "uint64"));
+    for (name, i) in [
+        ("step", Some(idx.step)),
+        ("sample", Some(idx.sample)),
+        ("batch_size", idx.batch_size),
+    ] {
+        if let Some(i) = i {
+            if !ty(i).is_integer() {
+                return Err(wrong(name, ty(i), "an integer type"));
+            }
+        }
     }
-    if ty(idx.sample) != &DataType::UInt32 {
-        return Err(wrong("sample", ty(idx.sample), "uint32"));
+    if !is_name_type(ty(idx.tensor)) {
+        return Err(wrong(
+            "tensor",
+            ty(idx.tensor),
+            "utf8 or large_utf8 (plain or dictionary-encoded)",
+        ));
     }
-    match ty(idx.tensor) {
-        DataType::Utf8 | DataType::LargeUtf8 => {}
-        DataType::Dictionary(_, v)
-            if matches!(v.as_ref(), DataType::Utf8 | DataType::LargeUtf8) => {}
-        other => return Err(wrong("tensor", other, "utf8 (dictionary-encoded)")),
+    if !is_values_type(ty(idx.values)) {
+        return Err(wrong(
+            "values",
+            ty(idx.values),
+            "list, large_list or fixed_size_list of float16, float32 or float64",
+        ));
     }
-    match ty(idx.values) {
-        DataType::List(f) | DataType::LargeList(f) if f.data_type() == &DataType::Float32 => {}
-        other => return Err(wrong("values", other, "list<float32>")),
-    }
-    if ty(idx.loss) != &DataType::Float64 {
-        return Err(wrong("loss", ty(idx.loss), "float64"));
-    }
-    if ty(idx.batch_size) != &DataType::UInt32 {
-        return Err(wrong("batch_size", ty(idx.batch_size), "uint32"));
+    if let Some(i) = idx.loss {
+        if !ty(i).is_floating() {
+            return Err(wrong("loss", ty(i), "a float type"));
+        }
     }
     Ok(idx)
 }
@@ -217,18 +262,63 @@ mod tests {
             .filter(|f| f.name() != "loss")
             .map(|f| f.as_ref().clone())
             .collect();
+        // `loss` is optional.
+        let idx = check_schema(&Schema::new(fields)).unwrap();
+        assert!(idx.loss.is_none() && idx.batch_size.is_some());
+        let fields: Vec<Field> = s
+            .fields()
+            .iter()
+            .filter(|f| f.name() != "step")
+            .map(|f| f.as_ref().clone())
+            .collect();
         let e = check_schema(&Schema::new(fields)).unwrap_err().to_string();
-        assert!(e.starts_with("missing column `loss`"), "{e}");
-        let mut fields: Vec<Field> = s.fields().iter().map(|f| f.as_ref().clone()).collect();
-        fields[3] = Field::new(
-            "values",
-            DataType::List(Arc::new(Field::new("item", DataType::Float64, true))),
-            false,
-        );
-        let e = check_schema(&Schema::new(fields)).unwrap_err().to_string();
+        assert!(e.starts_with("missing column `step`"), "{e}");
+        let with = |i: usize, f: Field| {
+            let mut fields: Vec<Field> = s.fields().iter().map(|f| f.as_ref().clone()).collect();
+            fields[i] = f;
+            check_schema(&Schema::new(fields))
+        };
+        let item = |t: DataType| Arc::new(Field::new("item", t, true));
+        for ok in [
+            DataType::List(item(DataType::Float64)),
+            DataType::LargeList(item(DataType::Float16)),
+            DataType::FixedSizeList(item(DataType::Float32), 6),
+        ] {
+            with(3, Field::new("values", ok, false)).unwrap();
+        }
+        let e = with(
+            3,
+            Field::new("values", DataType::List(item(DataType::Int32)), false),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
-            e.contains("column `values` has type") && e.contains("expected list<float32>"),
+            e.contains("column `values` has type") && e.contains("expected list"),
             "{e}"
         );
+        let e = with(3, Field::new("values", DataType::Float32, false))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("column `values` has type Float32"), "{e}");
+        for ok in [DataType::Int8, DataType::Int64, DataType::UInt16] {
+            with(0, Field::new("step", ok, false)).unwrap();
+        }
+        let e = with(1, Field::new("sample", DataType::Float64, false))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("column `sample` has type Float64, expected an integer type"),
+            "{e}"
+        );
+        with(2, Field::new("tensor", DataType::LargeUtf8, false)).unwrap();
+        with(
+            2,
+            Field::new(
+                "tensor",
+                DataType::Dictionary(Box::new(DataType::UInt8), Box::new(DataType::LargeUtf8)),
+                false,
+            ),
+        )
+        .unwrap();
     }
 }

@@ -2,30 +2,45 @@
 //! one clear error.
 //!
 //! Reads Parquet files and Arrow IPC streams (from a file, or from stdin when the path is
-//! `-`), sample by sample, holding one record batch at a time. Every sample is checked as
-//! it is read: all tensors of the layout present and in order, each with as many values
-//! as the layout says, no NaN or infinity (reported with step, sample, tensor and index),
-//! samples in increasing (step, sample) order.
+//! `-`), sample by sample, holding one record batch at a time. Any Arrow producer's
+//! matrix is read (see [`crate::grad_matrix::check_schema`] for the accepted types):
+//! integer columns are widened or narrowed with a check (a negative or too large value
+//! is an error naming the row), tensor names of any string type, and `values` of
+//! float16 or float64 are converted to float32 as they are copied (a finite float64
+//! beyond float32's range is an error). Without `gradscope` metadata the parameter
+//! layout is read from the first sample's tensors (order and lengths) and the
+//! provenance says so ([`Provenance::layout_inferred`]).
+//!
+//! Every sample is checked as it is read: all tensors of the layout present and in
+//! order, each with as many values as the layout says, no NaN or infinity (reported with
+//! step, sample, tensor and index), samples in increasing (step, sample) order.
 
-use crate::float_list_pages::{FloatListPages, Record};
-use crate::grad_matrix::{check_layout, check_schema, ColumnIndex};
+use crate::decoder_guard::guarded;
+use crate::grad_matrix::{check_layout, check_schema, ColumnIndex, TensorLayout};
 use crate::ipc_stream::StreamSource;
 use crate::provenance::Provenance;
+use crate::values_page_decoder::{Record, ValuesPageDecoder};
 use crate::{is_stdio, METADATA_KEY};
 use anyhow::{anyhow, bail, Result};
-use arrow::array::{Array, AsArray, Float32Array, RecordBatch};
-use arrow::datatypes::{DataType, Float64Type, Int32Type, Schema, UInt32Type, UInt64Type};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, UInt32Array, UInt64Array};
+use arrow::compute::cast;
+use arrow::datatypes::{
+    DataType, Float16Type, Float32Type, Float64Type, Int32Type, Int64Type, UInt32Type, UInt64Type,
+};
 use arrow::error::ArrowError;
 use arrow::ipc::reader::FileReader;
 use arrow::record_batch::RecordBatchReader;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 
 /// One gradient: every tensor of the layout, concatenated.
+///
+/// `loss` is NaN and `batch_size` 0 where the file has no such column or the value is
+/// null ([`GradReader::has_loss`], [`GradReader::has_batch_size`] tell which).
 #[derive(Debug, Clone, Default)]
 pub struct Sample {
     pub step: u64,
@@ -48,25 +63,197 @@ enum Source {
     Stream(Box<StreamSource<BufReader<File>>>),
 }
 
+impl Source {
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>, ArrowError> {
+        match self {
+            Source::Batches(batches) => batches.next().transpose(),
+            Source::Stream(stream) => stream.next_batch(),
+        }
+    }
+}
+
+/// One record batch's columns in the types the reader works with: `step` u64, `sample`
+/// u32, `tensor` dictionary<int32, utf8> or utf8, `values` as the file has it (None when
+/// the page decoder reads it), `loss` f64 and `batch_size` u32 when present.
+struct Columns {
+    rows: usize,
+    step: UInt64Array,
+    sample: UInt32Array,
+    tensor: ArrayRef,
+    values: Option<ArrayRef>,
+    loss: Option<Float64Array>,
+    batch_size: Option<UInt32Array>,
+}
+
+/// The column `column` of a batch whose first row is row `first_row` of the file, as
+/// u64: a negative value, one above `max`, or (unless `nullable`) a null is an error
+/// naming the row.
+fn unsigned(
+    name: &str,
+    col: &ArrayRef,
+    column: &str,
+    first_row: u64,
+    max: u64,
+    nullable: bool,
+) -> Result<UInt64Array> {
+    let at = |i: usize| first_row + i as u64;
+    let wide = if col.data_type().is_signed_integer() {
+        let signed = cast(col, &DataType::Int64)?;
+        let signed = signed.as_primitive::<Int64Type>();
+        if let Some(i) = (0..signed.len()).find(|&i| signed.is_valid(i) && signed.value(i) < 0) {
+            bail!(
+                "{name}: row {}: column `{column}` holds {}, which must not be negative",
+                at(i),
+                signed.value(i)
+            );
+        }
+        cast(signed, &DataType::UInt64)?
+    } else {
+        cast(col, &DataType::UInt64)?
+    };
+    let wide = wide.as_primitive::<UInt64Type>().clone();
+    if !nullable && wide.null_count() > 0 {
+        let i = (0..wide.len()).find(|&i| wide.is_null(i)).expect("a null");
+        bail!("{name}: row {}: column `{column}` is null", at(i));
+    }
+    if max < u64::MAX {
+        if let Some(i) = (0..wide.len()).find(|&i| wide.is_valid(i) && wide.value(i) > max) {
+            bail!(
+                "{name}: row {}: column `{column}` holds {}, more than {max}",
+                at(i),
+                wide.value(i)
+            );
+        }
+    }
+    Ok(wide)
+}
+
+/// The columns of `b` (found at `cols`) in the reader's types; `first_row` is the
+/// file's row number of the batch's first row, for messages.
+fn normalize(name: &str, b: &RecordBatch, cols: &ColumnIndex, first_row: u64) -> Result<Columns> {
+    let narrow = |a: UInt64Array| -> Result<UInt32Array> {
+        Ok(cast(&a, &DataType::UInt32)?
+            .as_primitive::<UInt32Type>()
+            .clone())
+    };
+    let step = unsigned(
+        name,
+        b.column(cols.step),
+        "step",
+        first_row,
+        u64::MAX,
+        false,
+    )?;
+    let sample = narrow(unsigned(
+        name,
+        b.column(cols.sample),
+        "sample",
+        first_row,
+        u32::MAX as u64,
+        false,
+    )?)?;
+    let batch_size = match cols.batch_size {
+        Some(i) => Some(narrow(unsigned(
+            name,
+            b.column(i),
+            "batch_size",
+            first_row,
+            u32::MAX as u64,
+            true,
+        )?)?),
+        None => None,
+    };
+    let loss = match cols.loss {
+        Some(i) => Some(
+            cast(b.column(i), &DataType::Float64)?
+                .as_primitive::<Float64Type>()
+                .clone(),
+        ),
+        None => None,
+    };
+    let tensor = b.column(cols.tensor);
+    let tensor = match tensor.data_type() {
+        DataType::Utf8 => tensor.clone(),
+        DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
+            tensor.clone()
+        }
+        _ => cast(tensor, &DataType::Utf8)?,
+    };
+    Ok(Columns {
+        rows: b.num_rows(),
+        step,
+        sample,
+        tensor,
+        values: (cols.values != usize::MAX).then(|| b.column(cols.values).clone()),
+        loss,
+        batch_size,
+    })
+}
+
+impl Columns {
+    /// The tensor name of `row`, or None when it is null.
+    fn tensor_name(&self, row: usize) -> Option<&str> {
+        if let Some(dict) = self.tensor.as_dictionary_opt::<Int32Type>() {
+            if dict.is_null(row) {
+                return None;
+            }
+            let k = dict.keys().value(row) as usize;
+            let names = dict.values().as_string::<i32>();
+            (k < names.len() && names.is_valid(k)).then(|| names.value(k))
+        } else {
+            let s = self.tensor.as_string::<i32>();
+            s.is_valid(row).then(|| s.value(row))
+        }
+    }
+}
+
+/// A row's list in the `values` column: the child array and the range of the row's
+/// values in it; None when the list is null.
+fn list_at(col: &ArrayRef, row: usize) -> Option<(&ArrayRef, usize, usize)> {
+    if col.is_null(row) {
+        return None;
+    }
+    Some(match col.data_type() {
+        DataType::List(_) => {
+            let l = col.as_list::<i32>();
+            let o = l.value_offsets();
+            (l.values(), o[row] as usize, o[row + 1] as usize)
+        }
+        DataType::LargeList(_) => {
+            let l = col.as_list::<i64>();
+            let o = l.value_offsets();
+            (l.values(), o[row] as usize, o[row + 1] as usize)
+        }
+        _ => {
+            let l = col.as_fixed_size_list();
+            let start = l.value_offset(row) as usize;
+            (l.values(), start, start + l.value_length() as usize)
+        }
+    })
+}
+
 /// Reads a gradient matrix sample by sample.
 pub struct GradReader {
     name: String,
     meta: Provenance,
     source: Source,
     cols: ColumnIndex,
-    batch: Option<RecordBatch>,
+    /// Batches read ahead while the layout was inferred, to be read first.
+    queued: VecDeque<RecordBatch>,
+    batch: Option<Columns>,
     /// For the current batch: layout index of each tensor-dictionary key (or of each row
     /// when the column is plain utf8).
     tensor_ids: Vec<Option<usize>>,
-    dictionary: bool,
     row: usize,
+    /// File rows before the current batch.
+    rows_before: u64,
     by_name: HashMap<String, usize>,
     last: Option<(u64, u32)>,
     samples: u64,
     check_finite: bool,
     /// The `values` column read from its pages (Parquet files written with plain
     /// encoding); None when the values come in the record batches.
-    pages: Option<FloatListPages>,
+    pages: Option<ValuesPageDecoder>,
 }
 
 impl std::fmt::Debug for GradReader {
@@ -96,10 +283,12 @@ fn sniff(file: &mut File) -> Result<&'static str> {
     })
 }
 
-fn provenance_from(name: &str, json: Option<&String>) -> Result<Provenance> {
-    let json = json.ok_or_else(|| {
-        anyhow!("{name}: no `{METADATA_KEY}` metadata: not a gradient matrix written by gradscope (write one with dump-grads or synth-grads)")
-    })?;
+/// The provenance in `json`; None when there is none (or it holds no layout), so that
+/// the layout is inferred from the data.
+fn provenance_from(name: &str, json: Option<&String>) -> Result<Option<Provenance>> {
+    let Some(json) = json else {
+        return Ok(None);
+    };
     let meta = Provenance::from_json(json).map_err(|e| {
         anyhow!("{name}: the `{METADATA_KEY}` metadata is not valid provenance JSON: {e}")
     })?;
@@ -110,15 +299,76 @@ fn provenance_from(name: &str, json: Option<&String>) -> Result<Provenance> {
             crate::FORMAT_VERSION
         );
     }
+    if meta.layout.is_empty() {
+        return Ok(None);
+    }
     check_layout(&meta.layout)
         .map_err(|e| anyhow!("{name}: bad parameter layout in the metadata: {e}"))?;
-    Ok(meta)
+    Ok(Some(meta))
+}
+
+/// The layout of the first sample in `batches`: its tensors in order, each of shape
+/// [its length]. Returns the batches it read.
+fn infer_layout(
+    name: &str,
+    cols: &ColumnIndex,
+    batches: &mut dyn FnMut() -> Result<Option<RecordBatch>, ArrowError>,
+) -> Result<(Vec<TensorLayout>, Vec<RecordBatch>)> {
+    let mut read = Vec::new();
+    let mut first: Option<(u64, u32)> = None;
+    let mut tensors: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut rows = 0u64;
+    'batches: while let Some(b) =
+        batches().map_err(|e| anyhow!("{name}: cannot read the first sample: {e}"))?
+    {
+        let c = normalize(name, &b, cols, rows)?;
+        rows += c.rows as u64;
+        read.push(b);
+        let values = c.values.as_ref().expect("inferred from the Arrow columns");
+        for row in 0..c.rows {
+            let key = (c.step.value(row), c.sample.value(row));
+            if *first.get_or_insert(key) != key {
+                break 'batches;
+            }
+            let (step, sample) = key;
+            let t = c.tensor_name(row).ok_or_else(|| {
+                anyhow!("{name}: step {step} sample {sample}: a null tensor name")
+            })?;
+            if tensors.iter().any(|(n, _)| n == t) {
+                bail!("{name}: step {step} sample {sample}: tensor `{t}` appears twice in the first sample (no `{METADATA_KEY}` metadata, so its tensors are the layout)");
+            }
+            let (_, start, end) = list_at(values, row).ok_or_else(|| {
+                anyhow!("{name}: step {step} sample {sample} tensor `{t}`: values are null")
+            })?;
+            tensors.push((t.to_string(), vec![end - start]));
+        }
+    }
+    if tensors.is_empty() {
+        bail!(
+            "{name}: no rows, and no `{METADATA_KEY}` metadata to say what the gradients would be"
+        );
+    }
+    let layout = crate::grad_matrix::layout_from_shapes(&tensors);
+    check_layout(&layout).map_err(|e| {
+        anyhow!("{name}: the first sample's tensors (the layout, as there is no `{METADATA_KEY}` metadata): {e}")
+    })?;
+    Ok((layout, read))
 }
 
 impl GradReader {
     /// Opens a Parquet file or Arrow IPC stream/file at `path`, or stdin for `-`.
     pub fn open(path: &Path) -> Result<Self> {
-        Self::open_with(path, true)
+        Self::open_guarded(path, true)
+    }
+
+    /// `open_with` with panics inside arrow-rs and parquet as errors ([`guarded`]).
+    fn open_guarded(path: &Path, use_pages: bool) -> Result<Self> {
+        let name = if is_stdio(path) {
+            "stdin".to_string()
+        } else {
+            path.display().to_string()
+        };
+        guarded(&name, "cannot open", || Self::open_with(path, use_pages))
     }
 
     /// `open`, optionally without the page decoder (to check one path against the other).
@@ -130,55 +380,27 @@ impl GradReader {
             };
             let stdin = crate::pipe::raw_stdin().map_err(|e| not_a_stream(&e))?;
             let reader = StreamSource::try_new(BufReader::with_capacity(STREAM_BUFFER, stdin))
-                .map_err(|e| not_a_stream(&e))?;
+                .map_err(|e| {
+                    match e.to_string().contains(crate::ipc_stream::PARQUET_ON_A_PIPE) {
+                        true => anyhow!("stdin: {}", crate::ipc_stream::PARQUET_ON_A_PIPE),
+                        false => not_a_stream(&e),
+                    }
+                })?;
             return Self::from_stream("stdin".into(), reader);
         }
         let name = path.display().to_string();
         let mut file = File::open(path).map_err(|e| anyhow!("{name}: cannot open: {e}"))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            bail!("{name}: is a directory, not a gradient matrix");
+        }
         match sniff(&mut file).map_err(|e| anyhow!("{name}: cannot read: {e}"))? {
-            "parquet" => {
-                let plain_file = file.try_clone().map_err(|e| anyhow!("{name}: cannot open: {e}"))?;
-                let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| anyhow!("{name}: not a readable Parquet file: {e}"))?;
-                let kv = builder.metadata().file_metadata().key_value_metadata().and_then(|kv| kv.iter().find(|k| k.key == METADATA_KEY).and_then(|k| k.value.clone()));
-                let schema = builder.schema().clone();
-                let json = kv.or_else(|| schema.metadata().get(METADATA_KEY).cloned());
-                let cols = check_schema(&schema).map_err(|e| anyhow!("{name}: {e}"))?;
-                let descr = builder.metadata().file_metadata().schema_descr_ptr();
-                let leaf = descr.columns().iter().position(|c| c.path().parts().first().map(String::as_str) == Some("values"));
-                match leaf.filter(|&c| use_pages && FloatListPages::supports(builder.metadata(), c)) {
-                    Some(leaf) => {
-                        // Every column but `values` through Arrow; `values` from its pages.
-                        let field = schema.field(cols.values);
-                        let item_nullable = match field.data_type() {
-                            DataType::List(f) | DataType::LargeList(f) => f.is_nullable(),
-                            _ => true,
-                        };
-                        let pages = FloatListPages::open(&name, plain_file, builder.metadata().clone(), leaf, field.is_nullable(), item_nullable);
-                        let others = ProjectionMask::leaves(&descr, (0..descr.num_columns()).filter(|&c| c != leaf));
-                        let reader = builder.with_projection(others).with_batch_size(8192).build().map_err(|e| anyhow!("{name}: {e}"))?;
-                        let projected = reader.schema();
-                        let mut me = Self::from_batches(name, &schema, cols, json, Box::new(reader))?;
-                        let at = |c: &str| projected.index_of(c).expect("projected column");
-                        me.cols = ColumnIndex { step: at("step"), sample: at("sample"), tensor: at("tensor"), values: usize::MAX, loss: at("loss"), batch_size: at("batch_size") };
-                        me.pages = Some(pages);
-                        Ok(me)
-                    }
-                    None => {
-                        // About 16 MiB of values per batch, whole rows.
-                        let rows = builder.metadata().file_metadata().num_rows().max(1) as usize;
-                        let bytes = builder.metadata().row_groups().iter().map(|g| g.total_byte_size().max(0) as usize).sum::<usize>().max(1);
-                        let batch_rows = ((16usize << 20) / (bytes / rows).max(1)).clamp(1, 65_536);
-                        let reader = builder.with_batch_size(batch_rows).build().map_err(|e| anyhow!("{name}: {e}"))?;
-                        Self::from_batches(name, &schema, cols, json, Box::new(reader))
-                    }
-                }
-            }
+            "parquet" => Self::open_parquet(name, file, use_pages),
             "ipc-file" => {
                 let reader = FileReader::try_new(BufReader::new(file), None).map_err(|e| anyhow!("{name}: not a readable Arrow IPC file: {e}"))?;
                 let schema = reader.schema();
                 let json = schema.metadata().get(METADATA_KEY).cloned();
                 let cols = check_schema(&schema).map_err(|e| anyhow!("{name}: {e}"))?;
-                Self::from_batches(name, &schema, cols, json, Box::new(reader))
+                Self::from_source(name, cols, json, Source::Batches(Box::new(reader)))
             }
             "ipc-stream" => {
                 let reader = StreamSource::try_new(BufReader::with_capacity(STREAM_BUFFER, file)).map_err(|e| anyhow!("{name}: not a readable Arrow IPC stream: {e}"))?;
@@ -189,53 +411,176 @@ impl GradReader {
         }
     }
 
+    fn open_parquet(name: String, file: File, use_pages: bool) -> Result<Self> {
+        let cannot = |e: &dyn std::fmt::Display| anyhow!("{name}: cannot open: {e}");
+        let plain_file = file.try_clone().map_err(|e| cannot(&e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| anyhow!("{name}: not a readable Parquet file: {e}"))?;
+        let kv = builder
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kv| {
+                kv.iter()
+                    .find(|k| k.key == METADATA_KEY)
+                    .and_then(|k| k.value.clone())
+            });
+        let schema = builder.schema().clone();
+        let json = kv.or_else(|| schema.metadata().get(METADATA_KEY).cloned());
+        let cols = check_schema(&schema).map_err(|e| anyhow!("{name}: {e}"))?;
+        // About 16 MiB of values per batch, whole rows.
+        let md = builder.metadata().clone();
+        let rows = md.file_metadata().num_rows().max(1) as usize;
+        let bytes = md
+            .row_groups()
+            .iter()
+            .map(|g| g.total_byte_size().max(0) as usize)
+            .sum::<usize>()
+            .max(1);
+        let batch_rows = ((16usize << 20) / (bytes / rows).max(1)).clamp(1, 65_536);
+        // Without metadata the layout comes from the first sample, read apart by a
+        // reader of its own (the file is read again from the start).
+        let inferred = match provenance_from(&name, json.as_ref())? {
+            Some(_) => None,
+            None => {
+                let again = plain_file.try_clone().map_err(|e| cannot(&e))?;
+                let mut reader = ParquetRecordBatchReaderBuilder::try_new(again)
+                    .map_err(|e| anyhow!("{name}: not a readable Parquet file: {e}"))?
+                    .with_batch_size(batch_rows.min(1024))
+                    .build()
+                    .map_err(|e| anyhow!("{name}: {e}"))?;
+                let mut next = || reader.next().transpose();
+                Some(infer_layout(&name, &cols, &mut next)?.0)
+            }
+        };
+        let descr = md.file_metadata().schema_descr_ptr();
+        let leaf = descr
+            .columns()
+            .iter()
+            .position(|c| c.path().parts().first().map(String::as_str) == Some("values"));
+        let me = match leaf.filter(|&c| use_pages && ValuesPageDecoder::supports(&md, c)) {
+            Some(leaf) => {
+                // Every column but `values` through Arrow; `values` from its pages.
+                let field = schema.field(cols.values);
+                let item_nullable = match field.data_type() {
+                    DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+                        f.is_nullable()
+                    }
+                    _ => true,
+                };
+                let pages = ValuesPageDecoder::open(
+                    &name,
+                    plain_file,
+                    md.clone(),
+                    leaf,
+                    field.is_nullable(),
+                    item_nullable,
+                );
+                let others =
+                    ProjectionMask::leaves(&descr, (0..descr.num_columns()).filter(|&c| c != leaf));
+                let reader = builder
+                    .with_projection(others)
+                    .with_batch_size(8192)
+                    .build()
+                    .map_err(|e| anyhow!("{name}: {e}"))?;
+                let projected = reader.schema();
+                let at = |c: &str| projected.index_of(c).ok();
+                let projected_cols = ColumnIndex {
+                    step: at("step").expect("projected column"),
+                    sample: at("sample").expect("projected column"),
+                    tensor: at("tensor").expect("projected column"),
+                    values: usize::MAX,
+                    loss: at("loss"),
+                    batch_size: at("batch_size"),
+                };
+                let mut me = Self::new(
+                    name,
+                    projected_cols,
+                    json,
+                    Source::Batches(Box::new(reader)),
+                    inferred,
+                )?;
+                me.pages = Some(pages);
+                me
+            }
+            None => {
+                let reader = builder
+                    .with_batch_size(batch_rows)
+                    .build()
+                    .map_err(|e| anyhow!("{name}: {e}"))?;
+                Self::new(
+                    name,
+                    cols,
+                    json,
+                    Source::Batches(Box::new(reader)),
+                    inferred,
+                )?
+            }
+        };
+        Ok(me)
+    }
+
     /// A reader of the IPC stream `reader` named `name`.
     fn from_stream(name: String, reader: StreamSource<BufReader<File>>) -> Result<Self> {
         let schema = reader.schema();
         let json = schema.metadata().get(METADATA_KEY).cloned();
         let cols = check_schema(&schema).map_err(|e| anyhow!("{name}: {e}"))?;
-        Self::from_source(name, &schema, cols, json, Source::Stream(Box::new(reader)))
+        Self::from_source(name, cols, json, Source::Stream(Box::new(reader)))
     }
 
-    /// A reader of `batches` from a file of `schema`, whose columns `check_schema` found
-    /// at `cols`, with the provenance `json`.
-    fn from_batches(
-        name: String,
-        schema: &Schema,
-        cols: ColumnIndex,
-        json: Option<String>,
-        batches: Batches,
-    ) -> Result<Self> {
-        Self::from_source(name, schema, cols, json, Source::Batches(batches))
-    }
-
+    /// A reader of `source` (batches whose columns `check_schema` found at `cols`) with
+    /// the provenance `json`; without it, the layout is inferred from the first sample
+    /// and the batches read for that are queued.
     fn from_source(
         name: String,
-        schema: &Schema,
+        cols: ColumnIndex,
+        json: Option<String>,
+        mut source: Source,
+    ) -> Result<Self> {
+        if provenance_from(&name, json.as_ref())?.is_some() {
+            return Self::new(name, cols, json, source, None);
+        }
+        if let Source::Stream(s) = &mut source {
+            // Batches held while reading ahead keep their own floats.
+            s.set_landing(false);
+        }
+        let mut next = || source.next_batch();
+        let (layout, read) = infer_layout(&name, &cols, &mut next)?;
+        if let Source::Stream(s) = &mut source {
+            s.set_landing(true);
+        }
+        let mut me = Self::new(name, cols, json, source, Some(layout))?;
+        me.queued = read.into();
+        Ok(me)
+    }
+
+    fn new(
+        name: String,
         cols: ColumnIndex,
         json: Option<String>,
         source: Source,
+        inferred: Option<Vec<TensorLayout>>,
     ) -> Result<Self> {
-        let meta = provenance_from(&name, json.as_ref())?;
+        let meta = match inferred {
+            Some(layout) => Provenance::inferred(layout),
+            None => provenance_from(&name, json.as_ref())?.expect("provenance with a layout"),
+        };
         let by_name = meta
             .layout
             .iter()
             .enumerate()
             .map(|(i, t)| (t.name.clone(), i))
             .collect();
-        let dictionary = matches!(
-            schema.field(cols.tensor).data_type(),
-            DataType::Dictionary(..)
-        );
         Ok(Self {
             name,
             meta,
             source,
             cols,
+            queued: VecDeque::new(),
             batch: None,
             tensor_ids: Vec::new(),
-            dictionary,
             row: 0,
+            rows_before: 0,
             by_name,
             last: None,
             samples: 0,
@@ -269,98 +614,86 @@ impl GradReader {
         self.samples
     }
 
+    /// Whether the file has a `loss` column (else [`Sample::loss`] is NaN).
+    pub fn has_loss(&self) -> bool {
+        self.cols.loss.is_some()
+    }
+
+    /// Whether the file has a `batch_size` column (else [`Sample::batch_size`] is 0).
+    pub fn has_batch_size(&self) -> bool {
+        self.cols.batch_size.is_some()
+    }
+
     /// Moves to the next row, loading the next batch when needed; false at the end.
     fn advance(&mut self) -> Result<bool> {
         loop {
             if let Some(b) = &self.batch {
-                if self.row < b.num_rows() {
+                if self.row < b.rows {
                     return Ok(true);
                 }
+                self.rows_before += b.rows as u64;
             }
-            let next = match &mut self.source {
-                Source::Batches(batches) => batches.next().transpose(),
-                Source::Stream(stream) => {
-                    // The stream reuses the body the last batch views once it is dropped.
-                    self.batch = None;
-                    stream.next_batch()
+            // The stream reuses the body the last batch views once it is dropped.
+            self.batch = None;
+            let next = match self.queued.pop_front() {
+                Some(b) => Ok(Some(b)),
+                None => {
+                    let source = &mut self.source;
+                    let what = format!("cannot read after {} samples", self.samples);
+                    guarded(&self.name, &what, || Ok(source.next_batch()))?
                 }
             };
             match next {
-                Ok(None) => {
-                    self.batch = None;
-                    return Ok(false);
-                }
+                Ok(None) => return Ok(false),
                 Err(e) => bail!(
                     "{}: cannot read after {} samples: {e}",
                     self.name,
                     self.samples
                 ),
                 Ok(Some(b)) => {
-                    self.tensor_ids = self.map_tensors(&b)?;
-                    self.batch = Some(b);
+                    let c = normalize(&self.name, &b, &self.cols, self.rows_before)?;
+                    self.tensor_ids = self.map_tensors(&c)?;
+                    self.batch = Some(c);
                     self.row = 0;
                 }
             }
         }
     }
 
-    fn map_tensors(&self, b: &RecordBatch) -> Result<Vec<Option<usize>>> {
-        let col = b.column(self.cols.tensor);
-        let strings: Vec<Option<String>> = if self.dictionary {
-            let dict = col.as_dictionary_opt::<Int32Type>().ok_or_else(|| {
-                anyhow!(
-                    "{}: column `tensor` must be dictionary<int32, utf8>",
-                    self.name
-                )
-            })?;
-            let values = dict.values();
-            let s = values
-                .as_string_opt::<i32>()
-                .ok_or_else(|| anyhow!("{}: column `tensor` must hold utf8 names", self.name))?;
+    fn map_tensors(&self, c: &Columns) -> Result<Vec<Option<usize>>> {
+        let lookup = |s: &arrow::array::StringArray| -> Vec<Option<usize>> {
             (0..s.len())
-                .map(|i| s.is_valid(i).then(|| s.value(i).to_string()))
-                .collect()
-        } else {
-            let s = col
-                .as_string_opt::<i32>()
-                .ok_or_else(|| anyhow!("{}: column `tensor` must hold utf8 names", self.name))?;
-            (0..s.len())
-                .map(|i| s.is_valid(i).then(|| s.value(i).to_string()))
+                .map(|i| {
+                    s.is_valid(i)
+                        .then(|| self.by_name.get(s.value(i)).copied())
+                        .flatten()
+                })
                 .collect()
         };
-        Ok(strings
-            .into_iter()
-            .map(|s| s.and_then(|s| self.by_name.get(&s).copied()))
-            .collect())
+        Ok(match c.tensor.as_dictionary_opt::<Int32Type>() {
+            Some(dict) => lookup(dict.values().as_string::<i32>()),
+            None => lookup(c.tensor.as_string::<i32>()),
+        })
     }
 
-    fn tensor_at(&self, b: &RecordBatch, row: usize) -> Result<usize> {
-        let col = b.column(self.cols.tensor);
-        let key = if self.dictionary {
-            let dict = col.as_dictionary::<Int32Type>();
-            if dict.is_null(row) {
-                None
-            } else {
-                Some(dict.keys().value(row) as usize)
-            }
-        } else if col.is_null(row) {
-            None
-        } else {
-            Some(row)
+    fn tensor_at(&self, c: &Columns, row: usize, step: u64, sample: u32) -> Result<usize> {
+        let key = match c.tensor.as_dictionary_opt::<Int32Type>() {
+            Some(dict) => (!dict.is_null(row)).then(|| dict.keys().value(row) as usize),
+            None => (!c.tensor.is_null(row)).then_some(row),
         };
         if let Some(Some(id)) = key.map(|k| self.tensor_ids.get(k).copied().flatten()) {
             return Ok(id);
         }
-        let shown = if self.dictionary {
-            let dict = col.as_dictionary::<Int32Type>();
-            let k = dict.keys().value(row) as usize;
-            dict.values().as_string::<i32>().value(k).to_string()
-        } else {
-            col.as_string::<i32>().value(row).to_string()
+        let Some(shown) = c.tensor_name(row) else {
+            bail!(
+                "{}: step {step} sample {sample}: a null tensor name",
+                self.name
+            );
         };
         bail!(
-            "{}: tensor `{shown}` is not in the parameter layout of the metadata ({} tensors: {})",
+            "{}: step {step} sample {sample}: tensor `{shown}` is not in the parameter layout {} ({} tensors: {})",
             self.name,
+            if self.meta.layout_inferred() { "of the first sample" } else { "of the metadata" },
             self.meta.layout.len(),
             self.meta
                 .layout
@@ -391,15 +724,9 @@ impl GradReader {
             }
             let b = self.batch.as_ref().expect("advance loaded a batch");
             let row = self.row;
-            let step = b
-                .column(self.cols.step)
-                .as_primitive::<UInt64Type>()
-                .value(row);
-            let sample = b
-                .column(self.cols.sample)
-                .as_primitive::<UInt32Type>()
-                .value(row);
-            let id = self.tensor_at(b, row)?;
+            let step = b.step.value(row);
+            let sample = b.sample.value(row);
+            let id = self.tensor_at(b, row, step, sample)?;
             let expected = &self.meta.layout[k];
             if k == 0 {
                 if let Some(last) = self.last {
@@ -412,79 +739,104 @@ impl GradReader {
                 }
                 out.step = step;
                 out.sample = sample;
-                let loss = b.column(self.cols.loss).as_primitive::<Float64Type>();
-                out.loss = if loss.is_null(row) {
-                    f64::NAN
-                } else {
-                    loss.value(row)
+                out.loss = match &b.loss {
+                    Some(l) if l.is_valid(row) => l.value(row),
+                    _ => f64::NAN,
                 };
-                let bs = b.column(self.cols.batch_size).as_primitive::<UInt32Type>();
-                out.batch_size = if bs.is_null(row) { 0 } else { bs.value(row) };
+                out.batch_size = match &b.batch_size {
+                    Some(bs) if bs.is_valid(row) => bs.value(row),
+                    _ => 0,
+                };
             } else if (step, sample) != (out.step, out.sample) {
                 bail!("{}: step {} sample {} has {k} of its {ntensors} tensors; tensor `{}` is missing", self.name, out.step, out.sample, expected.name);
             } else if id != k {
                 bail!("{}: step {step} sample {sample}: tensor `{}` where `{}` was expected (tensors must follow the layout order)", self.name, self.meta.layout[id].name, expected.name);
             }
             let dest = &mut out.values[expected.offset..expected.offset + expected.numel];
-            let values_null = || {
-                anyhow!(
-                    "{}: step {step} sample {sample} tensor `{}`: values are null",
-                    self.name,
-                    expected.name
-                )
-            };
-            let null_inside = || {
-                anyhow!(
-                    "{}: step {step} sample {sample} tensor `{}`: null values inside the gradient",
-                    self.name,
-                    expected.name
+            let place = || {
+                format!(
+                    "{}: step {step} sample {sample} tensor `{}`",
+                    self.name, expected.name
                 )
             };
             let len = if let Some(pages) = self.pages.as_mut() {
-                match pages.next_record(dest)? {
-                    None => bail!("{}: step {step} sample {sample} tensor `{}`: the `values` column ends before the others (corrupt file?)", self.name, expected.name),
-                    Some(Record::Null) => return Err(values_null()),
-                    Some(Record::NullElement) => return Err(null_inside()),
+                let read = guarded(&self.name, "cannot read", || pages.next_record(dest));
+                match read? {
+                    None => bail!(
+                        "{}: the `values` column ends before the others (corrupt file?)",
+                        place()
+                    ),
+                    Some(Record::Null) => bail!("{}: values are null", place()),
+                    Some(Record::NullElement) => {
+                        bail!("{}: null values inside the gradient", place())
+                    }
                     Some(Record::Values(len)) => len,
                 }
             } else {
-                let col = b.column(self.cols.values);
-                if col.is_null(row) {
-                    return Err(values_null());
-                }
-                let (values, start, end) = match col.data_type() {
-                    DataType::List(_) => {
-                        let l = col.as_list::<i32>();
-                        let o = l.value_offsets();
-                        (l.values(), o[row] as usize, o[row + 1] as usize)
-                    }
-                    _ => {
-                        let l = col.as_list::<i64>();
-                        let o = l.value_offsets();
-                        (l.values(), o[row] as usize, o[row + 1] as usize)
-                    }
+                let col = b.values.as_ref().expect("values in the batch");
+                let Some((values, start, end)) = list_at(col, row) else {
+                    bail!("{}: values are null", place());
                 };
-                let floats: &Float32Array = values.as_primitive();
-                if floats.null_count() > 0 && (start..end).any(|i| floats.is_null(i)) {
-                    return Err(null_inside());
+                if values.null_count() > 0 && (start..end).any(|i| values.is_null(i)) {
+                    bail!("{}: null values inside the gradient", place());
                 }
-                if in_place {
+                let fits = end - start == dest.len();
+                match values.data_type() {
                     // Rows in layout order with the layout's lengths sit where the
                     // layout puts them (offsets start at 0: see take_whole_sample).
-                    if end - start == dest.len() && start != expected.offset {
-                        bail!("{}: step {step} sample {sample} tensor `{}`: values at {start}, the layout puts them at {}", self.name, expected.name, expected.offset);
+                    DataType::Float32 if in_place && fits && start != expected.offset => {
+                        bail!(
+                            "{}: values at {start}, the layout puts them at {}",
+                            place(),
+                            expected.offset
+                        );
                     }
-                } else if end - start == dest.len() {
-                    let source = match &self.source {
-                        Source::Stream(stream) => stream.landed(),
-                        Source::Batches(_) => None,
-                    };
-                    dest.copy_from_slice(&source.unwrap_or(floats.values())[start..end]);
+                    DataType::Float32 if in_place => {}
+                    DataType::Float32 if fits => {
+                        let landed = match &self.source {
+                            Source::Stream(stream) if self.queued.is_empty() => stream.landed(),
+                            _ => None,
+                        };
+                        let floats = values.as_primitive::<Float32Type>().values();
+                        dest.copy_from_slice(&landed.unwrap_or(floats)[start..end]);
+                    }
+                    DataType::Float64 if fits => {
+                        let wide = &values.as_primitive::<Float64Type>().values()[start..end];
+                        for (d, &v) in dest.iter_mut().zip(wide) {
+                            *d = v as f32;
+                        }
+                        if self.check_finite {
+                            // Finite float64 values beyond float32's range.
+                            if let Some(i) = wide
+                                .iter()
+                                .position(|v| v.is_finite() && (*v as f32).is_infinite())
+                            {
+                                bail!("{}: value {:e} at index {i} is beyond float32's range (float64 gradients are read as float32)", place(), wide[i]);
+                            }
+                        }
+                    }
+                    DataType::Float16 if fits => {
+                        let half = &values.as_primitive::<Float16Type>().values()[start..end];
+                        for (d, v) in dest.iter_mut().zip(half) {
+                            *d = v.to_f32();
+                        }
+                    }
+                    _ => {}
                 }
                 end - start
             };
             if len != expected.numel {
-                bail!("{}: step {step} sample {sample} tensor `{}`: {len} values, but the layout says {} (shape {:?})", self.name, expected.name, expected.numel, expected.shape);
+                bail!(
+                    "{}: {len} values, but the layout{} says {} (shape {:?})",
+                    place(),
+                    if self.meta.layout_inferred() {
+                        " of the first sample"
+                    } else {
+                        ""
+                    },
+                    expected.numel,
+                    expected.shape
+                );
             }
             // A fold without early exit vectorises; the position is looked up only on failure.
             if self.check_finite && dest.iter().fold(false, |bad, v| bad | !v.is_finite()) {
@@ -492,7 +844,11 @@ impl GradReader {
                     .iter()
                     .position(|v| !v.is_finite())
                     .expect("a non-finite value");
-                bail!("{}: step {step} sample {sample} tensor `{}`: value {} at index {i} (the gradient is not finite; did training diverge?)", self.name, expected.name, dest[i]);
+                bail!(
+                    "{}: value {} at index {i} (the gradient is not finite; did training diverge?)",
+                    place(),
+                    dest[i]
+                );
             }
             self.row += 1;
         }
@@ -510,11 +866,14 @@ impl GradReader {
         let (Some(b), Source::Stream(stream)) = (&self.batch, &mut self.source) else {
             return false;
         };
+        if !self.queued.is_empty() {
+            return false;
+        }
         let dim = self.meta.dim();
         let whole = self.row == 0
-            && b.num_rows() == self.meta.layout.len()
+            && b.rows == self.meta.layout.len()
             && stream.landed().is_some_and(|f| f.len() == dim)
-            && match b.column(self.cols.values).as_list_opt::<i32>() {
+            && match b.values.as_ref().and_then(|v| v.as_list_opt::<i32>()) {
                 Some(l) => {
                     let o = l.value_offsets();
                     o[0] == 0 && o[o.len() - 1] as usize == dim && l.values().len() == dim
@@ -621,6 +980,76 @@ mod tests {
     }
 
     #[test]
+    fn streams_without_metadata_in_batches_across_samples() {
+        // An IPC stream of float32 lists without metadata, 3 rows to a batch, so samples
+        // of 2 tensors straddle batches: the layout comes from the first sample, the
+        // batches read ahead for it are read again first (with their own floats), and
+        // later batches land their floats apart; every value arrives.
+        use arrow::array::{Float32Array, Int64Array, ListArray, StringArray};
+        use arrow::buffer::OffsetBuffer;
+        use arrow::datatypes::{Field, Schema};
+        use arrow::ipc::writer::StreamWriter;
+        use std::sync::Arc;
+        let value = |s: usize, i: usize| (s * 10 + i) as f32 * 0.5;
+        let (mut steps, mut samples, mut names, mut offsets, mut flat) =
+            (vec![], vec![], vec![], vec![0i32], vec![]);
+        for s in 0..5usize {
+            for (name, range) in [("w", 0..6), ("b", 6..8)] {
+                steps.push(2i64);
+                samples.push(s as i64);
+                names.push(name);
+                flat.extend(range.map(|i| value(s, i)));
+                offsets.push(flat.len() as i32);
+            }
+        }
+        let item = Arc::new(Field::new("item", DataType::Float32, true));
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("step", DataType::Int64, false),
+            Field::new("sample", DataType::Int64, false),
+            Field::new("tensor", DataType::Utf8, false),
+            Field::new("values", DataType::List(item.clone()), false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(steps)),
+                Arc::new(Int64Array::from(samples)),
+                Arc::new(StringArray::from(names)),
+                Arc::new(ListArray::new(
+                    item,
+                    OffsetBuffer::new(offsets.into()),
+                    Arc::new(Float32Array::from(flat)),
+                    None,
+                )),
+            ],
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.arrows");
+        let mut w = StreamWriter::try_new(File::create(&path).unwrap(), &schema).unwrap();
+        for at in (0..10).step_by(3) {
+            w.write(&batch.slice(at, 3.min(10 - at))).unwrap();
+        }
+        w.finish().unwrap();
+        drop(w);
+        let mut r = GradReader::open(&path).unwrap();
+        assert!(r.meta().layout_inferred());
+        assert_eq!(r.meta().layout[0].shape, [6]);
+        assert_eq!(r.dim(), 8);
+        assert!(!r.has_loss() && !r.has_batch_size());
+        let mut out = Sample::default();
+        let mut n = 0;
+        while r.next_sample(&mut out).unwrap() {
+            let want: Vec<f32> = (0..8).map(|i| value(n, i)).collect();
+            assert_eq!((out.step, out.sample as usize), (2, n));
+            assert_eq!(out.values, want, "sample {n}");
+            assert!(out.loss.is_nan() && out.batch_size == 0);
+            n += 1;
+        }
+        assert_eq!(n, 5);
+    }
+
+    #[test]
     fn files_that_are_not_gradient_matrices() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.parquet");
@@ -644,7 +1073,7 @@ mod tests {
 
 #[cfg(test)]
 mod page_layout_tests {
-    //! The page decoder (`float_list_pages`) against the parquet crate's own Arrow
+    //! The page decoder (`values_page_decoder`) against the parquet crate's own Arrow
     //! reader, on files rewritten with the page layouts other writers produce.
     use super::*;
     use crate::grad_matrix::layout_from_shapes;
@@ -660,7 +1089,7 @@ mod page_layout_tests {
     }
 
     fn read_all_with(path: &Path, use_pages: bool) -> (bool, Vec<Sample>) {
-        let mut r = GradReader::open_with(path, use_pages).unwrap();
+        let mut r = GradReader::open_guarded(path, use_pages).unwrap();
         let fast = r.pages.is_some();
         let mut out = Vec::new();
         let mut s = Sample::default();

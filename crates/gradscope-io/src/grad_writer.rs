@@ -11,15 +11,15 @@
 //! compress, and compression would cost more time than it saves in I/O); plain encoding
 //! and no statistics for `values` (dictionaries and min/max of millions of distinct floats
 //! are wasted work); dictionary encoding for `tensor`. Uncompressed, the `values` column
-//! is written by [`FloatListChunk`] (its levels are fixed by the layout, so a sample is
+//! is written by [`ValuesChunkWriter`] (its levels are fixed by the layout, so a sample is
 //! one copy of its floats), the small columns by the parquet crate's Arrow column
 //! writers; with `--zstd`, everything by the parquet crate's `ArrowWriter`.
 
 use crate::atomic::AtomicFile;
-use crate::float_list_chunk::{self, FloatListChunk, PAGE_BYTES};
 use crate::grad_matrix::{check_layout, grad_schema, GRAD_COLUMNS};
 use crate::ipc_stream::SampleEncoder;
 use crate::provenance::Provenance;
+use crate::values_chunk_writer::{self, ValuesChunkWriter, PAGE_BYTES};
 use crate::{is_stdio, METADATA_KEY};
 use anyhow::{bail, Context, Result};
 use arrow::array::{
@@ -82,7 +82,7 @@ enum Sink {
 }
 
 /// The page writer's file: the parquet crate's file writer and Arrow column writers for
-/// the small columns, [`FloatListChunk`] for `values`.
+/// the small columns, [`ValuesChunkWriter`] for `values`.
 struct PageSink {
     writer: SerializedFileWriter<File>,
     factory: ArrowRowGroupWriterFactory,
@@ -95,7 +95,7 @@ struct PageSink {
 /// column writers (in schema order, `values` left out), `values` through its pages.
 struct PageGroup {
     columns: Vec<ArrowColumnWriter>,
-    values: FloatListChunk,
+    values: ValuesChunkWriter,
 }
 
 /// Position of `values` among the columns (each column is one Parquet leaf).
@@ -117,7 +117,7 @@ impl PageGroup {
         columns.remove(VALUES_COLUMN);
         Ok(Self {
             columns,
-            values: FloatListChunk::new(values.clone(), numels, PAGE_BYTES, capacity)?,
+            values: ValuesChunkWriter::new(values.clone(), numels, PAGE_BYTES, capacity)?,
         })
     }
 
@@ -239,7 +239,7 @@ impl GradWriter {
                 .build();
             let writer = ArrowWriter::try_new(file.file()?, schema.clone(), Some(props))
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            if options.zstd || !float_list_chunk::supports(&numels) {
+            if options.zstd || !values_chunk_writer::supports(&numels) {
                 Sink::Parquet { writer, file }
             } else {
                 let (writer, factory) = writer

@@ -266,11 +266,23 @@ fn float_buffer_index(schema: &Schema) -> Option<usize> {
 
 /// A reader of an Arrow IPC stream that lands the floats of `values` apart (see the
 /// module documentation).
+///
+/// Hostile input: no length field in the stream is trusted for an allocation. Message
+/// headers, bodies and floats are read into buffers that grow only as the bytes arrive
+/// (at most twice what has been read, plus [`GROW_BYTES`]), so a header that announces
+/// 2 GiB costs at most a few MiB before the stream's end shows it was a lie. Every
+/// buffer a record batch or dictionary header names is checked to lie inside the body
+/// before arrow-rs slices it (arrow-rs panics otherwise), and arrow-rs validates the
+/// arrays it builds. A stream must end with its end-of-stream marker, and nothing may
+/// follow it: a stream cut between two messages (a producer that died) or two streams
+/// run together are errors, not a quiet partial read.
 pub struct StreamSource<R> {
     input: R,
     schema: SchemaRef,
     dictionaries: HashMap<i64, ArrayRef>,
     floats_at: Option<usize>,
+    /// Whether the floats are landed apart (off while a reader looks ahead).
+    land: bool,
     meta: Vec<u8>,
     /// The last body, handed to arrow-rs; taken back for the next message once the
     /// batches decoded from it are gone.
@@ -301,6 +313,81 @@ fn resize<T: Clone + Default>(v: &mut Vec<T>, n: usize, what: &str) -> Result<()
     Ok(())
 }
 
+/// The error on a Parquet file where a stream was expected.
+pub const PARQUET_ON_A_PIPE: &str =
+    "this is a Parquet file, which cannot be read from a pipe: pass its path instead of `-`";
+
+/// How far a buffer grows ahead of the bytes read into it (bytes).
+pub const GROW_BYTES: usize = 1 << 20;
+
+/// Reads bytes `from..to` of `v` (seen as bytes) from `input`, growing `v` only as the
+/// bytes arrive: never to more than twice the bytes read so far plus [`GROW_BYTES`]. A
+/// buffer already long enough is read into directly.
+fn read_growing<T: bytemuck::Pod + Default, R: Read>(
+    input: &mut R,
+    v: &mut Vec<T>,
+    from: usize,
+    to: usize,
+    what: &str,
+) -> Result<(), ArrowError> {
+    let size = std::mem::size_of::<T>();
+    let mut at = from;
+    while at < to {
+        let target = if v.len() * size >= to {
+            to
+        } else {
+            to.min(at.saturating_mul(2).max(at + GROW_BYTES))
+        };
+        if v.len() * size < target {
+            resize(v, target.div_ceil(size), what)?;
+        }
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut v[..]);
+        input
+            .read_exact(&mut bytes[at..target])
+            .map_err(|e| match e.kind() {
+                ErrorKind::UnexpectedEof => {
+                    ipc_error(format!("the stream ends inside {what} (truncated?)"))
+                }
+                _ => e.into(),
+            })?;
+        at = target;
+    }
+    Ok(())
+}
+
+/// Checks that every buffer a message header names lies inside its body of `body_len`
+/// bytes, and that every node's length and null count are plausible, before arrow-rs
+/// slices the body (`Buffer::slice_with_length` panics on a buffer past the end).
+fn check_buffers(
+    buffers: Option<flatbuffers::Vector<'_, BufferSpec>>,
+    nodes: Option<flatbuffers::Vector<'_, FieldNode>>,
+    body_len: usize,
+) -> Result<(), ArrowError> {
+    for (i, b) in buffers.iter().flatten().enumerate() {
+        let (o, l) = (b.offset(), b.length());
+        let inside = o >= 0
+            && l >= 0
+            && (o as u64)
+                .checked_add(l as u64)
+                .is_some_and(|end| end <= body_len as u64);
+        if !inside {
+            return Err(ipc_error(format!(
+                "buffer {i} of a message (offset {o}, length {l}) lies outside its body of {body_len} bytes"
+            )));
+        }
+    }
+    for (i, n) in nodes.iter().flatten().enumerate() {
+        if n.length() < 0 || n.null_count() < 0 || n.null_count() > n.length() {
+            return Err(ipc_error(format!(
+                "array {i} of a message has length {} and null count {}",
+                n.length(),
+                n.null_count()
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl<R: Read> StreamSource<R> {
     /// Reads the stream's schema message.
     pub fn try_new(input: R) -> Result<Self, ArrowError> {
@@ -309,15 +396,26 @@ impl<R: Read> StreamSource<R> {
             schema: Arc::new(Schema::empty()),
             dictionaries: HashMap::new(),
             floats_at: None,
+            land: true,
             meta: Vec::new(),
             body: None,
             landed: Vec::new(),
             has_landed: false,
             done: false,
         };
-        if !me.read_meta()? {
+        let mut word = [0u8; 4];
+        match me.read_word(&mut word)? {
+            false => {
+                return Err(ipc_error(
+                    "expected a schema message, found an empty stream",
+                ))
+            }
+            true if &word == b"PAR1" => return Err(ipc_error(PARQUET_ON_A_PIPE)),
+            true => {}
+        }
+        if !me.read_meta_after(word)? {
             return Err(ipc_error(
-                "expected a schema message, found an empty stream",
+                "expected a schema message, found the end-of-stream marker",
             ));
         }
         let message = root_as_message(&me.meta)
@@ -338,6 +436,12 @@ impl<R: Read> StreamSource<R> {
         self.schema.clone()
     }
 
+    /// Whether the floats of `values` are landed apart (the default) or left to arrow-rs
+    /// in the batch (for batches a reader holds on to while it reads further).
+    pub fn set_landing(&mut self, on: bool) {
+        self.land = on;
+    }
+
     /// The floats of the `values` column of the batch last returned, when they were read
     /// apart (the batch's own float array then holds stale bytes).
     pub fn landed(&self) -> Option<&[f32]> {
@@ -355,50 +459,84 @@ impl<R: Read> StreamSource<R> {
         true
     }
 
-    /// Reads the next message's metadata into `self.meta`; false at the end of the
-    /// stream (end-of-stream marker, or the input's end between messages).
+    /// Reads 4 bytes; false when the input ends before the first of them.
+    fn read_word(&mut self, word: &mut [u8; 4]) -> Result<bool, ArrowError> {
+        let mut got = 0;
+        while got < 4 {
+            match self.input.read(&mut word[got..]) {
+                Ok(0) if got == 0 => return Ok(false),
+                Ok(0) => {
+                    return Err(ipc_error(
+                        "the stream ends inside a message's length (truncated?)",
+                    ))
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Reads the next message's metadata into `self.meta`; false at the end-of-stream
+    /// marker. The input's end where a message should start is an error (a stream must
+    /// end with its marker), and so is anything after the marker.
     fn read_meta(&mut self) -> Result<bool, ArrowError> {
         let mut word = [0u8; 4];
-        match self.input.read_exact(&mut word) {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(false),
-            Err(e) => return Err(e.into()),
+        if !self.read_word(&mut word)? {
+            return Err(ipc_error(
+                "the stream ends without its end-of-stream marker (was the producer interrupted?)",
+            ));
         }
-        if word == CONTINUATION {
-            self.input.read_exact(&mut word)?;
+        self.read_meta_after(word)
+    }
+
+    /// `read_meta` after its first word.
+    fn read_meta_after(&mut self, mut word: [u8; 4]) -> Result<bool, ArrowError> {
+        if word == CONTINUATION && !self.read_word(&mut word)? {
+            return Err(ipc_error(
+                "the stream ends inside a message's length (truncated?)",
+            ));
         }
         let len = i32::from_le_bytes(word);
         if len < 0 {
             return Err(ipc_error(format!("negative message length {len}")));
         }
         if len == 0 {
-            return Ok(false);
+            let mut more = [0u8; 1];
+            loop {
+                match self.input.read(&mut more) {
+                    Ok(0) => return Ok(false),
+                    Ok(_) => {
+                        return Err(ipc_error(
+                            "bytes follow the end-of-stream marker (two streams run together, or garbage?)",
+                        ))
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
         }
-        resize(
+        let len = len as usize;
+        self.meta.clear();
+        read_growing(
+            &mut self.input,
             &mut self.meta,
-            len as usize,
+            0,
+            len,
             &format!("a message header of {len} bytes"),
         )?;
-        self.input.read_exact(&mut self.meta)?;
+        self.meta.truncate(len);
         Ok(true)
     }
 
-    /// A body buffer of at least `len` bytes, 8-aligned: the last one when nothing else
-    /// holds it (no zeroing then), else a new one.
-    fn body_words(&mut self, len: usize) -> Result<Vec<u64>, ArrowError> {
-        let mut words = self
-            .body
+    /// The last body's buffer when nothing else holds it (reused without zeroing), else
+    /// an empty one; grown by [`read_growing`] as the body arrives.
+    fn body_words(&mut self) -> Vec<u64> {
+        self.body
             .take()
             .and_then(|b| b.into_vec::<u64>().ok())
-            .unwrap_or_default();
-        if words.len() < len.div_ceil(8) {
-            resize(
-                &mut words,
-                len.div_ceil(8),
-                &format!("a message body of {len} bytes"),
-            )?;
-        }
-        Ok(words)
+            .unwrap_or_default()
     }
 
     /// The next record batch; None at the end of the stream. Dictionary batches on the way
@@ -433,25 +571,35 @@ impl<R: Read> StreamSource<R> {
                 let batch = message
                     .header_as_record_batch()
                     .ok_or_else(|| ipc_error("unreadable record batch header"))?;
+                check_buffers(batch.buffers(), batch.nodes(), body_len)?;
                 let floats = self
                     .floats_at
-                    .filter(|_| batch.compression().is_none())
+                    .filter(|_| self.land && batch.compression().is_none())
                     .and_then(|i| batch.buffers().filter(|b| i < b.len()).map(|b| b.get(i)))
                     .map(|b| (b.offset(), b.length()))
                     .filter(|&(o, l)| o >= 0 && l >= 0 && l % 4 == 0)
                     .map(|(o, l)| (o as usize, l as usize))
                     .filter(|&(o, l)| o.checked_add(l).is_some_and(|end| end <= body_len));
-                let mut words = self.body_words(body_len)?;
-                let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
+                let mut words = self.body_words();
+                let what = format!("a message body of {body_len} bytes");
                 match floats {
                     Some((at, len)) => {
-                        self.input.read_exact(&mut bytes[..at])?;
-                        resize(&mut self.landed, len / 4, &format!("{} values", len / 4))?;
-                        self.input
-                            .read_exact(bytemuck::cast_slice_mut(&mut self.landed[..]))?;
-                        self.input.read_exact(&mut bytes[at + len..body_len])?;
+                        read_growing(&mut self.input, &mut words, 0, at, &what)?;
+                        if self.landed.len() > len / 4 {
+                            self.landed.truncate(len / 4);
+                        }
+                        read_growing(&mut self.input, &mut self.landed, 0, len, &what)?;
+                        self.landed.truncate(len / 4);
+                        // The floats' place in the body stays stale (see the module docs).
+                        if words.len() * 8 < at + len {
+                            resize(&mut words, (at + len).div_ceil(8), &what)?;
+                        }
+                        read_growing(&mut self.input, &mut words, at + len, body_len, &what)?;
                     }
-                    None => self.input.read_exact(&mut bytes[..body_len])?,
+                    None => read_growing(&mut self.input, &mut words, 0, body_len, &what)?,
+                }
+                if words.len() * 8 < body_len {
+                    resize(&mut words, body_len.div_ceil(8), &what)?;
                 }
                 let root = Buffer::from_vec(words);
                 let decoded = read_record_batch(
@@ -471,12 +619,15 @@ impl<R: Read> StreamSource<R> {
                 let dict = message
                     .header_as_dictionary_batch()
                     .ok_or_else(|| ipc_error("unreadable dictionary batch header"))?;
+                let data = dict
+                    .data()
+                    .ok_or_else(|| ipc_error("a dictionary batch without data"))?;
+                check_buffers(data.buffers(), data.nodes(), body_len)?;
                 // Not the reused body: the dictionary keeps its buffer.
                 let mut words: Vec<u64> = Vec::new();
                 let what = format!("a dictionary body of {body_len} bytes");
+                read_growing(&mut self.input, &mut words, 0, body_len, &what)?;
                 resize(&mut words, body_len.div_ceil(8), &what)?;
-                self.input
-                    .read_exact(&mut bytemuck::cast_slice_mut(&mut words)[..body_len])?;
                 let buf = Buffer::from_vec(words).slice_with_length(0, body_len);
                 read_dictionary(&buf, dict, &self.schema, &mut self.dictionaries, &version)?;
                 Ok(None)
@@ -728,6 +879,44 @@ mod tests {
         assert_eq!(src.next_batch().unwrap().unwrap(), batch);
         assert!(src.landed().is_none());
         assert!(src.next_batch().unwrap().is_none());
+    }
+
+    #[test]
+    fn lengths_no_bytes_back_cost_no_memory() {
+        // The schema message of a valid stream, then a header announcing 2 GiB - 1 of
+        // message metadata followed by 1,000 bytes: an error, and the buffers grew by at
+        // most GROW_BYTES.
+        let good = encoded_stream(&[("w", vec![3, 3])], 2);
+        let schema_len = 8 + i32::from_le_bytes(good[4..8].try_into().unwrap()) as usize;
+        let mut bytes = good[..schema_len].to_vec();
+        bytes.extend([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+        bytes.extend([0u8; 1000]);
+        let mut src = StreamSource::try_new(Cursor::new(&bytes)).unwrap();
+        let e = src.next_batch().unwrap_err().to_string();
+        assert!(
+            e.contains("the stream ends inside a message header of 2147483647 bytes"),
+            "{e}"
+        );
+        assert!(src.meta.capacity() <= GROW_BYTES, "{}", src.meta.capacity());
+        // The end-of-stream marker is required, and nothing may follow it.
+        let e = StreamSource::try_new(Cursor::new(&good[..good.len() - 8]))
+            .and_then(|mut s| {
+                while s.next_batch()?.is_some() {}
+                Ok(())
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("without its end-of-stream marker"), "{e}");
+        let mut more = good.clone();
+        more.push(0);
+        let e = StreamSource::try_new(Cursor::new(&more))
+            .and_then(|mut s| {
+                while s.next_batch()?.is_some() {}
+                Ok(())
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bytes follow the end-of-stream marker"), "{e}");
     }
 
     #[test]

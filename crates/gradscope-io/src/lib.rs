@@ -8,16 +8,16 @@
 //!   an Arrow IPC stream when the path is `-`, in memory bounded by one row group;
 //! - [`pipe`]: 1 MiB pipe buffers for gradient streams;
 //! - [`result_table`]: result tables as Parquet, CSV or JSON chosen by extension;
-//! - [`float_list_chunk`] and [`float_list_pages`]: the `values` column written and read
-//!   page by page, without per-value level bookkeeping;
+//! - [`values_chunk_writer`] and [`values_page_decoder`]: the Parquet `values` column
+//!   written, and decoded, page by page without per-value level bookkeeping;
+//! - [`decoder_guard`]: panics inside arrow-rs and parquet on corrupt input, as errors;
 //! - [`atomic`]: outputs are written to a temporary file and renamed, so a failed run
 //!   never leaves a half-written result.
 //!
 //! This crate uses arrow-rs and parquet only (no polars, no libtorch).
 
 pub mod atomic;
-pub mod float_list_chunk;
-pub mod float_list_pages;
+pub mod decoder_guard;
 pub mod grad_matrix;
 pub mod grad_reader;
 pub mod grad_writer;
@@ -25,6 +25,8 @@ pub mod ipc_stream;
 pub mod pipe;
 pub mod provenance;
 pub mod result_table;
+pub mod values_chunk_writer;
+pub mod values_page_decoder;
 
 pub use grad_matrix::{TensorLayout, GRAD_COLUMNS};
 pub use grad_reader::{GradReader, Sample};

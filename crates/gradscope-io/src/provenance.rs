@@ -66,6 +66,30 @@ impl Provenance {
         serde_json::from_str(s)
     }
 
+    /// The provenance of a gradient matrix without `gradscope` metadata: every field
+    /// unknown but the layout, which was read from the first sample's tensors (their
+    /// order and lengths; each tensor's shape is its length). It says so under
+    /// [`Self::LAYOUT_INFERRED`], which result tables carry in their `source`.
+    pub fn inferred(layout: Vec<crate::TensorLayout>) -> Self {
+        let mut extra = serde_json::Map::new();
+        extra.insert(Self::LAYOUT_INFERRED.into(), serde_json::Value::Bool(true));
+        Self {
+            format_version: crate::FORMAT_VERSION,
+            kind: "gradient-matrix".into(),
+            layout,
+            extra,
+            ..Self::default()
+        }
+    }
+
+    /// The key under which a provenance says its layout was inferred from the data.
+    pub const LAYOUT_INFERRED: &'static str = "layout_inferred";
+
+    /// Whether the layout was inferred from the first sample (no `gradscope` metadata).
+    pub fn layout_inferred(&self) -> bool {
+        self.extra.get(Self::LAYOUT_INFERRED) == Some(&serde_json::Value::Bool(true))
+    }
+
     /// The total number of coordinates in the layout.
     pub fn dim(&self) -> usize {
         self.layout.iter().map(|t| t.numel).sum()

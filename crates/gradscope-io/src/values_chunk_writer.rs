@@ -1,5 +1,5 @@
 //! The `values` column chunk of a Parquet gradient matrix, written page by page: the
-//! mirror of [`crate::float_list_pages`].
+//! mirror of [`crate::values_page_decoder`].
 //!
 //! Why: arrow-rs's writer builds a repetition and a definition level for every value,
 //! then RLE-encodes them value by value; on `fnn`'s 635,200-value gradients that ran at
@@ -47,7 +47,7 @@ struct PagePlan {
 }
 
 /// Writes the `values` column of one row group.
-pub struct FloatListChunk {
+pub struct ValuesChunkWriter {
     descr: ColumnDescPtr,
     plan: Vec<PagePlan>,
     dim: usize,
@@ -59,22 +59,22 @@ pub struct FloatListChunk {
     uncompressed: i64,
 }
 
-impl std::fmt::Debug for FloatListChunk {
+impl std::fmt::Debug for ValuesChunkWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FloatListChunk")
+        f.debug_struct("ValuesChunkWriter")
             .field("pages_per_sample", &self.plan.len())
             .field("rows", &self.rows)
             .finish()
     }
 }
 
-/// Whether rows of these sizes can be written by [`FloatListChunk`]: every tensor must
+/// Whether rows of these sizes can be written by [`ValuesChunkWriter`]: every tensor must
 /// hold at least one value (an empty list has a different definition level).
 pub fn supports(numels: &[usize]) -> bool {
     !numels.is_empty() && numels.iter().all(|&n| n > 0 && n <= u32::MAX as usize / 2)
 }
 
-impl FloatListChunk {
+impl ValuesChunkWriter {
     /// Starts a chunk for rows of sizes `numels` (one row per tensor, in layout order),
     /// `descr` being the `values.list.item` leaf of the file's schema.
     /// `capacity` (bytes) is reserved up front: a row group's worth, so the buffer is

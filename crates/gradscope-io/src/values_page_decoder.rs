@@ -19,7 +19,7 @@
 //! is 1 continues the previous page's record. Decompression is done by the parquet
 //! crate's page reader. Files whose `values` column uses another encoding (dictionary,
 //! byte-stream-split) are read by the general Arrow path instead; see
-//! [`FloatListPages::supports`].
+//! [`ValuesPageDecoder::supports`].
 
 use anyhow::{anyhow, bail, Result};
 use parquet::basic::{Encoding, Type as PhysicalType};
@@ -66,7 +66,7 @@ struct DecodedPage {
 
 /// Reads the leaf column `column` (a list of float32, nullable or not) of every row group
 /// in order, one record at a time.
-pub struct FloatListPages {
+pub struct ValuesPageDecoder {
     name: String,
     /// The file, or None when the pages are given (tests).
     file: Option<ParquetFile>,
@@ -82,16 +82,16 @@ pub struct FloatListPages {
     page: Option<DecodedPage>,
 }
 
-impl std::fmt::Debug for FloatListPages {
+impl std::fmt::Debug for ValuesPageDecoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FloatListPages")
+        f.debug_struct("ValuesPageDecoder")
             .field("name", &self.name)
             .field("row_group", &self.row_group)
             .finish()
     }
 }
 
-impl FloatListPages {
+impl ValuesPageDecoder {
     /// Whether the leaf column can be read from its pages: float32 values under exactly
     /// one repeated level, PLAIN values and RLE levels in every row group.
     pub fn supports(meta: &ParquetMetaData, column: usize) -> bool {
@@ -550,7 +550,7 @@ mod tests {
             page(&[(1, 1)], &[(1, 1)], 1, &v[7..8]),
             page(&[(0, 1)], &[(1, 1)], 1, &v[8..9]),
         ];
-        let mut r = FloatListPages::from_pages(pages, 1, None, 0);
+        let mut r = ValuesPageDecoder::from_pages(pages, 1, None, 0);
         let mut dest = [0f32; 5];
         assert_eq!(r.next_record(&mut dest).unwrap(), Some(Record::Values(5)));
         assert_eq!(dest, [0.5, 1.5, 2.5, 3.5, 4.5]);
@@ -573,7 +573,7 @@ mod tests {
             2,
             &[1.5, 3.5, 2.5],
         )];
-        let mut r = FloatListPages::from_pages(pages, 3, Some(0), 1);
+        let mut r = ValuesPageDecoder::from_pages(pages, 3, Some(0), 1);
         let mut dest = [0f32; 2];
         assert_eq!(r.next_record(&mut dest).unwrap(), Some(Record::Values(1)));
         assert_eq!(dest[0], 1.5);
@@ -587,7 +587,7 @@ mod tests {
     #[test]
     fn a_page_that_continues_nothing_is_an_error() {
         let pages = vec![page(&[(1, 2)], &[(1, 2)], 1, &[1.0, 2.0])];
-        let mut r = FloatListPages::from_pages(pages, 1, None, 0);
+        let mut r = ValuesPageDecoder::from_pages(pages, 1, None, 0);
         assert!(r.next_record(&mut [0.0; 2]).is_err());
     }
 
