@@ -11,6 +11,9 @@
 #                           Fashion-MNIST and synthetic 3x32x32 data; FULL=1: the paper's sizes)
 #   make reproduce-structure-table2, reproduce-structure-spectra
 #                           the structure study's Table 2, and Tables 1, 4, 5 / Figure 1 (FULL=1: the paper's sizes)
+#   make example-transformer
+#                           your own model: a small transformer from a PyTorch script, its gradients
+#                           via TorchScript + --inputs, kappa, normality and spectrum tables (minutes)
 #   make test               every test (unit, CLI, end-to-end, the Python package's pytest suite; the fuzz tests
 #                           with their default budgets)
 #   make fuzz               the readers' fuzz tests for longer (FUZZ_CASES=N cases each, default 100000)
@@ -37,7 +40,7 @@ export GRADSCOPE_DATA_MIRROR ?= $(abspath ../shared/data)
 
 STATS_BINS := vmf-kappa vmf-null synth-grads
 
-.PHONY: help setup build test fuzz lint fmt bench demo reproduce-table1 reproduce-vmf-figures reproduce-walk-table1 reproduce-walk-figures reproduce-gaussianity reproduce-structure-table2 reproduce-structure-spectra clean data
+.PHONY: help setup build test fuzz lint fmt bench demo example-transformer reproduce-table1 reproduce-vmf-figures reproduce-walk-table1 reproduce-walk-figures reproduce-gaussianity reproduce-structure-table2 reproduce-structure-spectra clean data
 help:
 	@echo "make setup             Python environment with torch 2.13.0 (libtorch) and the reference packages"
 	@echo "make build             release binaries in $(RELEASE)/"
@@ -45,6 +48,7 @@ help:
 	@echo "make fuzz              the readers' fuzz tests, FUZZ_CASES=N cases each (default 100000; make test runs a few thousand)"
 	@echo "make lint              rustfmt --check and clippy -D warnings"
 	@echo "make demo              train fnn on MNIST briefly, dump gradients, vmf-kappa, plot kappa (a few minutes)"
+	@echo "make example-transformer  your own model: a small GPT on README's bytes via TorchScript + --inputs, then vmf-kappa, normtest, powerlaw-fit (results/examples/transformer)"
 	@echo "make reproduce-table1  the vMF study's Table 1 and Figure 8 into results/"
 	@echo "make reproduce-vmf-figures  the vMF study's Figures 2(a), 3, 5, 6 on a CPU (~16 min on 2 cores; VMF_FULL=1 the paper's size, DEVICE=cuda)"
 	@echo "make reproduce-walk-table1   the walk study's Table 1, MLP row: barriers in epochs 1, 10, 25 (FULL=1: whole training set; DEVICE=cuda)"
@@ -108,6 +112,11 @@ reproduce-table1: build
 
 demo: build data
 	bash scripts/demo.sh
+
+# A PyTorch model of one's own (scripts/examples/transformer/): trained by a Python
+# script, saved as TorchScript with its token windows, measured by the tools.
+example-transformer: build
+	bash scripts/examples/transformer/run.sh
 
 reproduce-vmf-figures: build data
 	bash scripts/vmf/figures.sh

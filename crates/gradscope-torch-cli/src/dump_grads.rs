@@ -15,12 +15,22 @@
 //! BatchNorm runs in training mode, as SGD sees it (each minibatch normalised by its own
 //! statistics); `--bn-eval` uses the running statistics instead.
 //!
+//! Your own model and data: `--torchscript model.pt --inputs data.safetensors --loss
+//! next-token` takes the gradients of a TorchScript module of any input (token ids,
+//! features, images) on tensors `x` and `y` of a safetensors, `.npz` or Parquet file,
+//! minibatches drawn from its N examples as from a dataset's (see `training_data`).
+//!
+//! Several processes or GPUs: `--shard I/N` computes only gradients j with j mod N = I
+//! of the same run (see `shard`); the N outputs together are the unsharded run's rows.
+//!
 //! Output: a Parquet file, or with `-o -` an Arrow IPC stream on stdout, written as the
 //! gradients come (memory: a few gradients in flight per thread). Rows: step = the checkpoint's
 //! training step (0 at initialisation), sample = the minibatch's index (numbered on across
 //! batch sizes), batch_size, loss = the minibatch's mean loss.
 
 use crate::common::DataArgs;
+use crate::shard::Shard;
+use crate::training_data::{LossArg, TrainingData};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use gradscope_io::{GradWriter, Provenance, WriterOptions};
@@ -52,10 +62,44 @@ pub struct Args {
     #[arg(long, required_unless_present_any = ["checkpoint", "torchscript"])]
     pub model: Option<String>,
 
-    /// A TorchScript module of your own (saved with torch.jit.save) mapping images to
-    /// logits, instead of --model: gradients of its parameters at their saved values.
+    /// A TorchScript module of your own (saved with torch.jit.save) instead of --model:
+    /// gradients of its parameters at their saved values. It maps the dataset's images to
+    /// logits, or with --inputs takes that file's `x` (any shape and dtype) to the output
+    /// --loss needs (a tuple's first element is taken). It runs in training mode (BatchNorm
+    /// with minibatch statistics, dropout active) unless --bn-eval.
     #[arg(long, conflicts_with_all = ["model", "checkpoint", "init_seed"])]
     pub torchscript: Option<PathBuf>,
+
+    /// Your own training data instead of --dataset: a safetensors, .npz or Parquet file
+    /// holding tensors `x` (inputs: token ids, features or images, any shape and dtype,
+    /// first dimension the example) and `y` (targets, the same number of examples).
+    /// Parquet: one row per example, columns `x` and `y` (numbers, or equal-length lists,
+    /// nested for more dimensions). Minibatches are drawn from its N examples as from a
+    /// dataset's. With a built-in --model, `x` must be float images [N, C, H, W].
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dataset", "data_dir", "standardize", "val_size", "label_noise", "random_labels"])]
+    pub inputs: Option<PathBuf>,
+
+    /// With --inputs, the loss whose gradient is taken (mean over the minibatch):
+    /// cross-entropy (logits [B, C], labels y [B]), mse (outputs and y of one shape),
+    /// next-token (logits [B, T, V], next tokens y [B, T]). Default: cross-entropy.
+    #[arg(long, value_enum, requires = "inputs")]
+    pub loss: Option<LossArg>,
+
+    /// With --inputs and a built-in --model: its number of classes (default: the
+    /// checkpoint's dataset's, else the largest label in y + 1).
+    #[arg(long, requires = "inputs")]
+    pub classes: Option<i64>,
+
+    /// Compute only shard I of N (I = 0..N-1) of this run: the gradients numbered j
+    /// (the `sample` column, counted on across batch sizes) with j mod N = I, each with the
+    /// minibatch and seed it has in the unsharded run, so the N outputs together hold the
+    /// unsharded run's rows bit for bit (on the CPU; read them as one matrix in (step,
+    /// sample) order). Each shard takes an equal share of every batch size. For several
+    /// GPUs in one machine run one shard per GPU: `--shard 0/2 --device cuda:0 -o part-0.parquet &
+    /// --shard 1/2 --device cuda:1 -o part-1.parquet`; on a cluster one job per shard
+    /// (e.g. a Slurm array task's index as I). Not with --full-batch.
+    #[arg(long, value_name = "I/N", conflicts_with = "full_batch")]
+    pub shard: Option<String>,
 
     #[command(flatten)]
     pub data: DataArgs,
@@ -161,6 +205,7 @@ struct MinibatchJob<'a> {
     train_mode: bool,
     device: tch::Device,
     workers: usize,
+    shard: Shard,
 }
 
 impl MinibatchJob<'_> {
@@ -182,7 +227,8 @@ impl MinibatchJob<'_> {
             for &b in self.batch_sizes {
                 let mut epoch = sampler::EpochSampler::new(n, b, self.seed, true);
                 for i in 0..self.samples {
-                    if sample as usize % self.workers == w {
+                    let j = sample as usize;
+                    if self.shard.owns(j) && self.shard.rank(j) % self.workers == w {
                         let idx = match self.sampling {
                             Sampling::Independent => {
                                 sampler::independent(n, b, self.seed, sample as u64)
@@ -301,12 +347,26 @@ pub fn run(mut args: Args) -> Result<()> {
     if args.batch_size.contains(&0) {
         bail!("--batch-size must be at least 1");
     }
-    let data = args.data.load()?;
-    let spec = args.data.spec()?;
-    let model = match &args.torchscript {
-        Some(p) => Model::from_torchscript(p, &spec, device, !args.bn_eval)?,
-        None => Model::new(&model_name, &spec, device)?,
+    let shard = match &args.shard {
+        Some(s) => Shard::parse(s)?,
+        None => Shard::default(),
     };
+    let data = TrainingData::load(
+        &args.data,
+        args.inputs.as_deref(),
+        args.loss,
+        args.classes,
+        args.torchscript.is_some(),
+        &state,
+    )?;
+    let recipe = data.recipe();
+    let model = recipe.build(
+        args.torchscript.as_deref(),
+        &model_name,
+        device,
+        !args.bn_eval,
+    )?;
+    data.check_fit(&model, !args.bn_eval)?;
     let step = state.get("step").and_then(|v| v.as_u64()).unwrap_or(0);
     if let Some(t) = &ckpt {
         model
@@ -320,7 +380,7 @@ pub fn run(mut args: Args) -> Result<()> {
         if b > n {
             bail!(
                 "--batch-size {b} exceeds the {n} training examples of {}",
-                args.data.dataset
+                data.name
             );
         }
     }
@@ -333,7 +393,7 @@ pub fn run(mut args: Args) -> Result<()> {
     let mut meta = Provenance::new("gradient-matrix", &tool_name("dump-grads"));
     meta.layout = gradscope_io::grad_matrix::layout_from_shapes(&shapes);
     meta.model = Some(model_name.clone());
-    meta.dataset = Some(args.data.describe());
+    meta.dataset = Some(data.describe.clone());
     meta.seed = Some(init_seed);
     meta.batch_size = Some(if args.full_batch {
         n as u64
@@ -354,6 +414,16 @@ pub fn run(mut args: Args) -> Result<()> {
     );
     meta.extra
         .insert("device".into(), device_name(device).into());
+    if let Some(shapes) = &data.shapes {
+        meta.extra.insert("inputs".into(), shapes.clone().into());
+        meta.extra.insert("loss".into(), data.loss.name().into());
+    }
+    if args.shard.is_some() {
+        meta.extra.insert(
+            "shard".into(),
+            serde_json::json!({"index": shard.index, "count": shard.count}),
+        );
+    }
     if let [p] = args.checkpoint.as_slice() {
         meta.extra
             .insert("checkpoint".into(), p.display().to_string().into());
@@ -382,7 +452,7 @@ pub fn run(mut args: Args) -> Result<()> {
     let per_point = if args.full_batch {
         1
     } else {
-        args.samples * args.batch_size.len()
+        shard.share(args.samples * args.batch_size.len())
     };
     let total = points * per_point;
     let bar = progress(Some(total as u64), "dump-grads");
@@ -482,12 +552,10 @@ pub fn run(mut args: Args) -> Result<()> {
             train_mode,
             device,
             workers,
+            shard,
         };
         let build = || -> Result<Model> {
-            match &args.torchscript {
-                Some(p) => Model::from_torchscript(p, &spec, device, train_mode),
-                None => Model::new(&model_name, &spec, device),
-            }
+            recipe.build(args.torchscript.as_deref(), &model_name, device, train_mode)
         };
         std::thread::scope(|scope| {
             let mut point_txs = Vec::new();
@@ -546,7 +614,7 @@ pub fn run(mut args: Args) -> Result<()> {
     let secs = start.elapsed().as_secs_f64();
     errln!(
         "dump-grads: {written} gradients of {dim} values ({model_name}, {}) in {secs:.2} s ({:.1} gradients/s) -> {}",
-        args.data.dataset,
+        data.describe,
         written as f64 / secs.max(1e-9),
         if gradscope_io::is_stdio(&args.output) { "stdout".to_string() } else { args.output.display().to_string() }
     );

@@ -7,4 +7,6 @@ pub mod common;
 pub mod dump_grads;
 pub mod hessian_align;
 pub mod interp_loss;
+pub mod shard;
 pub mod train;
+pub mod training_data;

@@ -7,6 +7,9 @@
 //!   counts; a model is a [`params::ParamStore`] (ordered, named tensors) plus a forward
 //!   function;
 //! - [`grads`]: minibatch gradients flattened in layout order, for `dump-grads`;
+//! - [`inputs`], [`losses`], [`torchscript`]: a user's own data (`x`, `y` from
+//!   safetensors, `.npz` or Parquet), loss (cross-entropy, mse, next-token) and network
+//!   (a TorchScript module taking any input), for `dump-grads --inputs`;
 //! - [`optim`], [`checkpoint`], [`sampler`], [`trainer`]: what `train` needs to take
 //!   exactly the same steps after a resume or a replay ([`trainer`] holds the one training
 //!   step that `train`, `interp-loss` and `hessian-align` share);
@@ -27,11 +30,14 @@ pub mod grads;
 pub mod hessian;
 pub mod hessian_rop;
 pub mod hessian_spectrum;
+pub mod inputs;
+pub mod losses;
 pub mod models;
 pub mod optim;
 pub mod params;
 pub mod point;
 pub mod sampler;
+pub mod torchscript;
 pub mod trainer;
 
 pub use datasets::{Dataset, DatasetName, Preprocess, Split};

@@ -13,6 +13,7 @@ pub mod mlp;
 pub mod resnet;
 pub mod vgg;
 
+use crate::losses::Loss;
 use crate::params::ParamStore;
 use anyhow::{bail, Context, Result};
 use tch::{Device, Kind, Tensor};
@@ -136,6 +137,11 @@ pub struct Model {
     pub spec: InputSpec,
     pub store: ParamStore,
     net: Box<dyn Net>,
+    /// What [`Model::loss`] computes (cross-entropy unless [`Model::with_loss`] says).
+    objective: Loss,
+    /// Inputs of any shape reach the network (a user's module on a user's `x`), instead
+    /// of batches of `spec`'s images only.
+    any_input: bool,
 }
 
 impl std::fmt::Debug for Model {
@@ -165,6 +171,8 @@ impl Model {
             spec: *spec,
             store: s,
             net,
+            objective: Loss::CrossEntropy,
+            any_input: false,
         })
     }
 
@@ -176,7 +184,27 @@ impl Model {
             spec: *spec,
             store,
             net,
+            objective: Loss::CrossEntropy,
+            any_input: false,
         }
+    }
+
+    /// The same model with another loss for [`Model::loss`] (see [`crate::losses`]).
+    pub fn with_loss(mut self, loss: Loss) -> Self {
+        self.objective = loss;
+        self
+    }
+
+    /// The same model passing inputs of any shape to its network (which then checks them
+    /// itself): a user's module on a user's data, whose `x` need not be images.
+    pub fn accepting_any_input(mut self) -> Self {
+        self.any_input = true;
+        self
+    }
+
+    /// The loss [`Model::loss`] computes.
+    pub fn objective(&self) -> Loss {
+        self.objective
     }
 
     fn build(name: &str, spec: &InputSpec, s: &mut ParamStore) -> Result<Box<dyn Net>> {
@@ -226,35 +254,7 @@ impl Model {
         device: Device,
         train: bool,
     ) -> Result<Self> {
-        let mut module = tch::CModule::load_on_device(path, device)
-            .with_context(|| format!("cannot load TorchScript module {}", path.display()))?;
-        if train {
-            module.f_set_train()?;
-        } else {
-            module.f_set_eval()?;
-        }
-        let mut s = ParamStore::new(device);
-        for (name, t) in module
-            .named_parameters()
-            .with_context(|| format!("{}: cannot list parameters", path.display()))?
-        {
-            let _ = s.adopt(&name, t);
-        }
-        if s.params().is_empty() {
-            bail!("TorchScript module {} has no parameters", path.display());
-        }
-        let name = format!(
-            "torchscript:{}",
-            path.file_name()
-                .map(|f| f.to_string_lossy().to_string())
-                .unwrap_or_default()
-        );
-        let m = Self {
-            name,
-            spec: *spec,
-            store: s,
-            net: Box::new(TorchScriptNet(module)),
-        };
+        let m = crate::torchscript::load(path, spec, device, train, Loss::CrossEntropy)?;
         let x = Tensor::f_zeros(
             [2, spec.channels, spec.height, spec.width],
             (Kind::Float, device),
@@ -286,6 +286,9 @@ impl Model {
     }
 
     fn check_input(&self, x: &Tensor) -> Result<()> {
+        if self.any_input {
+            return Ok(());
+        }
         let size = x.size();
         let want = [self.spec.channels, self.spec.height, self.spec.width];
         if size.len() != 4 || size[1..] != want {
@@ -300,10 +303,12 @@ impl Model {
         Ok(())
     }
 
-    /// Mean cross-entropy of the logits against integer labels.
+    /// The minibatch's mean loss (cross-entropy of the logits against integer labels
+    /// unless [`Model::with_loss`] chose another), with the network's output.
     pub fn loss(&self, x: &Tensor, labels: &Tensor, train: bool) -> Result<(Tensor, Tensor)> {
         let logits = self.forward(x, train)?;
-        cross_entropy(logits, labels)
+        let loss = self.objective.apply(&logits, labels)?;
+        Ok((loss, logits))
     }
 
     /// The first layer's output for a batch of images, when the network's first layer is
@@ -327,22 +332,8 @@ impl Model {
         train: bool,
     ) -> Result<(Tensor, Tensor)> {
         let logits = self.net.after_first(z, train)?;
-        cross_entropy(logits, labels)
-    }
-}
-
-/// Mean cross-entropy of logits against integer labels, with the logits.
-fn cross_entropy(logits: Tensor, labels: &Tensor) -> Result<(Tensor, Tensor)> {
-    let loss =
-        logits.f_cross_entropy_loss::<Tensor>(labels, None, tch::Reduction::Mean, -100, 0.0)?;
-    Ok((loss, logits))
-}
-
-struct TorchScriptNet(tch::CModule);
-
-impl Net for TorchScriptNet {
-    fn forward(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
-        Ok(self.0.forward_ts(&[x])?)
+        let loss = self.objective.apply(&logits, labels)?;
+        Ok((loss, logits))
     }
 }
 

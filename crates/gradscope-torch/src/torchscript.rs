@@ -1,0 +1,73 @@
+//! A user's own network saved as TorchScript (`torch.jit.script(model).save(path)` or
+//! `torch.jit.trace(...)`), as a [`Model`] whose parameters (named as
+//! `named_parameters()` names them, in that order) are the gradient matrix's layout.
+//!
+//! Its `forward` takes one tensor, the minibatch's `x` of whatever shape and dtype the
+//! module expects (images, token ids, features); a module that returns a tuple or a list
+//! (as Hugging Face models return `(logits, ...)`) gives its first element. The module is
+//! put in training mode (BatchNorm with minibatch statistics, dropout active) or in
+//! evaluation mode once, when loaded.
+
+use crate::losses::Loss;
+use crate::models::{InputSpec, Model, Net};
+use crate::params::ParamStore;
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+use tch::{Device, IValue, Tensor};
+
+/// A TorchScript module as a network.
+pub struct TorchScriptNet(tch::CModule);
+
+impl Net for TorchScriptNet {
+    fn forward(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
+        match self.0.forward_is(&[IValue::Tensor(x.shallow_clone())])? {
+            IValue::Tensor(t) => Ok(t),
+            IValue::Tuple(v) | IValue::GenericList(v) => match v.into_iter().next() {
+                Some(IValue::Tensor(t)) => Ok(t),
+                _ => {
+                    bail!("the module returned a tuple or list whose first element is not a tensor")
+                }
+            },
+            _ => bail!("the module returned something other than a tensor"),
+        }
+    }
+}
+
+/// Loads the module at `path` on `device`, in training mode (`train`) or evaluation mode,
+/// as a model for inputs `spec` (see [`Model::accepting_any_input`] for modules that do not
+/// take images) with loss `loss`.
+pub fn load(
+    path: &Path,
+    spec: &InputSpec,
+    device: Device,
+    train: bool,
+    loss: Loss,
+) -> Result<Model> {
+    if !path.is_file() {
+        bail!("TorchScript module {} does not exist", path.display());
+    }
+    let mut module = tch::CModule::load_on_device(path, device)
+        .with_context(|| format!("cannot load TorchScript module {}", path.display()))?;
+    if train {
+        module.f_set_train()?;
+    } else {
+        module.f_set_eval()?;
+    }
+    let mut s = ParamStore::new(device);
+    for (name, t) in module
+        .named_parameters()
+        .with_context(|| format!("{}: cannot list parameters", path.display()))?
+    {
+        let _ = s.adopt(&name, t);
+    }
+    if s.params().is_empty() {
+        bail!("TorchScript module {} has no parameters", path.display());
+    }
+    let name = format!(
+        "torchscript:{}",
+        path.file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default()
+    );
+    Ok(Model::from_parts(&name, spec, s, Box::new(TorchScriptNet(module))).with_loss(loss))
+}
