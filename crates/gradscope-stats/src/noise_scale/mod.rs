@@ -14,7 +14,7 @@
 //!
 //! Two estimators, both from the squared norms of minibatch gradients.
 //!
-//! **Several batch sizes** (their appendix A.1). With m_B the mean of |g|^2 over the
+//! **Several batch sizes** (their appendix A). With m_B the mean of |g|^2 over the
 //! minibatches of size B, this is a line in 1/B: intercept |G|^2, slope tr(Sigma). For
 //! two batch sizes B_s < B_b the line through both points is appendix A's pair of unbiased
 //! estimates
@@ -104,7 +104,7 @@ pub enum NoiseScaleError {
 pub enum Estimator {
     /// Minibatches of one batch size: mean and sample covariance.
     OneBatchSize,
-    /// Squared norms at two or more batch sizes: the line of (A.1) in 1/B.
+    /// Squared norms at two or more batch sizes: the line of E|G_B|^2 in 1/B.
     BatchSizes,
 }
 
