@@ -9,6 +9,7 @@
 //! Accumulations are in `f64` throughout, whatever the storage type of the data.
 
 pub mod barrier;
+pub mod lanczos_quadrature;
 pub mod noise_scale;
 pub mod normality;
 pub mod powerlaw;
