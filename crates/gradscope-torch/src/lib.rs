@@ -32,6 +32,7 @@ pub mod optim;
 pub mod params;
 pub mod point;
 pub mod sampler;
+pub mod sharpness;
 pub mod trainer;
 
 pub use datasets::{Dataset, DatasetName, Preprocess, Split};
