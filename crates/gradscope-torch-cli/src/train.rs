@@ -151,6 +151,12 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
 
+    /// Evaluate each epoch's validation (or test) metrics on the first N examples of that
+    /// split only (0: all of it); for runs of many short epochs, such as full-batch
+    /// gradient descent on a subset.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub eval_samples: usize,
+
     #[command(flatten)]
     pub sharpness: SharpnessArgs,
 }
@@ -274,7 +280,20 @@ fn parse_window(s: &str) -> Result<(usize, usize)> {
 
 /// Mean loss and accuracy over a split in evaluation mode, in chunks of 1,000.
 pub fn evaluate(model: &Model, split: &Split, device: Device) -> Result<(f64, f64)> {
-    let n = split.len();
+    evaluate_first(model, split, 0, device)
+}
+
+/// [`evaluate`] on the first `limit` examples of `split` (0: all).
+fn evaluate_first(
+    model: &Model,
+    split: &Split,
+    limit: usize,
+    device: Device,
+) -> Result<(f64, f64)> {
+    let n = match limit {
+        0 => split.len(),
+        l => l.min(split.len()),
+    };
     let (mut loss, mut correct) = (0.0, 0.0);
     tch::no_grad(|| -> Result<()> {
         for s in (0..n).step_by(1000) {
@@ -523,7 +542,8 @@ fn train(args: Args) -> Result<()> {
             }
         }
         if state.step % per_epoch == 0 {
-            let (val_loss, val_acc) = evaluate(&trainer.model, eval_split, device)?;
+            let (val_loss, val_acc) =
+                evaluate_first(&trainer.model, eval_split, args.eval_samples, device)?;
             state.wall_s += clock.elapsed().as_secs_f64();
             clock = Instant::now();
             let row = EpochRow {
