@@ -10,6 +10,8 @@
 
 pub mod barrier;
 pub mod describe;
+pub mod lanczos_quadrature;
+pub mod noise_scale;
 pub mod normality;
 pub mod powerlaw;
 pub mod rng;

@@ -31,7 +31,10 @@ use gradscope_tool::table_builder::TableBuilder;
 use gradscope_tool::{errln, tool_name, usage_bail};
 use gradscope_torch::device::{device_name, init_torch, parse_device};
 use gradscope_torch::models::{Model, MODELS};
-use gradscope_torch::trainer::{read_checkpoint, OptimizerName, RunState, TrainConfig, Trainer};
+use gradscope_torch::sharpness::SharpnessTracker;
+use gradscope_torch::trainer::{
+    read_checkpoint, OptimizerName, RunState, SharpnessRow, TrainConfig, Trainer,
+};
 use gradscope_torch::Split;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -148,6 +151,38 @@ pub struct Args {
 
     #[command(flatten)]
     pub threads: TorchThreads,
+
+    /// Evaluate each epoch's validation (or test) metrics on the first N examples of that
+    /// split only (0: all of it); for runs of many short epochs, such as full-batch
+    /// gradient descent on a subset.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub eval_samples: usize,
+
+    #[command(flatten)]
+    pub sharpness: SharpnessArgs,
+}
+
+/// Sharpness over training (the edge of stability, Cohen et al. 2021).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SharpnessArgs {
+    /// Every K steps (and before the first), the top eigenvalue of the training loss's
+    /// Hessian over a fixed subset, into sharpness.parquet with 2/lr beside it (Lanczos,
+    /// warm-started from the previous eigenvector).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub sharpness_every: Option<u64>,
+
+    /// Training examples in the sharpness subset (seeded by --seed; all when at least
+    /// the training set's size: full-batch gradient descent's loss).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub sharpness_samples: usize,
+
+    /// Lanczos stops when the top Ritz residual is at most this times the eigenvalue.
+    #[arg(long, default_value_t = 1e-3)]
+    pub sharpness_tol: f64,
+
+    /// Hessian-vector products per sharpness measurement at most.
+    #[arg(long, default_value_t = 100)]
+    pub sharpness_max_iter: usize,
 }
 
 /// Runs the tool.
@@ -252,7 +287,20 @@ fn parse_window(s: &str) -> Result<(usize, usize)> {
 
 /// Mean loss and accuracy over a split in evaluation mode, in chunks of 1,000.
 pub fn evaluate(model: &Model, split: &Split, device: Device) -> Result<(f64, f64)> {
-    let n = split.len();
+    evaluate_first(model, split, 0, device)
+}
+
+/// [`evaluate`] on the first `limit` examples of `split` (0: all).
+fn evaluate_first(
+    model: &Model,
+    split: &Split,
+    limit: usize,
+    device: Device,
+) -> Result<(f64, f64)> {
+    let n = match limit {
+        0 => split.len(),
+        l => l.min(split.len()),
+    };
     let (mut loss, mut correct) = (0.0, 0.0);
     tch::no_grad(|| -> Result<()> {
         for s in (0..n).step_by(1000) {
@@ -269,6 +317,43 @@ pub fn evaluate(model: &Model, split: &Split, device: Device) -> Result<(f64, f6
         Ok(())
     })?;
     Ok((loss / n.max(1) as f64, correct / n.max(1) as f64))
+}
+
+/// One sharpness measurement after `step` steps.
+fn measure_sharpness(
+    tracker: &mut SharpnessTracker,
+    trainer: &Trainer,
+    step: u64,
+    per_epoch: u64,
+    lr: f64,
+) -> Result<SharpnessRow> {
+    let p = tracker.measure(&trainer.model)?;
+    Ok(SharpnessRow {
+        step,
+        epoch: step as f64 / per_epoch.max(1) as f64,
+        lr,
+        sharpness: p.lambda_max,
+        residual: p.residual,
+        products: p.products as u64,
+        converged: p.converged,
+        subset_loss: p.loss,
+    })
+}
+
+/// sharpness.parquet: one row per measurement, `step` to join metrics.parquet.
+fn write_sharpness(dir: &Path, rows: &[SharpnessRow], meta: &Provenance) -> Result<()> {
+    let batch = TableBuilder::new()
+        .u64("step", rows.iter().map(|r| r.step))
+        .f64("epoch", rows.iter().map(|r| r.epoch))
+        .f64("lr", rows.iter().map(|r| r.lr))
+        .f64("two_over_lr", rows.iter().map(|r| 2.0 / r.lr))
+        .f64("sharpness", rows.iter().map(|r| r.sharpness))
+        .f64("residual", rows.iter().map(|r| r.residual))
+        .u64("products", rows.iter().map(|r| r.products))
+        .bool("converged", rows.iter().map(|r| r.converged))
+        .f64("subset_loss", rows.iter().map(|r| r.subset_loss))
+        .build()?;
+    write_table(&dir.join("sharpness.parquet"), &batch, meta)
 }
 
 fn write_metrics(dir: &Path, rows: &[EpochRow], meta: &Provenance) -> Result<()> {
@@ -371,6 +456,7 @@ fn train(args: Args) -> Result<()> {
         metrics: Vec::new(),
         config: Some(config.clone()),
         preprocess: Some(args.data.preprocess()),
+        sharpness: Vec::new(),
     };
     if let Some((tensors, p)) = loaded {
         let what = format!("checkpoint {}", resume.as_ref().unwrap().display());
@@ -415,11 +501,38 @@ fn train(args: Args) -> Result<()> {
     if state.step == 0 && ckpt_epochs.contains(&0) {
         trainer.save(&state, &ckpt_dir.join("epoch-000.safetensors"))?;
     }
+    let mut tracker = match args.sharpness.sharpness_every {
+        Some(_) => Some(SharpnessTracker::new(
+            &data.train,
+            args.sharpness.sharpness_samples,
+            args.sharpness.sharpness_tol,
+            args.sharpness.sharpness_max_iter,
+            args.seed,
+        )?),
+        None => None,
+    };
+    let sharpness_meta = {
+        let mut m = meta.clone();
+        m.kind = "train-sharpness".into();
+        if let Some(t) = &tracker {
+            m.extra
+                .insert("sharpness_samples".into(), t.examples().into());
+        }
+        m
+    };
     let bar = progress(Some(total_steps), "train");
     bar.set_position(state.step.min(total_steps));
     let mut clock = Instant::now();
     let eval_split = data.val.as_ref().unwrap_or(&data.test);
     while state.step < total_steps {
+        if let (Some(t), Some(k)) = (tracker.as_mut(), args.sharpness.sharpness_every) {
+            if state.step % k == 0 && state.sharpness.last().is_none_or(|r| r.step < state.step) {
+                let epoch = (state.step / per_epoch) as usize;
+                let lr = trainer.config.lr_at(epoch);
+                let row = measure_sharpness(t, &trainer, state.step, per_epoch, lr)?;
+                state.sharpness.push(row);
+            }
+        }
         let done = trainer.step(&data.train, state.step)?;
         let epoch = done.epoch; // 0-based epoch being trained
         let b = done.examples as f64;
@@ -440,7 +553,8 @@ fn train(args: Args) -> Result<()> {
             }
         }
         if state.step % per_epoch == 0 {
-            let (val_loss, val_acc) = evaluate(&trainer.model, eval_split, device)?;
+            let (val_loss, val_acc) =
+                evaluate_first(&trainer.model, eval_split, args.eval_samples, device)?;
             state.wall_s += clock.elapsed().as_secs_f64();
             clock = Instant::now();
             let row = EpochRow {
@@ -464,6 +578,9 @@ fn train(args: Args) -> Result<()> {
             state.correct = 0.0;
             state.seen = 0.0;
             write_metrics(&out, &state.metrics, &meta)?;
+            if tracker.is_some() {
+                write_sharpness(&out, &state.sharpness, &sharpness_meta)?;
+            }
             if ckpt_epochs.contains(&(epoch + 1)) {
                 trainer.save(
                     &state,
@@ -474,6 +591,27 @@ fn train(args: Args) -> Result<()> {
         }
     }
     bar.finish_and_clear();
+    // The sharpness after the last step, when it falls on the schedule.
+    if let (Some(t), Some(k)) = (tracker.as_mut(), args.sharpness.sharpness_every) {
+        if state.step % k == 0 && state.sharpness.last().is_none_or(|r| r.step < state.step) {
+            let epoch = (state.step / per_epoch) as usize;
+            let lr = trainer.config.lr_at(epoch);
+            let row = measure_sharpness(t, &trainer, state.step, per_epoch, lr)?;
+            state.sharpness.push(row);
+            write_sharpness(&out, &state.sharpness, &sharpness_meta)?;
+            trainer.save(&state, &ckpt_dir.join("last.safetensors"))?;
+        }
+        if let Some(r) = state.sharpness.last() {
+            errln!(
+                "train: sharpness {:.4} at step {} (2/lr = {:.4}), {} measurements -> {}",
+                r.sharpness,
+                r.step,
+                2.0 / r.lr,
+                state.sharpness.len(),
+                out.join("sharpness.parquet").display()
+            );
+        }
+    }
     if total_steps == 0 {
         errln!(
             "train: --epochs 0: wrote the initial parameters to {}, trained nothing",

@@ -70,18 +70,37 @@ pub fn lanczos(
     tol: f64,
     seed: u64,
     device: Device,
+    apply: impl FnMut(&Tensor) -> Result<Tensor>,
+) -> Result<Eigen> {
+    let start = gaussian(d, seed, 0, device)?;
+    lanczos_from(&start, k, max_iter, tol, apply)
+}
+
+/// [`lanczos`] started at `start` (a flat f64 vector of the operator's dimension, on its
+/// device; normalised here) instead of a random vector: a warm start from a nearby
+/// operator's eigenvector converges in a few products.
+pub fn lanczos_from(
+    start: &Tensor,
+    k: usize,
+    max_iter: usize,
+    tol: f64,
     mut apply: impl FnMut(&Tensor) -> Result<Tensor>,
 ) -> Result<Eigen> {
+    let d = start.numel();
+    let device = start.device();
     if k == 0 || k > d {
         bail!("Lanczos: asked for {k} eigenvalues of a {d} x {d} operator");
+    }
+    let start_norm = norm(start)?;
+    if !(start_norm.is_finite() && start_norm > 0.0) {
+        bail!("Lanczos: the start vector is zero or not finite");
     }
     let m = max_iter.min(d).max(k);
     let opts = (Kind::Double, device);
     // the Lanczos vectors as rows, in a buffer that doubles when full (memory grows with
     // the iterations actually taken, not with max_iter)
     let mut basis = Tensor::f_zeros([m.min(16) as i64, d as i64], opts)?;
-    let mut q = gaussian(d, seed, 0, device)?;
-    q = q.f_div_scalar(norm(&q)?)?;
+    let q = start.f_to_kind(Kind::Double)?.f_div_scalar(start_norm)?;
     basis.f_get(0)?.f_copy_(&q)?;
     let (mut alpha, mut beta): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
     let mut products = 0;

@@ -38,6 +38,7 @@ pub mod params;
 pub mod point;
 pub mod sampler;
 pub mod torchscript;
+pub mod sharpness;
 pub mod trainer;
 
 pub use datasets::{Dataset, DatasetName, Preprocess, Split};

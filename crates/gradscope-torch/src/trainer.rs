@@ -101,6 +101,25 @@ pub struct EpochRow {
     pub wall_s: f64,
 }
 
+/// One row of `train`'s sharpness.parquet (`--sharpness-every`): the top Hessian
+/// eigenvalue of the training loss over a fixed subset, after `step` steps.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SharpnessRow {
+    pub step: u64,
+    /// Epochs completed, fractional (step / steps per epoch).
+    pub epoch: f64,
+    /// The learning rate of the next step.
+    pub lr: f64,
+    /// lambda_max of the loss's Hessian over the subset.
+    pub sharpness: f64,
+    /// Lanczos residual estimate of that eigenpair.
+    pub residual: f64,
+    pub products: u64,
+    pub converged: bool,
+    /// The mean loss over the subset.
+    pub subset_loss: f64,
+}
+
 /// The run's position and settings, stored in every checkpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunState {
@@ -126,6 +145,9 @@ pub struct RunState {
     /// The data preprocessing (absent likewise).
     #[serde(default)]
     pub preprocess: Option<Preprocess>,
+    /// The sharpness so far (`--sharpness-every`; absent, and not written, otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sharpness: Vec<SharpnessRow>,
 }
 
 /// What one step did.
@@ -432,6 +454,7 @@ mod tests {
             metrics: vec![],
             config: Some(a.config.clone()),
             preprocess: Some(Preprocess::default()),
+            sharpness: vec![],
         };
         a.save(&state, &p).unwrap();
         let mut r = replay_from(&p, &[], Device::Cpu).unwrap();

@@ -92,6 +92,71 @@ impl AngleAccumulator {
         }
     }
 
+    /// Adds the angles another accumulator of the same dimension saw (Chan, Golub and
+    /// LeVeque 1979 for the mean and sum of squared deviations; counts add). The result
+    /// equals one accumulator over both sequences up to the order of floating-point
+    /// additions; the histogram is exact.
+    pub fn merge(&mut self, other: &AngleAccumulator) {
+        let n = self.n + other.n;
+        if other.n == 0 {
+            return;
+        }
+        let delta = other.mean - self.mean;
+        let (na, nb) = (self.n as f64, other.n as f64);
+        self.mean += delta * nb / n as f64;
+        self.m2 += other.m2 + delta * delta * na * nb / n as f64;
+        self.n = n;
+        self.under += other.under;
+        self.over += other.over;
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+    }
+
+    /// The accumulator's state, to store and merge elsewhere: (n, mean, m2, under, over,
+    /// the FINE_BINS counts).
+    pub fn parts(&self) -> (u64, f64, f64, u64, u64, &[u64]) {
+        (
+            self.n,
+            self.mean,
+            self.m2,
+            self.under,
+            self.over,
+            &self.counts,
+        )
+    }
+
+    /// An accumulator of dimension `d` from stored [`Self::parts`]; `None` when the
+    /// counts are not FINE_BINS long or do not add up to n.
+    pub fn from_parts(
+        d: usize,
+        n: u64,
+        mean: f64,
+        m2: f64,
+        under: u64,
+        over: u64,
+        counts: Vec<u64>,
+    ) -> Option<Self> {
+        let mut acc = Self::new(d);
+        if counts.len() != FINE_BINS
+            || counts
+                .iter()
+                .sum::<u64>()
+                .checked_add(under)?
+                .checked_add(over)?
+                != n
+        {
+            return None;
+        }
+        acc.n = n;
+        acc.mean = mean;
+        acc.m2 = m2;
+        acc.under = under;
+        acc.over = over;
+        acc.counts = counts;
+        Some(acc)
+    }
+
     /// The summary; NaN fields when empty.
     pub fn summary(&self) -> AngleSummary {
         let n = self.n;

@@ -352,6 +352,140 @@ impl DirectionalAccumulator {
         out
     }
 
+    /// The state, to store and merge elsewhere (see [`DirectionalState`]).
+    pub fn state(&self) -> DirectionalState {
+        DirectionalState {
+            total: self.total,
+            mean: self.mean.clone(),
+            unit_all: self.unit_all.clone(),
+            unit_scope: self.unit_scope.clone(),
+            moments: std::iter::once(&self.all)
+                .chain(&self.each)
+                .map(|st| ScopeMoments {
+                    n_dir: st.n_dir,
+                    n_zero: st.n_zero,
+                    norm_mean: st.norm_mean,
+                    norm_m2: st.norm_m2,
+                    m2: st.m2,
+                    angles: st.angles.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// An accumulator with a stored state, for the same `dim`, `scopes` and `angle_seed`
+    /// it was taken with; an error names the first part whose size does not fit.
+    pub fn from_state(
+        dim: usize,
+        scopes: Vec<Scope>,
+        angle_seed: u64,
+        state: DirectionalState,
+    ) -> Result<Self, StateError> {
+        let mut acc = Self::new(dim, scopes, angle_seed);
+        let unit_len = if acc.per_scope_units { dim } else { 0 };
+        if state.mean.len() != dim || state.unit_all.len() != dim {
+            return Err(StateError("the vectors' length differs from the dimension"));
+        }
+        if state.unit_scope.len() != unit_len {
+            return Err(StateError("the per-scope unit sums do not fit the scopes"));
+        }
+        if state.moments.len() != 1 + acc.scopes.len() {
+            return Err(StateError("the number of scopes differs"));
+        }
+        acc.total = state.total;
+        acc.mean = state.mean;
+        acc.unit_all = state.unit_all;
+        acc.unit_scope = state.unit_scope;
+        for (st, m) in std::iter::once(&mut acc.all)
+            .chain(acc.each.iter_mut())
+            .zip(state.moments)
+        {
+            st.n_dir = m.n_dir;
+            st.n_zero = m.n_zero;
+            st.norm_mean = m.norm_mean;
+            st.norm_m2 = m.norm_m2;
+            st.m2 = m.m2;
+            st.angles = m.angles;
+        }
+        Ok(acc)
+    }
+
+    /// Adds the gradients another accumulator of the same dimension, scopes and random
+    /// direction saw (another part of the same parameter point). Per coordinate j, with
+    /// counts n_a, n_b and delta_j = mean_b,j - mean_a,j (Chan, Golub and LeVeque,
+    /// "Algorithms for computing the sample variance", 1979):
+    /// mean_j <- mean_a,j + delta_j n_b / n and M2 <- M2_a + M2_b + delta_j^2 n_a n_b / n,
+    /// summed over each scope's coordinates; the norms' mean and M2 the same way; sums of
+    /// unit vectors, counts and angle histograms add. The result equals one accumulator
+    /// over both parts up to the order of floating-point additions (1e-12 relative in
+    /// the tests).
+    pub fn merge(&mut self, other: &DirectionalAccumulator) -> Result<(), StateError> {
+        if other.dim != self.dim || other.scopes != self.scopes {
+            return Err(StateError("the dimension or the scopes differ"));
+        }
+        if other.u != self.u {
+            return Err(StateError("the random direction differs (another --seed)"));
+        }
+        if other.total == 0 {
+            return Ok(());
+        }
+        let (na, nb) = (self.total as f64, other.total as f64);
+        let n = na + nb;
+        let w = na * nb / n;
+        // Squared mean differences per chunk, reduced in chunk order; per scope as well.
+        let ranges: Vec<(usize, usize)> = std::iter::once((0, self.dim))
+            .chain(self.scopes.iter().map(|s| (s.start, s.start + s.len)))
+            .collect();
+        let delta_sq: Vec<Vec<f64>> = self
+            .chunks
+            .par_iter()
+            .map(|&(a, b)| {
+                ranges
+                    .iter()
+                    .map(|&(x, y)| {
+                        let (x, y) = (x.max(a), y.min(b));
+                        (x..y.max(x))
+                            .map(|j| {
+                                let d = other.mean[j] - self.mean[j];
+                                d * d
+                            })
+                            .sum::<f64>()
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut per_scope = vec![0.0; ranges.len()];
+        for chunk in &delta_sq {
+            for (t, v) in per_scope.iter_mut().zip(chunk) {
+                *t += v;
+            }
+        }
+        let frac = nb / n;
+        self.mean
+            .par_iter_mut()
+            .zip(&other.mean)
+            .for_each(|(m, o)| *m += (o - *m) * frac);
+        for (a, b) in self.unit_all.iter_mut().zip(&other.unit_all) {
+            *a += b;
+        }
+        for (a, b) in self.unit_scope.iter_mut().zip(&other.unit_scope) {
+            *a += b;
+        }
+        let states = std::iter::once(&mut self.all).chain(self.each.iter_mut());
+        let others = std::iter::once(&other.all).chain(&other.each);
+        for ((st, ot), dsq) in states.zip(others).zip(&per_scope) {
+            st.m2 += ot.m2 + dsq * w;
+            let dn = ot.norm_mean - st.norm_mean;
+            st.norm_mean += dn * frac;
+            st.norm_m2 += ot.norm_m2 + dn * dn * w;
+            st.n_dir += ot.n_dir;
+            st.n_zero += ot.n_zero;
+            st.angles.merge(&ot.angles);
+        }
+        self.total += other.total;
+        Ok(())
+    }
+
     /// The statistics of the whole vector followed by one entry per scope.
     pub fn finish(&self) -> Vec<ScopeStats> {
         let mut out = Vec::with_capacity(1 + self.scopes.len());
@@ -427,6 +561,37 @@ impl DirectionalAccumulator {
         }
     }
 }
+
+/// What a [`DirectionalAccumulator`] holds, for storing and merging: the count, the
+/// running mean and the sums of unit vectors per coordinate (whole vector, and per scope
+/// when scopes are kept: empty otherwise), and per scope (the whole vector first) the
+/// moments below.
+#[derive(Debug, Clone)]
+pub struct DirectionalState {
+    pub total: u64,
+    pub mean: Vec<f64>,
+    pub unit_all: Vec<f64>,
+    pub unit_scope: Vec<f64>,
+    pub moments: Vec<ScopeMoments>,
+}
+
+/// One scope's scalars: gradients with and without a direction, the norms' running mean
+/// and sum of squared deviations (over all gradients), the gradients' summed
+/// per-coordinate sum of squared deviations, and the angles.
+#[derive(Debug, Clone)]
+pub struct ScopeMoments {
+    pub n_dir: u64,
+    pub n_zero: u64,
+    pub norm_mean: f64,
+    pub norm_m2: f64,
+    pub m2: f64,
+    pub angles: AngleAccumulator,
+}
+
+/// A stored state that does not fit the accumulator it is loaded into or merged with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("vMF state: {0}")]
+pub struct StateError(pub &'static str);
 
 /// Per chunk: sum of squares, dot product with u, and the same per scope piece.
 type ChunkSums = (f64, f64, Vec<(usize, f64, f64)>);
@@ -795,5 +960,101 @@ mod tests {
         let st = &acc.finish()[0];
         assert!(rel(st.kappa_ml, kappa) < 0.05, "{}", st.kappa_ml);
         assert!(st.rayleigh.p < 1e-100 || st.rayleigh.p == 0.0);
+    }
+
+    /// Every statistic of two scope-stats lists equal to `rel` (NaNs equal).
+    fn assert_stats_close(a: &[ScopeStats], b: &[ScopeStats], rel: f64) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert_eq!(
+                (x.n, x.n_zero, x.dim, &x.scope),
+                (y.n, y.n_zero, y.dim, &y.scope)
+            );
+            assert_eq!(x.angles.n, y.angles.n);
+            let pairs = [
+                (x.r_bar, y.r_bar),
+                (x.kappa, y.kappa),
+                (x.kappa_ml, y.kappa_ml),
+                (x.mean_norm, y.mean_norm),
+                (x.std_norm, y.std_norm),
+                (x.mean_grad_norm, y.mean_grad_norm),
+                (x.trace_cov, y.trace_cov),
+                (x.gs, y.gs),
+                (x.angles.mean, y.angles.mean),
+                (x.angles.sd, y.angles.sd),
+                (x.angles.ks, y.angles.ks),
+                (x.rayleigh.statistic, y.rayleigh.statistic),
+            ];
+            for (i, (p, q)) in pairs.iter().enumerate() {
+                assert!(
+                    (p.is_nan() && q.is_nan()) || (p - q).abs() <= rel * p.abs().max(q.abs()),
+                    "{}: statistic {i}: {p} vs {q}",
+                    x.scope
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn merged_parts_equal_one_pass() {
+        // 3 uneven parts of 47 vMF gradients with random norms (and a zero gradient), in a
+        // dimension spanning several chunks, with two scopes.
+        let dim = 2 * CHUNK + 1000;
+        let scopes = vec![
+            Scope {
+                name: "a".into(),
+                start: 10,
+                len: CHUNK + 5,
+            },
+            Scope {
+                name: "b".into(),
+                start: CHUNK + 100,
+                len: CHUNK,
+            },
+        ];
+        let mut rng = seeded(4);
+        let mu: Vec<f64> = (0..dim)
+            .map(|j| if j % 3 == 0 { 1.0 } else { 0.0 })
+            .collect();
+        let sampler = WoodSampler::new(dim, 300.0);
+        let gs: Vec<Vec<f32>> = (0..47)
+            .map(|i| {
+                if i == 20 {
+                    return vec![0.0; dim];
+                }
+                let mut x = vec![0.0; dim];
+                sample_vmf(&sampler, &mu, &mut rng, &mut x);
+                let s = 1.0 + (i % 5) as f64;
+                x.iter().map(|v| (v * s) as f32).collect()
+            })
+            .collect();
+        let mut whole = DirectionalAccumulator::new(dim, scopes.clone(), 9);
+        for g in &gs {
+            whole.push(g);
+        }
+        let mut parts: Vec<DirectionalAccumulator> = Vec::new();
+        for range in [0..5, 5..30, 30..47] {
+            let mut acc = DirectionalAccumulator::new(dim, scopes.clone(), 9);
+            for g in &gs[range] {
+                acc.push(g);
+            }
+            // Through a stored state, as a state file carries it.
+            parts.push(
+                DirectionalAccumulator::from_state(dim, scopes.clone(), 9, acc.state()).unwrap(),
+            );
+        }
+        let mut merged = DirectionalAccumulator::new(dim, scopes.clone(), 9);
+        for p in &parts {
+            merged.merge(p).unwrap();
+        }
+        assert_eq!(merged.count(), 47);
+        assert_stats_close(&whole.finish(), &merged.finish(), 1e-12);
+        assert_eq!(whole.angle_histograms(200), merged.angle_histograms(200));
+        // What does not fit is refused.
+        let other_seed = DirectionalAccumulator::new(dim, scopes.clone(), 10);
+        assert!(merged.merge(&other_seed).is_err());
+        let no_scopes = DirectionalAccumulator::new(dim, vec![], 9);
+        assert!(merged.merge(&no_scopes).is_err());
+        assert!(DirectionalAccumulator::from_state(dim + 1, scopes, 9, whole.state()).is_err());
     }
 }

@@ -19,5 +19,8 @@ pub mod uniformity;
 pub mod wood;
 
 pub use bessel_ratio::{bessel_ratio, bessel_ratio_complement, mean_resultant_length};
-pub use directional::{DirectionalAccumulator, Scope, ScopeStats, MAX_BLOCK};
+pub use directional::{
+    DirectionalAccumulator, DirectionalState, Scope, ScopeMoments, ScopeStats, StateError,
+    MAX_BLOCK,
+};
 pub use kappa::{banerjee, maximum_likelihood, maximum_likelihood_from_complement};

@@ -1,0 +1,258 @@
+//! `noise-scale`: how large a batch is still useful?
+//!
+//! Reads a gradient matrix once and writes, per parameter point (step) and with
+//! `--per-tensor` per tensor, the simple noise scale B_simple = tr(Sigma) / |G|^2 of
+//! McCandlish et al., "An Empirical Model of Large-Batch Training" (2018): the batch size
+//! at which the minibatch gradient's noise equals its signal, their estimate of the
+//! critical batch size. See `gradscope_stats::noise_scale` for both estimators (several
+//! batch sizes at a step: the line of E|G_B|^2 = |G|^2 + tr(Sigma)/B in 1/B, appendix A's
+//! formulas for two; one batch size: the mean and sample covariance of n minibatches),
+//! their delete-a-group jackknife standard errors and intervals.
+//!
+//! Memory: per minibatch one f64 per scope; for the one-batch-size estimator (the default
+//! whenever it may be needed) `--groups` sums of the gradients per batch size, 8 x groups
+//! bytes per coordinate (80 by default). `--estimator batch-sizes` keeps none of them.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, ValueEnum};
+use gradscope_io::{GradReader, Provenance, Sample};
+use gradscope_stats::noise_scale::{Choice, NoiseScale, NoiseScaleAccumulator};
+use gradscope_tool::args::{one_stdout, table_path, Json, Threads};
+use gradscope_tool::progress::progress;
+use gradscope_tool::report::{Column, Report};
+use gradscope_tool::{errln, tool_name, OutputSet, UsageError};
+use std::path::PathBuf;
+
+/// The gradient noise scale B_simple = tr(Sigma)/|G|^2 (McCandlish et al. 2018) per step.
+#[derive(Debug, Parser)]
+#[command(name = "noise-scale", version, about, long_about = None)]
+pub struct Args {
+    /// Gradient matrix to read: a Parquet file or Arrow IPC stream, `-` for stdin.
+    #[arg(short, long, default_value = "-")]
+    pub input: PathBuf,
+
+    /// Results: .parquet, .csv or .json by extension, `-` for CSV on stdout. Without it
+    /// only the summary on stderr (and `--json` on stdout) is written.
+    #[arg(short, long, value_parser = table_path)]
+    pub output: Option<PathBuf>,
+
+    /// Also one row per tensor (the noise scale of that tensor's block of coordinates).
+    #[arg(long)]
+    pub per_tensor: bool,
+
+    /// Which estimator: `auto` fits the batch-size line at steps holding two or more
+    /// batch sizes and uses one batch size's minibatches otherwise; `one-batch-size`
+    /// gives one row per batch size from its minibatches alone; `batch-sizes` requires
+    /// two or more batch sizes at every step.
+    #[arg(long, value_enum, default_value_t = EstimatorArg::Auto)]
+    pub estimator: EstimatorArg,
+
+    /// Jackknife groups: minibatch i belongs to group i mod K (at least 2).
+    #[arg(long, value_name = "K", default_value_t = 10)]
+    pub groups: usize,
+
+    #[command(flatten)]
+    pub threads: Threads,
+
+    #[command(flatten)]
+    pub json: Json,
+}
+
+/// `--estimator`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EstimatorArg {
+    Auto,
+    OneBatchSize,
+    BatchSizes,
+}
+
+/// One result row: a step, the batch sizes it used, a scope, and its noise scale.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub step: u64,
+    /// The batch sizes behind the estimate, ascending, comma-separated.
+    pub batch_sizes: String,
+    /// Minibatches behind the estimate.
+    pub minibatches: u64,
+    pub scope: String,
+    pub dim: u64,
+    pub estimate: NoiseScale,
+}
+
+/// The result rows, described once: table, summary and `--json` come from this.
+pub fn report() -> Report<Row> {
+    Report::new(vec![
+        Column::u64("step", |r: &Row| r.step).summary("step").json(),
+        Column::str("scope", |r: &Row| &r.scope).summary("scope").json(),
+        Column::str("estimator", |r: &Row| r.estimate.estimator.name()).json(),
+        Column::str("batch_sizes", |r: &Row| &r.batch_sizes).summary("batch sizes").json(),
+        Column::u64("minibatches", |r: &Row| r.minibatches).summary("n").json(),
+        Column::u64("dim", |r: &Row| r.dim).json(),
+        Column::f64("grad_sq_norm", |r: &Row| r.estimate.grad_sq_norm).summary("|G|^2").json(),
+        Column::f64("grad_sq_norm_se", |r: &Row| r.estimate.grad_sq_norm_se).json(),
+        Column::f64("trace_sigma", |r: &Row| r.estimate.trace_sigma).summary("tr Sigma").json(),
+        Column::f64("trace_sigma_se", |r: &Row| r.estimate.trace_sigma_se).json(),
+        Column::f64("b_simple", |r: &Row| r.estimate.b_simple)
+            .unit("examples")
+            .summary("B_simple")
+            .json(),
+        Column::f64("b_simple_se", |r: &Row| r.estimate.b_simple_se)
+            .unit("examples")
+            .summary("se")
+            .json(),
+        Column::f64("b_simple_lo", |r: &Row| r.estimate.b_simple_lo)
+            .unit("examples")
+            .summary("95% lo")
+            .json(),
+        Column::f64("b_simple_hi", |r: &Row| r.estimate.b_simple_hi)
+            .unit("examples")
+            .summary("95% hi")
+            .json(),
+        Column::u64("replicates", |r: &Row| r.estimate.replicates as u64).json(),
+    ])
+}
+
+/// What `run` decided before reading a gradient.
+struct Plan {
+    reader: GradReader,
+    scopes: Vec<(String, usize, usize)>,
+    dim: usize,
+    choice: Choice,
+    keep_means: bool,
+}
+
+fn plan(args: &Args) -> Result<Plan> {
+    one_stdout(args.json.enabled, [args.output.as_deref()])?;
+    if args.groups < 2 {
+        return Err(UsageError(format!("--groups {}: at least 2 jackknife groups", args.groups)).into());
+    }
+    args.threads.init();
+    let reader = GradReader::open(&args.input)?;
+    let meta = reader.meta();
+    if !meta.has_batch_size() {
+        bail!(
+            "{}: no batch_size column: the noise scale needs each minibatch's size",
+            args.input.display()
+        );
+    }
+    let scopes = if args.per_tensor {
+        meta.layout
+            .iter()
+            .map(|t| (t.name.clone(), t.offset, t.numel))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (choice, keep_means) = match args.estimator {
+        EstimatorArg::Auto => (Choice::Auto, true),
+        EstimatorArg::OneBatchSize => (Choice::OneBatchSize, true),
+        EstimatorArg::BatchSizes => (Choice::BatchSizes, false),
+    };
+    let dim = reader.dim();
+    Ok(Plan {
+        reader,
+        scopes,
+        dim,
+        choice,
+        keep_means,
+    })
+}
+
+/// Runs the tool.
+pub fn run(args: Args) -> Result<()> {
+    let Plan {
+        mut reader,
+        scopes,
+        dim,
+        choice,
+        keep_means,
+    } = plan(&args)?;
+    let meta = reader.meta().clone();
+    let name = args.input.display().to_string();
+    let ranges: Vec<(usize, usize)> = scopes.iter().map(|s| (s.1, s.2)).collect();
+    let mut rows: Vec<Row> = Vec::new();
+    let bar = progress(None, "noise-scale");
+    let mut sample = Sample::default();
+    let mut current: Option<(u64, NoiseScaleAccumulator)> = None;
+    let finish = |step: u64, acc: &NoiseScaleAccumulator, rows: &mut Vec<Row>| -> Result<()> {
+        measure(step, acc, choice, &scopes, dim, rows)
+            .with_context(|| format!("{name}: step {step}"))
+    };
+    while reader.next_sample(&mut sample)? {
+        if current.as_ref().is_some_and(|c| c.0 != sample.step) {
+            let (step, acc) = current.take().expect("checked");
+            finish(step, &acc, &mut rows)?;
+        }
+        if current.is_none() {
+            let acc = NoiseScaleAccumulator::new(dim, ranges.clone(), args.groups, keep_means)?;
+            current = Some((sample.step, acc));
+        }
+        let (_, acc) = current.as_mut().expect("set above");
+        acc.push(sample.batch_size as u64, sample.sample as u64, &sample.values)
+            .with_context(|| format!("{name}: step {}, sample {}", sample.step, sample.sample))?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    match current.take() {
+        Some((step, acc)) => finish(step, &acc, &mut rows)?,
+        None => bail!("{name}: the gradient matrix holds no samples"),
+    }
+
+    let report = report();
+    let mut prov = Provenance::new("noise-scale", &tool_name("noise-scale"));
+    prov.source = Some(Box::new(meta));
+    prov.extra.insert("groups".into(), args.groups.into());
+    let mut outputs = OutputSet::new();
+    if let Some(out) = &args.output {
+        outputs.table(out, &report.table(&rows)?, &prov)?;
+    }
+    if args.json.enabled {
+        outputs.json(&report.json(&rows))?;
+    }
+    outputs.commit()?;
+    errln!("{}", report.summary(&rows).trim_end());
+    Ok(())
+}
+
+/// The rows of one step: by `choice`, from everything its accumulator holds.
+fn measure(
+    step: u64,
+    acc: &NoiseScaleAccumulator,
+    choice: Choice,
+    scopes: &[(String, usize, usize)],
+    dim: usize,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let sizes = acc.batch_sizes();
+    let push = |ests: Vec<NoiseScale>, used: &[(u64, u64)], rows: &mut Vec<Row>| {
+        let batch_sizes = used
+            .iter()
+            .map(|b| b.0.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let minibatches = used.iter().map(|b| b.1).sum();
+        for (i, e) in ests.into_iter().enumerate() {
+            let (scope, len) = match i {
+                0 => ("all".to_string(), dim),
+                _ => (scopes[i - 1].0.clone(), scopes[i - 1].2),
+            };
+            rows.push(Row {
+                step,
+                batch_sizes: batch_sizes.clone(),
+                minibatches,
+                scope,
+                dim: len as u64,
+                estimate: e,
+            });
+        }
+    };
+    match choice {
+        Choice::OneBatchSize => {
+            for &(b, n) in &sizes {
+                push(acc.estimate_one_batch_size(b)?, &[(b, n)], rows);
+            }
+        }
+        _ => push(acc.estimate(choice)?, &sizes, rows),
+    }
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! `noise-scale`: NumPy's values on the same gradients through the whole tool (file and
+//! stream), the known noise scale of synthetic Gaussian gradients, and bad input.
+
+mod common;
+use assert_cmd::Command;
+use common::{assert_one_error_line, f, read_csv, synth};
+use gradscope_io::grad_matrix::layout_from_shapes;
+use gradscope_io::{GradWriter, Provenance, WriterOptions};
+use std::path::Path;
+
+const D: usize = 40;
+
+/// The LCG minibatches of scripts/reference/noise_scale_reference.py, bit for bit:
+/// mu_j + sigma_j sqrt(12/B) (u - 1/2) rounded to f32, written as two tensors `a` (25)
+/// and `b` (15) at step 3.
+fn write_lcg(path: &Path, parts: &[(u32, u64, u32)]) {
+    let mut meta = Provenance::new("gradient-matrix", "test 0");
+    meta.layout = layout_from_shapes(&[("a", vec![25]), ("b", vec![15])]);
+    let mut w = GradWriter::create(path, &meta, &WriterOptions::default()).unwrap();
+    let mut sample = 0;
+    for &(batch, seed, n) in parts {
+        let mut s = seed;
+        for _ in 0..n {
+            let g: Vec<f32> = (0..D)
+                .map(|j| {
+                    s = (1664525 * s + 1013904223) % (1u64 << 32);
+                    let u = s as f64 / (1u64 << 32) as f64;
+                    let mu = ((j % 7) as f64 - 3.0) * 0.05;
+                    let sigma = 0.5 + (j % 5) as f64 * 0.1;
+                    (mu + sigma * (12.0 / batch as f64).sqrt() * (u - 0.5)) as f32
+                })
+                .collect();
+            w.write_sample(3, sample % n, 0.0, batch, &g).unwrap();
+            sample += 1;
+        }
+        sample = 0;
+    }
+    w.finish().unwrap();
+}
+
+fn noise_scale() -> Command {
+    Command::cargo_bin("noise-scale").unwrap()
+}
+
+// scripts/reference/noise_scale_reference.py: (|G|^2, tr Sigma, B_simple, their jackknife
+// se, 95% interval) for the whole vector, tensor a, tensor b; groups K = 4.
+const ONE_B8: [[f64; 8]; 3] = [
+    [2.74409125702413603e-01, 2.01529947587027429e+01, 7.34414160138315140e+01, 1.47541513036284322e-01, 9.58601461892456763e-01, 4.21758934602907161e+01, -6.07811003009099693e+01, 2.07663932328572997e+02],
+    [1.51948791229359031e-01, 1.34292491285044946e+01, 8.83800984519430699e+01, 8.84927701186293825e-02, 7.51450083503141686e-01, 6.73000486896190608e+01, -1.25798692845748747e+02, 3.02558889749634886e+02],
+    [1.22460334473054419e-01, 6.72374563019824745e+00, 5.49054978424683924e+01, 7.74970321004636586e-02, 5.52528259287523027e-01, 4.95908111744089695e+01, -1.02914595955551434e+02, 2.12725591640488233e+02],
+];
+const TWO_4_32: [[f64; 8]; 3] = [
+    [4.55788846782976043e-01, 1.96148963442862687e+01, 4.30350511705827401e+01, 3.85575309423759546e-02, 5.13444094248991623e-01, 4.31436164227085417e+00, 2.93048269024801087e+01, 5.67652754386853715e+01],
+    [2.62078046752006522e-01, 1.19607743251393348e+01, 4.56382153078900004e+01, 6.68794732430181282e-02, 1.30062909509903712e+00, 1.58812984551905281e+01, -4.90316428393894910e+00, 9.61795948997189498e+01],
+    [1.93710800030969299e-01, 7.65412201914692414e+00, 3.95131402994733918e+01, 8.43487075793558500e-02, 1.12718751878974377e+00, 2.91765790755002250e+01, -5.33397559801702386e+01, 1.32366036579117008e+02],
+];
+const COLUMNS: [&str; 8] = [
+    "grad_sq_norm",
+    "trace_sigma",
+    "b_simple",
+    "grad_sq_norm_se",
+    "trace_sigma_se",
+    "b_simple_se",
+    "b_simple_lo",
+    "b_simple_hi",
+];
+
+fn assert_table(path: &Path, want: &[[f64; 8]; 3], estimator: &str, batch_sizes: &str) {
+    let rows = read_csv(path);
+    assert_eq!(rows.len(), 3);
+    for (row, (scope, w)) in rows.iter().zip(["all", "a", "b"].iter().zip(want)) {
+        assert_eq!(row["scope"], *scope);
+        assert_eq!(row["step"], "3");
+        assert_eq!(row["estimator"], estimator);
+        assert_eq!(row["batch_sizes"], batch_sizes);
+        for (c, v) in COLUMNS.iter().zip(w) {
+            let got = f(row, c);
+            assert!((got - v).abs() <= 1e-11 * v.abs(), "{scope} {c}: {got} vs NumPy {v}");
+        }
+    }
+}
+
+#[test]
+fn one_batch_size_equals_numpy() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("g.parquet");
+    write_lcg(&g, &[(8, 11, 13)]);
+    let out = dir.path().join("ns.csv");
+    noise_scale()
+        .args(["--per-tensor", "--groups", "4", "-i"])
+        .arg(&g)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    assert_table(&out, &ONE_B8, "one-batch-size", "8");
+}
+
+#[test]
+fn two_batch_sizes_equal_numpy() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("g.parquet");
+    write_lcg(&g, &[(4, 21, 9), (32, 22, 6)]);
+    let out = dir.path().join("ns.csv");
+    noise_scale()
+        .args(["--per-tensor", "--groups", "4", "-i"])
+        .arg(&g)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    assert_table(&out, &TWO_4_32, "batch-sizes", "4,32");
+}
+
+#[test]
+fn recovers_the_noise_scale_of_synthetic_gaussian_gradients() {
+    // synth-grads --noise gaussian:SD --mean-scale M: g = M u + N(0, SD^2 I) with
+    // batch_size 1, so |G|^2 = M^2, tr Sigma = d SD^2 and B_simple = d SD^2 / M^2 =
+    // 2000 * 0.04 / 4 = 20 exactly.
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("g.parquet");
+    synth(
+        &["--dim", "2000", "-n", "400", "--noise", "gaussian:0.2", "--mean-scale", "2", "--seed", "5"],
+        &g,
+    );
+    let out = dir.path().join("ns.csv");
+    noise_scale().arg("-i").arg(&g).arg("-o").arg(&out).assert().success();
+    let rows = read_csv(&out);
+    let r = &rows[0];
+    let (b, lo, hi) = (f(r, "b_simple"), f(r, "b_simple_lo"), f(r, "b_simple_hi"));
+    assert!(lo <= 20.0 && 20.0 <= hi, "20 outside [{lo}, {hi}] (estimate {b})");
+    assert!((b - 20.0).abs() < 1.0, "{b}");
+    // The same gradients as an Arrow IPC stream on stdin give the same table.
+    let stream = Command::cargo_bin("synth-grads")
+        .unwrap()
+        .args(["--dim", "2000", "-n", "400", "--noise", "gaussian:0.2", "--mean-scale", "2", "--seed", "5", "-o", "-"])
+        .output()
+        .unwrap();
+    assert!(stream.status.success());
+    let out2 = dir.path().join("ns2.csv");
+    noise_scale().args(["-i", "-", "-o"]).arg(&out2).write_stdin(stream.stdout).assert().success();
+    assert_eq!(read_csv(&out2), rows);
+}
+
+#[test]
+fn bad_input_is_one_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ns.csv");
+    // One minibatch: nothing to estimate a covariance from.
+    let one = dir.path().join("one.parquet");
+    write_lcg(&one, &[(8, 11, 1)]);
+    let o = noise_scale().arg("-i").arg(&one).arg("-o").arg(&out).output().unwrap();
+    assert_one_error_line(&o, &["one.parquet", "step 3", "at least 2 minibatches"], &out);
+    // Two batch sizes required, one present.
+    let g = dir.path().join("g.parquet");
+    write_lcg(&g, &[(8, 11, 13)]);
+    let o = noise_scale()
+        .args(["--estimator", "batch-sizes", "-i"])
+        .arg(&g)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_one_error_line(&o, &["g.parquet", "two or more different batch sizes"], &out);
+    // One jackknife group is a usage error.
+    noise_scale().args(["--groups", "1", "-i"]).arg(&g).assert().code(2);
+}
