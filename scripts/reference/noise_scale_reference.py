@@ -61,8 +61,11 @@ def scoped(fn, parts):
     return out
 
 
-def report(name, estimate, parts):
-    """parts: list of (B, matrix); estimate(list) -> (g2, tr) for one column range."""
+def report(name, estimate, parts, offsets=None):
+    """parts: list of (B, matrix); estimate(list) -> (g2, tr) for one column range.
+    offsets: the sample number of each part's first minibatch (default 0 for each), whose
+    minibatch i then belongs to jackknife group (offset + i) mod K."""
+    offsets = offsets or [0] * len(parts)
 
     def run(ps, rng):
         s, l = rng
@@ -71,7 +74,10 @@ def report(name, estimate, parts):
     full = scoped(run, parts)
     reps = []
     for k in range(K):
-        kept = [(b, g[[i for i in range(g.shape[0]) if i % K != k]]) for b, g in parts]
+        kept = [
+            (b, g[[i for i in range(g.shape[0]) if (o + i) % K != k]])
+            for (b, g), o in zip(parts, offsets)
+        ]
         reps.append(scoped(run, kept))
     t = stats.t.ppf(0.975, K - 1)
     for s, (g2, tr) in enumerate(full):
@@ -90,6 +96,9 @@ def main():
     report("one batch size B=8 n=13 seed 11", lambda ps: one_batch(ps[0][1], ps[0][0]), [(8, g8)])
     two = [(4, minibatches(21, 4, 9)), (32, minibatches(22, 32, 6))]
     report("batch sizes 4 (n=9, seed 21) and 32 (n=6, seed 22)", line, two)
+    # As dump-grads numbers them: samples counted on across the batch sizes of a step
+    # (0-8, then 9-14), which is what the noise-scale tool groups by.
+    report("batch sizes 4 and 32, samples 0-8 and 9-14", line, two, offsets=[0, 9])
     three = [(2, minibatches(31, 2, 7)), (8, minibatches(32, 8, 8)), (64, minibatches(33, 64, 5))]
     report("batch sizes 2 (n=7, seed 31), 8 (n=8, seed 32), 64 (n=5, seed 33)", line, three)
 

@@ -70,7 +70,7 @@ pub enum EstimatorArg {
 #[derive(Debug, Clone)]
 pub struct Row {
     pub step: u64,
-    /// The batch sizes behind the estimate, ascending, comma-separated.
+    /// The batch sizes behind the estimate, ascending, space-separated.
     pub batch_sizes: String,
     /// Minibatches behind the estimate.
     pub minibatches: u64,
@@ -83,14 +83,24 @@ pub struct Row {
 pub fn report() -> Report<Row> {
     Report::new(vec![
         Column::u64("step", |r: &Row| r.step).summary("step").json(),
-        Column::str("scope", |r: &Row| &r.scope).summary("scope").json(),
+        Column::str("scope", |r: &Row| &r.scope)
+            .summary("scope")
+            .json(),
         Column::str("estimator", |r: &Row| r.estimate.estimator.name()).json(),
-        Column::str("batch_sizes", |r: &Row| &r.batch_sizes).summary("batch sizes").json(),
-        Column::u64("minibatches", |r: &Row| r.minibatches).summary("n").json(),
+        Column::str("batch_sizes", |r: &Row| &r.batch_sizes)
+            .summary("batch sizes")
+            .json(),
+        Column::u64("minibatches", |r: &Row| r.minibatches)
+            .summary("n")
+            .json(),
         Column::u64("dim", |r: &Row| r.dim).json(),
-        Column::f64("grad_sq_norm", |r: &Row| r.estimate.grad_sq_norm).summary("|G|^2").json(),
+        Column::f64("grad_sq_norm", |r: &Row| r.estimate.grad_sq_norm)
+            .summary("|G|^2")
+            .json(),
         Column::f64("grad_sq_norm_se", |r: &Row| r.estimate.grad_sq_norm_se).json(),
-        Column::f64("trace_sigma", |r: &Row| r.estimate.trace_sigma).summary("tr Sigma").json(),
+        Column::f64("trace_sigma", |r: &Row| r.estimate.trace_sigma)
+            .summary("tr Sigma")
+            .json(),
         Column::f64("trace_sigma_se", |r: &Row| r.estimate.trace_sigma_se).json(),
         Column::f64("b_simple", |r: &Row| r.estimate.b_simple)
             .unit("examples")
@@ -124,12 +134,16 @@ struct Plan {
 fn plan(args: &Args) -> Result<Plan> {
     one_stdout(args.json.enabled, [args.output.as_deref()])?;
     if args.groups < 2 {
-        return Err(UsageError(format!("--groups {}: at least 2 jackknife groups", args.groups)).into());
+        return Err(UsageError(format!(
+            "--groups {}: at least 2 jackknife groups",
+            args.groups
+        ))
+        .into());
     }
     args.threads.init();
     let reader = GradReader::open(&args.input)?;
     let meta = reader.meta();
-    if !meta.has_batch_size() {
+    if !reader.has_batch_size() {
         bail!(
             "{}: no batch_size column: the noise scale needs each minibatch's size",
             args.input.display()
@@ -188,8 +202,12 @@ pub fn run(args: Args) -> Result<()> {
             current = Some((sample.step, acc));
         }
         let (_, acc) = current.as_mut().expect("set above");
-        acc.push(sample.batch_size as u64, sample.sample as u64, &sample.values)
-            .with_context(|| format!("{name}: step {}, sample {}", sample.step, sample.sample))?;
+        acc.push(
+            sample.batch_size as u64,
+            sample.sample as u64,
+            &sample.values,
+        )
+        .with_context(|| format!("{name}: step {}, sample {}", sample.step, sample.sample))?;
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -229,7 +247,7 @@ fn measure(
             .iter()
             .map(|b| b.0.to_string())
             .collect::<Vec<_>>()
-            .join(",");
+            .join(" ");
         let minibatches = used.iter().map(|b| b.1).sum();
         for (i, e) in ests.into_iter().enumerate() {
             let (scope, len) = match i {

@@ -12,7 +12,7 @@ const D: usize = 40;
 
 /// The LCG minibatches of scripts/reference/noise_scale_reference.py, bit for bit:
 /// mu_j + sigma_j sqrt(12/B) (u - 1/2) rounded to f32, written as two tensors `a` (25)
-/// and `b` (15) at step 3.
+/// and `b` (15) at step 3, samples numbered on across the parts.
 fn write_lcg(path: &Path, parts: &[(u32, u64, u32)]) {
     let mut meta = Provenance::new("gradient-matrix", "test 0");
     meta.layout = layout_from_shapes(&[("a", vec![25]), ("b", vec![15])]);
@@ -30,10 +30,9 @@ fn write_lcg(path: &Path, parts: &[(u32, u64, u32)]) {
                     (mu + sigma * (12.0 / batch as f64).sqrt() * (u - 0.5)) as f32
                 })
                 .collect();
-            w.write_sample(3, sample % n, 0.0, batch, &g).unwrap();
+            w.write_sample(3, sample, 0.0, batch, &g).unwrap();
             sample += 1;
         }
-        sample = 0;
     }
     w.finish().unwrap();
 }
@@ -43,16 +42,72 @@ fn noise_scale() -> Command {
 }
 
 // scripts/reference/noise_scale_reference.py: (|G|^2, tr Sigma, B_simple, their jackknife
-// se, 95% interval) for the whole vector, tensor a, tensor b; groups K = 4.
+// se, 95% interval) for the whole vector, tensor a, tensor b; groups K = 4 (TWO_4_32: its
+// "samples 0-8 and 9-14" case, samples numbered on across the batch sizes as dump-grads
+// writes them).
 const ONE_B8: [[f64; 8]; 3] = [
-    [2.74409125702413603e-01, 2.01529947587027429e+01, 7.34414160138315140e+01, 1.47541513036284322e-01, 9.58601461892456763e-01, 4.21758934602907161e+01, -6.07811003009099693e+01, 2.07663932328572997e+02],
-    [1.51948791229359031e-01, 1.34292491285044946e+01, 8.83800984519430699e+01, 8.84927701186293825e-02, 7.51450083503141686e-01, 6.73000486896190608e+01, -1.25798692845748747e+02, 3.02558889749634886e+02],
-    [1.22460334473054419e-01, 6.72374563019824745e+00, 5.49054978424683924e+01, 7.74970321004636586e-02, 5.52528259287523027e-01, 4.95908111744089695e+01, -1.02914595955551434e+02, 2.12725591640488233e+02],
+    [
+        2.74409125702413603e-01,
+        2.01529947587027429e+01,
+        7.34414160138315140e+01,
+        1.47541513036284322e-01,
+        9.58601461892456763e-01,
+        4.21758934602907161e+01,
+        -6.07811003009099693e+01,
+        2.07663932328572997e+02,
+    ],
+    [
+        1.51948791229359031e-01,
+        1.34292491285044946e+01,
+        8.83800984519430699e+01,
+        8.84927701186293825e-02,
+        7.51450083503141686e-01,
+        6.73000486896190608e+01,
+        -1.25798692845748747e+02,
+        3.02558889749634886e+02,
+    ],
+    [
+        1.22460334473054419e-01,
+        6.72374563019824745e+00,
+        5.49054978424683924e+01,
+        7.74970321004636586e-02,
+        5.52528259287523027e-01,
+        4.95908111744089695e+01,
+        -1.02914595955551434e+02,
+        2.12725591640488233e+02,
+    ],
 ];
 const TWO_4_32: [[f64; 8]; 3] = [
-    [4.55788846782976043e-01, 1.96148963442862687e+01, 4.30350511705827401e+01, 3.85575309423759546e-02, 5.13444094248991623e-01, 4.31436164227085417e+00, 2.93048269024801087e+01, 5.67652754386853715e+01],
-    [2.62078046752006522e-01, 1.19607743251393348e+01, 4.56382153078900004e+01, 6.68794732430181282e-02, 1.30062909509903712e+00, 1.58812984551905281e+01, -4.90316428393894910e+00, 9.61795948997189498e+01],
-    [1.93710800030969299e-01, 7.65412201914692414e+00, 3.95131402994733918e+01, 8.43487075793558500e-02, 1.12718751878974377e+00, 2.91765790755002250e+01, -5.33397559801702386e+01, 1.32366036579117008e+02],
+    [
+        4.55788846782976043e-01,
+        1.96148963442862687e+01,
+        4.30350511705827401e+01,
+        2.48822764960332302e-02,
+        3.90611997766997898e-01,
+        2.23025889655322418e+00,
+        3.59373719854208105e+01,
+        5.01327303557446697e+01,
+    ],
+    [
+        2.62078046752006522e-01,
+        1.19607743251393348e+01,
+        4.56382153078900004e+01,
+        7.31955427170767614e-02,
+        1.34345846797110791e+00,
+        1.65674490035606858e+01,
+        -7.08680156146795071e+00,
+        9.83632321772479514e+01,
+    ],
+    [
+        1.93710800030969299e-01,
+        7.65412201914692414e+00,
+        3.95131402994733918e+01,
+        9.76569175272296031e-02,
+        1.25721491541970520e+00,
+        3.97160170221360787e+01,
+        -8.68809513332084151e+01,
+        1.65907231932155184e+02,
+    ],
 ];
 const COLUMNS: [&str; 8] = [
     "grad_sq_norm",
@@ -75,7 +130,10 @@ fn assert_table(path: &Path, want: &[[f64; 8]; 3], estimator: &str, batch_sizes:
         assert_eq!(row["batch_sizes"], batch_sizes);
         for (c, v) in COLUMNS.iter().zip(w) {
             let got = f(row, c);
-            assert!((got - v).abs() <= 1e-11 * v.abs(), "{scope} {c}: {got} vs NumPy {v}");
+            assert!(
+                (got - v).abs() <= 1e-11 * v.abs(),
+                "{scope} {c}: {got} vs NumPy {v}"
+            );
         }
     }
 }
@@ -109,7 +167,7 @@ fn two_batch_sizes_equal_numpy() {
         .arg(&out)
         .assert()
         .success();
-    assert_table(&out, &TWO_4_32, "batch-sizes", "4,32");
+    assert_table(&out, &TWO_4_32, "batch-sizes", "4 32");
 }
 
 #[test]
@@ -120,25 +178,63 @@ fn recovers_the_noise_scale_of_synthetic_gaussian_gradients() {
     let dir = tempfile::tempdir().unwrap();
     let g = dir.path().join("g.parquet");
     synth(
-        &["--dim", "2000", "-n", "400", "--noise", "gaussian:0.2", "--mean-scale", "2", "--seed", "5"],
+        &[
+            "--dim",
+            "2000",
+            "-n",
+            "400",
+            "--noise",
+            "gaussian:0.2",
+            "--mean-scale",
+            "2",
+            "--seed",
+            "5",
+        ],
         &g,
     );
     let out = dir.path().join("ns.csv");
-    noise_scale().arg("-i").arg(&g).arg("-o").arg(&out).assert().success();
+    noise_scale()
+        .arg("-i")
+        .arg(&g)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
     let rows = read_csv(&out);
     let r = &rows[0];
     let (b, lo, hi) = (f(r, "b_simple"), f(r, "b_simple_lo"), f(r, "b_simple_hi"));
-    assert!(lo <= 20.0 && 20.0 <= hi, "20 outside [{lo}, {hi}] (estimate {b})");
+    assert!(
+        lo <= 20.0 && 20.0 <= hi,
+        "20 outside [{lo}, {hi}] (estimate {b})"
+    );
     assert!((b - 20.0).abs() < 1.0, "{b}");
     // The same gradients as an Arrow IPC stream on stdin give the same table.
     let stream = Command::cargo_bin("synth-grads")
         .unwrap()
-        .args(["--dim", "2000", "-n", "400", "--noise", "gaussian:0.2", "--mean-scale", "2", "--seed", "5", "-o", "-"])
+        .args([
+            "--dim",
+            "2000",
+            "-n",
+            "400",
+            "--noise",
+            "gaussian:0.2",
+            "--mean-scale",
+            "2",
+            "--seed",
+            "5",
+            "-o",
+            "-",
+        ])
         .output()
         .unwrap();
     assert!(stream.status.success());
     let out2 = dir.path().join("ns2.csv");
-    noise_scale().args(["-i", "-", "-o"]).arg(&out2).write_stdin(stream.stdout).assert().success();
+    noise_scale()
+        .args(["-i", "-", "-o"])
+        .arg(&out2)
+        .write_stdin(stream.stdout)
+        .assert()
+        .success();
     assert_eq!(read_csv(&out2), rows);
 }
 
@@ -149,8 +245,18 @@ fn bad_input_is_one_error_line() {
     // One minibatch: nothing to estimate a covariance from.
     let one = dir.path().join("one.parquet");
     write_lcg(&one, &[(8, 11, 1)]);
-    let o = noise_scale().arg("-i").arg(&one).arg("-o").arg(&out).output().unwrap();
-    assert_one_error_line(&o, &["one.parquet", "step 3", "at least 2 minibatches"], &out);
+    let o = noise_scale()
+        .arg("-i")
+        .arg(&one)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_one_error_line(
+        &o,
+        &["one.parquet", "step 3", "at least 2 minibatches"],
+        &out,
+    );
     // Two batch sizes required, one present.
     let g = dir.path().join("g.parquet");
     write_lcg(&g, &[(8, 11, 13)]);
@@ -161,7 +267,31 @@ fn bad_input_is_one_error_line() {
         .arg(&out)
         .output()
         .unwrap();
-    assert_one_error_line(&o, &["g.parquet", "two or more different batch sizes"], &out);
+    assert_one_error_line(
+        &o,
+        &["g.parquet", "two or more different batch sizes"],
+        &out,
+    );
     // One jackknife group is a usage error.
-    noise_scale().args(["--groups", "1", "-i"]).arg(&g).assert().code(2);
+    noise_scale()
+        .args(["--groups", "1", "-i"])
+        .arg(&g)
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn help_and_summary_snapshots() {
+    insta::assert_snapshot!("noise-scale --help", common::help_text("noise-scale", &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("g.parquet");
+    write_lcg(&g, &[(4, 21, 9), (32, 22, 6)]);
+    let g = g.to_str().unwrap();
+    insta::assert_snapshot!(
+        "noise-scale summary",
+        common::summary_of(
+            "noise-scale",
+            &["-i", g, "--per-tensor", "--groups", "4", "--threads", "1"]
+        )
+    );
 }

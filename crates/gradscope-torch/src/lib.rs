@@ -37,8 +37,8 @@ pub mod optim;
 pub mod params;
 pub mod point;
 pub mod sampler;
-pub mod torchscript;
 pub mod sharpness;
+pub mod torchscript;
 pub mod trainer;
 
 pub use datasets::{Dataset, DatasetName, Preprocess, Split};
