@@ -10,6 +10,8 @@
 //! - [`result_table`]: result tables as Parquet, CSV or JSON chosen by extension;
 //! - [`float_list_chunk`] and [`float_list_pages`]: the `values` column written and read
 //!   page by page, without per-value level bookkeeping;
+//! - [`safetensors_file`]: tensors of a safetensors file (weights, checkpoints), read one
+//!   at a time with the header checked against the file;
 //! - [`atomic`]: outputs are written to a temporary file and renamed, so a failed run
 //!   never leaves a half-written result.
 //!
@@ -25,6 +27,7 @@ pub mod ipc_stream;
 pub mod pipe;
 pub mod provenance;
 pub mod result_table;
+pub mod safetensors_file;
 
 pub use grad_matrix::{TensorLayout, GRAD_COLUMNS};
 pub use grad_reader::{GradReader, Sample};

@@ -16,3 +16,4 @@ pub mod powerlaw;
 pub mod rng;
 pub mod spectrum;
 pub mod vmf;
+pub mod weight_spectrum;
