@@ -14,3 +14,4 @@ pub mod synth_grads;
 pub mod table;
 pub mod vmf_kappa;
 pub mod vmf_null;
+pub mod weight_spectra;
