@@ -14,3 +14,4 @@ pub mod spectra_from_file;
 pub mod synth_grads;
 pub mod vmf_kappa;
 pub mod vmf_null;
+pub mod weight_spectra;

@@ -18,3 +18,4 @@ pub mod rng;
 pub mod spectrum;
 pub mod summation;
 pub mod vmf;
+pub mod weight_spectrum;

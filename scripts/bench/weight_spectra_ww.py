@@ -1,0 +1,64 @@
+"""weightwatcher 0.7.7 beside `weight-spectra`: the baseline of `make bench`.
+
+    .venv/bin/python scripts/bench/weight_spectra_ww.py write WEIGHTS.safetensors
+    .venv/bin/python scripts/bench/weight_spectra_ww.py analyze WEIGHTS.safetensors OUT.csv
+
+`write`: a PyTorch network of 4,900,746 parameters (no torchvision), initialised by
+PyTorch's defaults from torch.manual_seed(7): four 3x3 convolutions 3-64-128-256-256 and
+four linear layers 2304-1024-1024-512-10, with biases, saved with safetensors.
+
+`analyze`: reads the file into a state dict (torch tensors) and runs
+`WeightWatcher(model=state_dict).analyze()` with its defaults; writes one row per layer
+(layer, N, M, rf, num_evals, alpha, xmin, D, spectral_norm, stable_rank) and the wall
+seconds of analyze() alone.
+"""
+import logging
+import sys
+import time
+
+import torch
+from safetensors.torch import load_file, save_file
+
+
+def write(path):
+    torch.manual_seed(7)
+    net = torch.nn.ModuleDict(
+        {
+            "conv1": torch.nn.Conv2d(3, 64, 3),
+            "conv2": torch.nn.Conv2d(64, 128, 3),
+            "conv3": torch.nn.Conv2d(128, 256, 3),
+            "conv4": torch.nn.Conv2d(256, 256, 3),
+            "fc1": torch.nn.Linear(2304, 1024),
+            "fc2": torch.nn.Linear(1024, 1024),
+            "fc3": torch.nn.Linear(1024, 512),
+            "fc4": torch.nn.Linear(512, 10),
+        }
+    )
+    sd = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
+    print(f"{sum(v.numel() for v in sd.values()):,} parameters", file=sys.stderr)
+    save_file(sd, path)
+
+
+def analyze(path, out):
+    logging.disable(logging.WARNING)
+    import weightwatcher as ww
+
+    sd = load_file(path)
+    t0 = time.perf_counter()
+    details = ww.WeightWatcher(model=sd).analyze()
+    elapsed = time.perf_counter() - t0
+    with open(out, "w") as f:
+        f.write("layer,N,M,rf,num_evals,alpha,xmin,D,spectral_norm,stable_rank,seconds\n")
+        for _, r in details.iterrows():
+            f.write(
+                f"{r['name']}.weight,{int(r['N'])},{int(r['M'])},{int(r['rf'])},{int(r['num_evals'])},"
+                f"{float(r['alpha'])!r},{float(r['xmin'])!r},{float(r['D'])!r},"
+                f"{float(r['spectral_norm'])!r},{float(r['stable_rank'])!r},{elapsed!r}\n"
+            )
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "write":
+        write(sys.argv[2])
+    else:
+        analyze(sys.argv[2], sys.argv[3])
