@@ -91,12 +91,13 @@ test: setup
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests from python/tests" >&2; fi; exit $$rc
 
 # Seeded mutations of valid files (tests/fuzz/mutate.rs) through the gradient-matrix
-# readers and the CSV/Parquet column reader: deterministic for a
+# readers, the CSV/Parquet column reader and the checkpoint loader: deterministic for a
 # given FUZZ_CASES; crashing inputs are kept in target/fuzz-crashes/.
 FUZZ_CASES ?= 100000
 fuzz: setup
 	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test -p gradscope-io --test fuzz_readers -- --nocapture
 	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test -p gradscope-cli --test fuzz_read_column -- --nocapture
+	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test -p gradscope-torch --test fuzz_checkpoint -- --nocapture
 
 lint: setup
 	$(CARGO) fmt --all -- --check

@@ -89,6 +89,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a/x.safetensors");
         let t = Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
+        // A checkpoint's directory must exist (no output creates one).
+        assert!(save(
+            &p,
+            &[("w".into(), t.shallow_clone())],
+            &serde_json::json!({})
+        )
+        .is_err());
+        std::fs::create_dir(dir.path().join("a")).unwrap();
         save(
             &p,
             &[("w".into(), t.shallow_clone())],
