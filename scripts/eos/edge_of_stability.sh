@@ -8,8 +8,8 @@
 # The paper trains on 5,000 CIFAR-10 images; here the walk study's MLP (784-512-512-10,
 # ReLU, cross-entropy) on a fixed 5,000-image subset of MNIST's training set (`--val-size
 # 55000` holds the other 55,000 out, chosen by --data-seed 0; metrics on 5,000 of them),
-# one full-batch step per epoch, at learning rates EOS_LRS (default 0.1 and 0.05:
-# 2/lr = 20 and 40) for EOS_STEPS steps (default 400; FULL=1: 2,000), the sharpness on the
+# one full-batch step per epoch, at learning rates EOS_LRS (default 0.2, 0.1 and 0.05:
+# 2/lr = 10, 20 and 40) for EOS_STEPS steps (default 400; FULL=1: 2,000), the sharpness on the
 # same 5,000 images every EOS_EVERY steps (default 10) by `train --sharpness-every`.
 # The summary prints, per learning rate, the step at which the sharpness first reaches
 # 90% of 2/lr and the mean sharpness after it (the plateau) beside 2/lr; the figure
@@ -20,7 +20,7 @@ BIN="${GRADSCOPE_BIN:-target/release}"
 PY="${PY:-.venv/bin/python}"
 DEVICE="${DEVICE:-cpu}"
 THREADS="${THREADS:-0}"
-LRS="${EOS_LRS:-0.1 0.05}"
+LRS="${EOS_LRS:-0.2 0.1 0.05}"
 STEPS="${EOS_STEPS:-400}"
 if [ "${FULL:-0}" = 1 ]; then STEPS=2000; fi
 EVERY="${EOS_EVERY:-10}"
