@@ -31,8 +31,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use gradscope_io::Provenance;
 use gradscope_plot::{draw_png, Panel, Series};
+use gradscope_stats::lanczos_quadrature::{gaussian_density, linear_grid, Quadrature};
 use gradscope_tool::args::{
-    one_stdout, png_path, table_path, Device as DeviceArg, Json, TorchThreads,
+    one_stdout, png_path, table_file, table_path, Device as DeviceArg, Json, TorchThreads,
 };
 use gradscope_tool::progress::progress;
 use gradscope_tool::table_builder::TableBuilder;
@@ -40,7 +41,9 @@ use gradscope_tool::text_table::{num, print_table};
 use gradscope_tool::{errln, tool_name, OutputSet};
 use gradscope_torch::device::{device_name, init_torch, parse_device};
 use gradscope_torch::hessian::LossHessian;
-use gradscope_torch::hessian_spectrum::{hutchinson_trace, lanczos, power_iteration, Eigen};
+use gradscope_torch::hessian_spectrum::{
+    hutchinson_trace, lanczos, power_iteration, stochastic_lanczos_quadrature, Eigen,
+};
 use gradscope_torch::trainer::replay_from;
 use gradscope_torch::{datasets, sampler};
 use std::path::{Path, PathBuf};
@@ -123,6 +126,35 @@ pub struct Args {
     /// 0: skip.
     #[arg(long, default_value_t = 0)]
     pub cost_batch: usize,
+
+    /// The Hessian's spectral density by stochastic Lanczos quadrature (Ghorbani, Krishnan
+    /// and Xiao 2019): a table of (eigenvalue, density) on a grid (.parquet, .csv, .json);
+    /// `plot FILE -x eigenvalue -y density --log-y` draws it.
+    #[arg(long, value_name = "FILE", value_parser = table_file)]
+    pub density: Option<PathBuf>,
+
+    /// The quadrature behind --density: one row per probe and node (probe, eigenvalue,
+    /// weight; each probe's weights sum to 1).
+    #[arg(long, value_name = "FILE", value_parser = table_file, requires = "density")]
+    pub slq_nodes: Option<PathBuf>,
+
+    /// Random probes of the density (Gaussian start vectors, seeded by --seed).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub slq_probes: usize,
+
+    /// Lanczos steps per probe (Hessian-vector products; memory: this many vectors).
+    #[arg(long, value_name = "M", default_value_t = 80)]
+    pub slq_steps: usize,
+
+    /// Gaussian broadening of the density, in eigenvalue units (0: 1/100 of the range of
+    /// the quadrature's nodes).
+    #[arg(long, default_value_t = 0.0)]
+    pub sigma: f64,
+
+    /// The density's grid as LO:HI:POINTS (default: the nodes' range widened by 5 sigma
+    /// on each side, 1001 points).
+    #[arg(long, value_name = "LO:HI:POINTS", allow_hyphen_values = true)]
+    pub grid: Option<String>,
 
     /// Examples per forward pass (Hessian set and large minibatches).
     #[arg(long, default_value_t = 10_000)]
@@ -254,6 +286,18 @@ pub fn run(args: Args) -> Result<()> {
     if args.tol.is_nan() || args.tol <= 0.0 {
         bail!("--tol must be positive");
     }
+    let density_grid = match &args.density {
+        Some(_) => {
+            if args.slq_probes == 0 || args.slq_steps == 0 {
+                bail!("--slq-probes and --slq-steps must be at least 1");
+            }
+            if !(args.sigma.is_finite() && args.sigma >= 0.0) {
+                bail!("--sigma {}: must be 0 (automatic) or positive", args.sigma);
+            }
+            args.grid.as_deref().map(parse_grid).transpose()?
+        }
+        None => None,
+    };
     let device = parse_device(&args.device.name)?;
     init_torch(args.threads.count, args.seed);
     let dirs = datasets::search_dirs(args.data_dir.as_deref());
@@ -383,6 +427,23 @@ pub fn run(args: Args) -> Result<()> {
         )?)
     } else {
         None
+    };
+
+    // the spectral density
+    let density = match &args.density {
+        Some(_) => Some(spectral_density(
+            stochastic_lanczos_quadrature(
+                d,
+                args.slq_probes,
+                args.slq_steps,
+                args.seed,
+                device,
+                |v| hess.hvp(v),
+            )?,
+            args.sigma,
+            density_grid,
+        )?),
+        None => None,
     };
 
     // alignment per minibatch
@@ -608,7 +669,57 @@ pub fn run(args: Args) -> Result<()> {
             )
         })?;
     }
+    if let (Some(p), Some(dens)) = (&args.density, &density) {
+        let mut m = meta.clone();
+        m.kind = "hessian-density".into();
+        m.extra.insert("sigma".into(), dens.sigma.into());
+        m.extra
+            .insert("slq_probes".into(), (args.slq_probes as u64).into());
+        m.extra
+            .insert("slq_steps".into(), (args.slq_steps as u64).into());
+        let t = TableBuilder::new()
+            .u64("step", std::iter::repeat_n(state.step, dens.grid.len()))
+            .f64("eigenvalue", dens.grid.iter().copied())
+            .f64("density", dens.values.iter().copied())
+            .build()?;
+        outputs.table(p, &t, &m)?;
+        if let Some(p) = &args.slq_nodes {
+            let rows: Vec<(u64, f64, f64)> = dens
+                .probes
+                .iter()
+                .enumerate()
+                .flat_map(|(l, q)| {
+                    q.nodes
+                        .iter()
+                        .zip(&q.weights)
+                        .map(move |(x, w)| (l as u64, *x, *w))
+                })
+                .collect();
+            let t = TableBuilder::new()
+                .u64("step", std::iter::repeat_n(state.step, rows.len()))
+                .u64("probe", rows.iter().map(|r| r.0))
+                .f64("eigenvalue", rows.iter().map(|r| r.1))
+                .f64("weight", rows.iter().map(|r| r.2))
+                .build()?;
+            outputs.table(p, &t, &m)?;
+        }
+    }
     outputs.table(&args.output, &summary_table, &meta)?;
+    if let (Some(p), Some(dens)) = (&args.density, &density) {
+        let nodes = dens.probes.iter().flat_map(|q| q.nodes.iter().copied());
+        let (lo, hi) = nodes.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        });
+        errln!(
+            "hessian-align: spectral density from {} probes x {} Lanczos steps, nodes in [{}, {}], sigma {} -> {}",
+            dens.probes.len(),
+            args.slq_steps,
+            num(lo),
+            num(hi),
+            num(dens.sigma),
+            p.display()
+        );
+    }
 
     // summary
     for (m, e, t) in &eigen {
@@ -790,4 +901,60 @@ fn plot(
         });
     }
     draw_png(path, 620 * panels.len() as u32, 460, &panels)
+}
+
+/// The broadened spectral density on its grid, with the quadrature it came from.
+struct Density {
+    probes: Vec<Quadrature>,
+    sigma: f64,
+    grid: Vec<f64>,
+    values: Vec<f64>,
+}
+
+/// `--grid LO:HI:POINTS`.
+fn parse_grid(s: &str) -> Result<(f64, f64, usize)> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let bad = || {
+        anyhow::anyhow!("--grid {s}: expected LO:HI:POINTS with LO < HI and 2 to 1,000,000 points")
+    };
+    if parts.len() != 3 {
+        return Err(bad());
+    }
+    let lo: f64 = parts[0].parse().map_err(|_| bad())?;
+    let hi: f64 = parts[1].parse().map_err(|_| bad())?;
+    let n: usize = parts[2].parse().map_err(|_| bad())?;
+    if !(lo.is_finite() && hi.is_finite() && lo < hi && (2..=1_000_000).contains(&n)) {
+        return Err(bad());
+    }
+    Ok((lo, hi, n))
+}
+
+/// sigma 0 means 1/100 of the nodes' range; no grid means that range widened by 5 sigma.
+fn spectral_density(
+    probes: Vec<Quadrature>,
+    sigma: f64,
+    grid: Option<(f64, f64, usize)>,
+) -> Result<Density> {
+    let lo = probes
+        .iter()
+        .flat_map(|q| q.nodes.iter().copied())
+        .fold(f64::INFINITY, f64::min);
+    let hi = probes
+        .iter()
+        .flat_map(|q| q.nodes.iter().copied())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let sigma = if sigma > 0.0 {
+        sigma
+    } else {
+        ((hi - lo) / 100.0).max(f64::MIN_POSITIVE.sqrt() * hi.abs().max(1.0))
+    };
+    let (a, b, n) = grid.unwrap_or((lo - 5.0 * sigma, hi + 5.0 * sigma, 1001));
+    let grid = linear_grid(a, b, n);
+    let values = gaussian_density(&probes, &grid, sigma)?;
+    Ok(Density {
+        probes,
+        sigma,
+        grid,
+        values,
+    })
 }
