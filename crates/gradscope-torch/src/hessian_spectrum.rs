@@ -347,7 +347,7 @@ mod tests {
         let sigma = 0.02 * spread;
         let grid = linear_grid(exact[0] - 5.0 * sigma, exact[d - 1] + 5.0 * sigma, 2001);
         let est = gaussian_density(&probes, &grid, sigma).unwrap();
-        let want = gaussian_density(&[exact_q.clone()], &grid, sigma).unwrap();
+        let want = gaussian_density(std::slice::from_ref(&exact_q), &grid, sigma).unwrap();
         let step = grid[1] - grid[0];
         let l1: f64 = est
             .iter()
