@@ -19,7 +19,7 @@ with open("results/walk-figure5.csv", "w", newline="") as f:
 print("walk study, Figure 5 in small (MLP, 10,000 MNIST images): alignment g'Hg/|g|^2", file=sys.stderr)
 print(f"{'epoch':>6} {'batch':>6} {'mean':>10} {'sd':>10} {'top-10 share':>13} {'lambda_max':>11}", file=sys.stderr)
 for r in rows:
-    print(f"{r['epoch']:>6} {r['batch_size']:>6} {float(r['alignment_mean']):>10.4f} {float(r['alignment_sd']):>10.4f} {float(r['topk_share_mean']):>13.4f} {float(r['top_eigenvalue']):>11.4f}", file=sys.stderr)
+    print(f"{r['epoch']:>6} {r['batch_size']:>6} {float(r['alignment_mean']):>10.4f} {float(r['alignment_sd'] or 'nan'):>10.4f} {float(r['topk_share_mean']):>13.4f} {float(r['top_eigenvalue']):>11.4f}", file=sys.stderr)
 for e in ("5", "10"):
     m = [float(r["alignment_mean"]) for r in rows if r["epoch"] == e]
     print(f"  epoch {e}: paper: alignment rises with batch size; ours: {' < '.join(f'{x:.3f}' for x in m)}"

@@ -18,6 +18,7 @@ use anyhow::{bail, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use gradscope_io::Provenance;
 use gradscope_plot::{draw_png, Panel, Series};
+use gradscope_stats::describe::mean_sd;
 use gradscope_stats::rng::{splitmix64, stream};
 use gradscope_stats::vmf::null_walk::{resultant_length_uniform, resultant_length_vmf};
 use gradscope_stats::vmf::wood::uniform_direction;
@@ -181,17 +182,6 @@ pub fn run(args: Args) -> Result<()> {
         Command::Table1(a) => table1(a),
         Command::Figure8(a) => figure8(a),
     }
-}
-
-fn mean_sd(x: &[f64]) -> (f64, f64) {
-    let n = x.len() as f64;
-    let m = x.iter().sum::<f64>() / n;
-    let sd = if x.len() > 1 {
-        (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1.0)).sqrt()
-    } else {
-        f64::NAN
-    };
-    (m, sd)
 }
 
 /// The random stream of one (dimension, samples, kappa, run) cell: rows with the same

@@ -31,6 +31,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use gradscope_io::Provenance;
 use gradscope_plot::{draw_png, Panel, Series};
+use gradscope_stats::describe::mean_sd;
 use gradscope_stats::lanczos_quadrature::{gaussian_density, linear_grid, Quadrature};
 use gradscope_tool::args::{
     one_stdout, png_path, table_file, table_path, Device as DeviceArg, Json, TorchThreads,
@@ -216,20 +217,6 @@ fn parse_sizes(list: &[String], n: usize, flag: &str) -> Result<Vec<usize>> {
             Ok(b)
         })
         .collect()
-}
-
-fn mean_sd(x: &[f64]) -> (f64, f64) {
-    let n = x.len() as f64;
-    if x.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let m = x.iter().sum::<f64>() / n;
-    let sd = if x.len() > 1 {
-        (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-    } else {
-        0.0
-    };
-    (m, sd)
 }
 
 /// One minibatch's measurements.
