@@ -358,11 +358,14 @@ mod tests {
         // Measured: W1 2.67e-3 on a spread of 0.771 (0.35%), L1 0.031; bounds about twice.
         assert!(w1 < 0.007 * spread, "W1 {w1} against a spread of {spread}");
         assert!(l1 < 0.07, "L1 {l1}");
-        // d steps: every probe's nodes are the exact eigenvalues it sees.
+        // d steps: every probe's nodes are the exact eigenvalues it sees. The network is
+        // float32, so both the dense Hessian and every product carry float32 rounding
+        // whose summation order follows libtorch's threads: one CI run differed by 1.8e-8
+        // relative, others by less; the bound is a few float32 ulps (eps = 1.19e-7).
         let full = stochastic_lanczos_quadrature(d, 1, d, 9, Device::Cpu, |v| h.hvp(v)).unwrap();
         let top = full[0].nodes.last().copied().unwrap();
         assert!(
-            (top - exact[d - 1]).abs() < 1e-8 * exact[d - 1].abs(),
+            (top - exact[d - 1]).abs() < 5e-7 * exact[d - 1].abs(),
             "{top} vs {}",
             exact[d - 1]
         );
