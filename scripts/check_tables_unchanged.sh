@@ -11,6 +11,8 @@
 # `wall_s` (train's wall-clock seconds) is left out. The gradient matrix
 # dump-grads writes is compared the same way. The PNG of `plot` is compared byte for byte
 # but only reported (a figure, not a table; plot styling may change it on purpose).
+# Beyond the pipeline test's commands: interp-loss, weight-spectra (its tables and
+# --json), vmf-null figure8 and train's sharpness table on the same run.
 set -euo pipefail
 before="$1"
 after="$2"
@@ -38,6 +40,14 @@ run_pipeline() { # BIN OUTDIR
     "$BIN/normtest" -i "$w/g.parquet" -o "$w/normality.csv" --coords 50 --per-coordinate "$w/coords.parquet" 2>/dev/null
     "$BIN/powerlaw-fit" -i "$w/g.parquet" --spectrum covariance --step 1 -o "$w/powerlaw.csv" --compare 2>/dev/null
     "$BIN/powerlaw-fit" -i "$w/pipe.csv" --column kappa -o "$w/powerlaw-column.csv" 2>/dev/null || true
+    # The walk and weight tools on the same run, and the other reproductions' tables.
+    "$BIN/interp-loss" --checkpoint "${ck[1]}" --steps 3 --points 3 --eval-samples 128 --threads 1 \
+        -o "$w/interp.csv" --steps-output "$w/interp-steps.csv" --epochs-output "$w/interp-epochs.parquet" 2>/dev/null
+    "$BIN/weight-spectra" -i "${ck[2]}" --threads 1 -o "$w/weights.csv" --spectrum-output "$w/weights-spectrum.parquet" \
+        --json >"$w/weights.json" 2>/dev/null
+    "$BIN/vmf-null" figure8 --dims 100 --samples 50,80 --max-exp 2 --runs 2 -o "$w/figure8.csv" --plot "$w/figure8.png" 2>/dev/null
+    "$BIN/train" --model fnn --dataset synthetic --epochs 1 --batch-size 64 --lr 0.05 --sharpness-every 4 \
+        --sharpness-samples 64 --seed 3 --threads 1 --output "$w/sharp" >/dev/null 2>&1
 }
 
 run_pipeline "$before" "$work/before"

@@ -21,7 +21,8 @@ use gradscope_stats::rng::{seeded, stream};
 use gradscope_stats::vmf::wood::{uniform_direction, WoodSampler};
 use gradscope_tool::args::Threads;
 use gradscope_tool::progress::progress;
-use gradscope_tool::{errln, tool_name};
+use gradscope_tool::report::{Column, Report};
+use gradscope_tool::tool_name;
 use rand_distr::{Distribution, StandardNormal, StudentT};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -301,11 +302,40 @@ pub fn run(args: Args) -> Result<()> {
     }
     bar.finish_and_clear();
     let n = writer.finish()?;
-    errln!(
-        "synth-grads: wrote {n} gradients of dimension {dim} to {}",
-        args.output.display()
-    );
+    let row = Written {
+        gradients: n as u64,
+        steps: args.steps,
+        dim: dim as u64,
+        output: if gradscope_io::is_stdio(&args.output) {
+            "stdout".into()
+        } else {
+            args.output.display().to_string()
+        },
+    };
+    gradscope_tool::console::err(&written_report().summary(&[row]));
     Ok(())
+}
+
+/// What a run wrote: its one row.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub gradients: u64,
+    /// Parameter points (steps).
+    pub steps: u64,
+    /// Values per gradient.
+    pub dim: u64,
+    /// The output file, or `stdout`.
+    pub output: String,
+}
+
+/// The summary's columns, described once.
+pub fn written_report() -> Report<Written> {
+    Report::new(vec![
+        Column::u64("gradients", |r: &Written| r.gradients).summary("gradients"),
+        Column::u64("steps", |r: &Written| r.steps).summary("steps"),
+        Column::u64("dim", |r: &Written| r.dim).summary("dimension"),
+        Column::str("output", |r: &Written| r.output.as_str()).summary("output"),
+    ])
 }
 
 /// Wood's sampler needs 1 - x0^2 > 0 with x0 = (1 - b)/(1 + b) and

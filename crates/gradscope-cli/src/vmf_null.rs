@@ -24,8 +24,7 @@ use gradscope_stats::vmf::null_walk::{resultant_length_uniform, resultant_length
 use gradscope_stats::vmf::wood::uniform_direction;
 use gradscope_stats::vmf::{banerjee, maximum_likelihood};
 use gradscope_tool::args::{png_path, table_file, Threads};
-use gradscope_tool::table_builder::TableBuilder;
-use gradscope_tool::text_table::{num, print_table};
+use gradscope_tool::report::{Column, Report};
 use gradscope_tool::{errln, tool_name, OutputSet};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -122,11 +121,11 @@ pub struct Figure8Args {
 }
 
 /// Network, dimension, and the paper's (mean, sd) for each sample size.
-pub type Table1Row = (&'static str, usize, [(f64, f64); 3]);
+pub type PaperRow = (&'static str, usize, [(f64, f64); 3]);
 
 /// A row of the study's Table 1: network, dimension, and (mean, sd) for 1,000, 2,000 and
 /// 3,000 samples (Lee, Cho and Kang 2020, appendix F, Table 1).
-pub const TABLE1: [Table1Row; 8] = [
+pub const TABLE1: [PaperRow; 8] = [
     (
         "CNN",
         206_128,
@@ -220,7 +219,62 @@ pub fn direct_kappa_hat(n: usize, d: usize, key: u64) -> f64 {
     banerjee(r, d as f64)
 }
 
-fn table1(a: Table1Args) -> Result<()> {
+/// One row of the Table 1 reproduction: a network and sample size.
+#[derive(Debug, Clone)]
+pub struct Table1Row {
+    pub network: &'static str,
+    pub dimension: usize,
+    pub samples: usize,
+    /// kappa-hat over the `runs` runs: mean and sd (sd NaN for one run).
+    pub mean: f64,
+    pub sd: f64,
+    /// The study's mean and sd.
+    pub paper: (f64, f64),
+    /// The expectation: mean and sd over `--expected-runs` runs (NaN when skipped).
+    pub expected: (f64, f64),
+    pub method: &'static str,
+    pub runs: usize,
+}
+
+impl Table1Row {
+    /// How far the paper's 5-run mean is from the expectation, in standard errors of a
+    /// mean of `runs` runs: (paper mean - expected mean) / (expected sd / sqrt(runs)).
+    fn paper_z(&self) -> f64 {
+        (self.paper.0 - self.expected.0) / (self.expected.1 / (self.runs as f64).sqrt())
+    }
+}
+
+/// A mean and sd as the summary shows them.
+fn mean_pm_sd(mean: f64, sd: f64) -> String {
+    format!("{mean:.2} ± {sd:.2}")
+}
+
+/// Table 1's rows, described once (table and summary). kappa-hat is dimensionless
+/// (Banerjee's approximation, `gradscope_stats::vmf::banerjee`).
+pub fn table1_report() -> Report<Table1Row> {
+    Report::new(vec![
+        Column::str("network", |r: &Table1Row| r.network).summary("network"),
+        Column::u64("dimension", |r: &Table1Row| r.dimension as u64).summary("dimension"),
+        Column::u64("samples", |r: &Table1Row| r.samples as u64).summary("samples"),
+        Column::f64("kappa_mean", |r: &Table1Row| r.mean)
+            .summary_with("ours", |r| mean_pm_sd(r.mean, r.sd)),
+        Column::f64("kappa_std", |r: &Table1Row| r.sd),
+        Column::f64("paper_mean", |r: &Table1Row| r.paper.0)
+            .summary_with("paper", |r| mean_pm_sd(r.paper.0, r.paper.1)),
+        Column::f64("paper_std", |r: &Table1Row| r.paper.1),
+        Column::str("method", |r: &Table1Row| r.method),
+        Column::u64("runs", |r: &Table1Row| r.runs as u64),
+        Column::f64("expected_mean", |r: &Table1Row| r.expected.0)
+            .summary_with("expected", |r| mean_pm_sd(r.expected.0, r.expected.1)),
+        Column::f64("expected_std", |r: &Table1Row| r.expected.1),
+        Column::f64("paper_z", Table1Row::paper_z)
+            .unit("standard errors")
+            .summary("paper z"),
+    ])
+}
+
+/// Table 1's networks to compute, lower-case, checked against the table.
+fn table1_plan(a: &Table1Args) -> Result<Vec<String>> {
     if a.runs == 0 {
         bail!("--runs must be at least 1");
     }
@@ -240,15 +294,18 @@ fn table1(a: Table1Args) -> Result<()> {
             );
         }
     }
-    struct Out {
-        network: &'static str,
-        d: usize,
-        n: usize,
-        mean: f64,
-        sd: f64,
-        paper: (f64, f64),
-        expected: (f64, f64),
+    Ok(wanted)
+}
+
+fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Walk => "walk",
+        Method::Direct => "direct",
     }
+}
+
+/// Every row of Table 1 for the networks `wanted`. Writes nothing.
+fn table1_measure(a: &Table1Args, wanted: &[String]) -> Vec<Table1Row> {
     let mut out = Vec::new();
     for (network, d, paper) in TABLE1
         .iter()
@@ -286,76 +343,67 @@ fn table1(a: Table1Args) -> Result<()> {
             } else {
                 (f64::NAN, f64::NAN)
             };
-            out.push(Out {
+            out.push(Table1Row {
                 network,
-                d: *d,
-                n,
+                dimension: *d,
+                samples: n,
                 mean,
                 sd,
                 paper: paper[k],
                 expected,
+                method: method_name(a.method),
+                runs: a.runs,
             });
         }
     }
-    let method = match a.method {
-        Method::Walk => "walk",
-        Method::Direct => "direct",
-    };
-    // How far the paper's 5-run mean is from the expectation, in standard errors of a
-    // 5-run mean.
-    let z_paper = |o: &Out| (o.paper.0 - o.expected.0) / (o.expected.1 / (a.runs as f64).sqrt());
-    let batch = TableBuilder::new()
-        .str("network", out.iter().map(|o| o.network))
-        .u64("dimension", out.iter().map(|o| o.d as u64))
-        .u64("samples", out.iter().map(|o| o.n as u64))
-        .f64("kappa_mean", out.iter().map(|o| o.mean))
-        .f64("kappa_std", out.iter().map(|o| o.sd))
-        .f64("paper_mean", out.iter().map(|o| o.paper.0))
-        .f64("paper_std", out.iter().map(|o| o.paper.1))
-        .str("method", out.iter().map(|_| method))
-        .u64("runs", out.iter().map(|_| a.runs as u64))
-        .f64("expected_mean", out.iter().map(|o| o.expected.0))
-        .f64("expected_std", out.iter().map(|o| o.expected.1))
-        .f64("paper_z", out.iter().map(z_paper))
-        .build()?;
+    out
+}
+
+fn table1(a: Table1Args) -> Result<()> {
+    let wanted = table1_plan(&a)?;
+    let rows = table1_measure(&a, &wanted);
+    let method = method_name(a.method);
+    let report = table1_report();
     let mut prov = Provenance::new("vmf-table1", &tool_name("vmf-null"));
     prov.seed = Some(a.seed);
     prov.extra.insert("method".into(), method.into());
     let mut outputs = OutputSet::new();
-    outputs.table(&a.output, &batch, &prov)?;
-    let rows: Vec<Vec<String>> = out
-        .iter()
-        .map(|o| {
-            vec![
-                o.network.to_string(),
-                o.d.to_string(),
-                o.n.to_string(),
-                format!("{:.2} ± {:.2}", o.mean, o.sd),
-                format!("{:.2} ± {:.2}", o.paper.0, o.paper.1),
-                format!("{:.2} ± {:.2}", o.expected.0, o.expected.1),
-                num(z_paper(o)),
-            ]
-        })
-        .collect();
+    outputs.table(&a.output, &report.table(&rows)?, &prov)?;
     errln!("vMF study, Table 1: kappa-hat of uniform unit vectors ({method}, {} runs; expectation from {} runs)", a.runs, a.expected_runs);
-    print_table(
-        &[
-            "network",
-            "dimension",
-            "samples",
-            "ours",
-            "paper",
-            "expected",
-            "paper z",
-        ],
-        &rows,
-    );
+    gradscope_tool::console::err(&report.summary(&rows));
     outputs.commit()?;
     errln!("wrote {}", a.output.display());
     Ok(())
 }
 
-fn figure8(a: Figure8Args) -> Result<()> {
+/// One point of the Figure 8 reproduction: kappa-hat and the ML kappa (mean and sd over
+/// the runs) at a true kappa, dimension and sample size.
+#[derive(Debug, Clone)]
+pub struct Figure8Row {
+    pub dimension: usize,
+    pub samples: usize,
+    pub kappa: f64,
+    pub hat: (f64, f64),
+    pub ml: (f64, f64),
+    pub runs: usize,
+}
+
+/// Figure 8's rows, described once (table and summary); every kappa is dimensionless.
+pub fn figure8_report() -> Report<Figure8Row> {
+    Report::new(vec![
+        Column::u64("dimension", |r: &Figure8Row| r.dimension as u64).summary("dimension"),
+        Column::u64("samples", |r: &Figure8Row| r.samples as u64).summary("samples"),
+        Column::f64("kappa_true", |r: &Figure8Row| r.kappa).summary("kappa"),
+        Column::f64("kappa_hat_mean", |r: &Figure8Row| r.hat.0).summary("kappa-hat"),
+        Column::f64("kappa_hat_std", |r: &Figure8Row| r.hat.1),
+        Column::f64("kappa_ml_mean", |r: &Figure8Row| r.ml.0).summary("kappa_ml"),
+        Column::f64("kappa_ml_std", |r: &Figure8Row| r.ml.1),
+        Column::u64("runs", |r: &Figure8Row| r.runs as u64),
+    ])
+}
+
+/// The true kappas of Figure 8: 0 and 10^(k/2) for k = 0..=2 max_exp.
+fn figure8_plan(a: &Figure8Args) -> Result<Vec<f64>> {
     if a.runs == 0 || a.dims.is_empty() || a.samples.is_empty() {
         bail!("--runs, --dims and --samples must be non-empty");
     }
@@ -364,20 +412,18 @@ fn figure8(a: Figure8Args) -> Result<()> {
     }
     let mut kappas = vec![0.0];
     kappas.extend((0..=2 * a.max_exp).map(|k| 10f64.powf(k as f64 / 2.0)));
-    struct Pt {
-        d: usize,
-        n: usize,
-        kappa: f64,
-        hat: (f64, f64),
-        ml: (f64, f64),
-    }
+    Ok(kappas)
+}
+
+/// Every point of Figure 8 (in parallel). Writes nothing.
+fn figure8_measure(a: &Figure8Args, kappas: &[f64]) -> Vec<Figure8Row> {
     let mut cells: Vec<(usize, usize, f64)> = Vec::new();
     for &d in &a.dims {
         for &n in &a.samples {
             cells.extend(kappas.iter().map(|&k| (d, n, k)));
         }
     }
-    let pts: Vec<Pt> = cells
+    cells
         .par_iter()
         .map(|&(d, n, kappa)| {
             let (hats, mls): (Vec<f64>, Vec<f64>) = (0..a.runs)
@@ -392,33 +438,47 @@ fn figure8(a: Figure8Args) -> Result<()> {
                     (banerjee(r, d as f64), maximum_likelihood(r, d as f64))
                 })
                 .unzip();
-            Pt {
-                d,
-                n,
+            Figure8Row {
+                dimension: d,
+                samples: n,
                 kappa,
                 hat: mean_sd(&hats),
                 ml: mean_sd(&mls),
+                runs: a.runs,
             }
         })
-        .collect();
-    let batch = TableBuilder::new()
-        .u64("dimension", pts.iter().map(|p| p.d as u64))
-        .u64("samples", pts.iter().map(|p| p.n as u64))
-        .f64("kappa_true", pts.iter().map(|p| p.kappa))
-        .f64("kappa_hat_mean", pts.iter().map(|p| p.hat.0))
-        .f64("kappa_hat_std", pts.iter().map(|p| p.hat.1))
-        .f64("kappa_ml_mean", pts.iter().map(|p| p.ml.0))
-        .f64("kappa_ml_std", pts.iter().map(|p| p.ml.1))
-        .u64("runs", pts.iter().map(|_| a.runs as u64))
-        .build()?;
+        .collect()
+}
+
+fn figure8(a: Figure8Args) -> Result<()> {
+    let kappas = figure8_plan(&a)?;
+    let pts = figure8_measure(&a, &kappas);
+    let report = figure8_report();
     let mut prov = Provenance::new("vmf-figure8", &tool_name("vmf-null"));
     prov.seed = Some(a.seed);
     let mut outputs = OutputSet::new();
-    outputs.table(&a.output, &batch, &prov)?;
-    // One panel per dimension: kappa-hat against the true kappa on log-log axes (kappa =
-    // 0 drawn as dashed horizontal lines), and the identity.
-    let panels: Vec<Panel> = a
-        .dims
+    outputs.table(&a.output, &report.table(&pts)?, &prov)?;
+    let panels = figure8_panels(&a, &kappas, &pts);
+    outputs.drawn(&a.plot, |tmp| {
+        draw_png(tmp, 560 * panels.len() as u32, 480, &panels)
+    })?;
+    // The summary shows the largest sample size only.
+    let shown: Vec<Figure8Row> = pts
+        .iter()
+        .filter(|p| p.samples == *a.samples.last().expect("non-empty"))
+        .cloned()
+        .collect();
+    errln!("vMF study, Figure 8 (the study shows d = 10,000 only; kappa-hat approaches the true kappa from above and is exact for large kappa):");
+    gradscope_tool::console::err(&report.summary(&shown));
+    outputs.commit()?;
+    errln!("wrote {} and {}", a.output.display(), a.plot.display());
+    Ok(())
+}
+
+/// One panel per dimension: kappa-hat against the true kappa on log-log axes (kappa = 0
+/// drawn as dashed horizontal lines), and the identity.
+fn figure8_panels(a: &Figure8Args, kappas: &[f64], pts: &[Figure8Row]) -> Vec<Panel> {
+    a.dims
         .iter()
         .map(|&d| {
             let mut series = Vec::new();
@@ -426,7 +486,7 @@ fn figure8(a: Figure8Args) -> Result<()> {
             for (i, &n) in a.samples.iter().enumerate() {
                 let of = |ml: bool| {
                     pts.iter()
-                        .filter(|p| p.d == d && p.n == n && p.kappa > 0.0)
+                        .filter(|p| p.dimension == d && p.samples == n && p.kappa > 0.0)
                         .map(|p| (p.kappa, if ml { p.ml.0 } else { p.hat.0 }))
                         .collect::<Vec<_>>()
                 };
@@ -436,7 +496,10 @@ fn figure8(a: Figure8Args) -> Result<()> {
                     i,
                 ));
                 series.push(Series::new(&format!("ML kappa, {n} samples"), of(true), i).dashed());
-                if let Some(z) = pts.iter().find(|p| p.d == d && p.n == n && p.kappa == 0.0) {
+                if let Some(z) = pts
+                    .iter()
+                    .find(|p| p.dimension == d && p.samples == n && p.kappa == 0.0)
+                {
                     hlines.push((z.hat.0, format!("kappa-hat at kappa = 0, {n}"), i));
                 }
             }
@@ -456,29 +519,5 @@ fn figure8(a: Figure8Args) -> Result<()> {
                 hlines,
             }
         })
-        .collect();
-    outputs.drawn(&a.plot, |tmp| {
-        draw_png(tmp, 560 * panels.len() as u32, 480, &panels)
-    })?;
-    let rows: Vec<Vec<String>> = pts
-        .iter()
-        .filter(|p| p.n == *a.samples.last().expect("non-empty"))
-        .map(|p| {
-            vec![
-                p.d.to_string(),
-                p.n.to_string(),
-                num(p.kappa),
-                num(p.hat.0),
-                num(p.ml.0),
-            ]
-        })
-        .collect();
-    errln!("vMF study, Figure 8 (the study shows d = 10,000 only; kappa-hat approaches the true kappa from above and is exact for large kappa):");
-    print_table(
-        &["dimension", "samples", "kappa", "kappa-hat", "kappa_ml"],
-        &rows,
-    );
-    outputs.commit()?;
-    errln!("wrote {} and {}", a.output.display(), a.plot.display());
-    Ok(())
+        .collect()
 }

@@ -46,8 +46,9 @@ use gradscope_plot::{draw_png, Panel, Series};
 use gradscope_stats::powerlaw::PowerLawFit;
 use gradscope_stats::weight_spectrum::{layer_shape, weight_spectrum, WeightSpectrum};
 use gradscope_tool::args::{one_stdout, png_path, table_file, table_path, Json, Threads};
+use gradscope_tool::report::{Column, Report};
 use gradscope_tool::table_builder::TableBuilder;
-use gradscope_tool::text_table::{num, print_table};
+use gradscope_tool::text_table::num;
 use gradscope_tool::{errln, tool_name, OutputSet};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -198,36 +199,74 @@ pub fn layer_rows(
         .collect()
 }
 
-/// The per-layer table.
-pub fn layers_table(rows: &[LayerRow]) -> Result<RecordBatch> {
-    let f = |g: &dyn Fn(&LayerRow) -> f64| rows.iter().map(g).collect::<Vec<f64>>();
-    let u = |g: &dyn Fn(&LayerRow) -> usize| rows.iter().map(|r| g(r) as u64).collect::<Vec<u64>>();
-    TableBuilder::new()
-        .str("layer", rows.iter().map(|r| r.layer.as_str()))
-        .str("dtype", rows.iter().map(|r| r.dtype.as_str()))
-        .str("shape", rows.iter().map(|r| r.shape_text()))
-        .str("kind", rows.iter().map(|r| r.spectrum.shape.kind.name()))
-        .u64("N", u(&|r| r.spectrum.shape.n))
-        .u64("M", u(&|r| r.spectrum.shape.m))
-        .u64("slices", u(&|r| r.spectrum.shape.slices))
-        .u64("num_evals", u(&|r| r.spectrum.eigenvalues.len()))
-        .u64("num_positive", u(&|r| r.num_positive))
-        .f64("alpha", f(&|r| r.fit_value(|f| f.alpha)))
-        .f64("xmin", f(&|r| r.fit_value(|f| f.xmin)))
-        .f64("ks_d", f(&|r| r.fit_value(|f| f.ks_distance)))
-        .u64(
-            "n_tail",
-            u(&|r| r.fit.as_ref().map(|f| f.n_tail).unwrap_or(0)),
-        )
-        .f64("sigma", f(&|r| r.fit_value(|f| f.sigma())))
-        .f64("lambda_max", f(&|r| r.spectrum.lambda_max()))
-        .f64("stable_rank", f(&|r| r.spectrum.stable_rank()))
-        .f64("spectral_norm", f(&|r| r.spectrum.spectral_norm))
-        .f64(
-            "log10_spectral_norm",
-            f(&|r| r.spectrum.spectral_norm.log10()),
-        )
-        .build()
+/// A value of the fit, or the text of a missing one.
+fn fit_text(r: &LayerRow, f: impl Fn(&PowerLawFit) -> String) -> String {
+    r.fit.as_ref().map(f).unwrap_or("-".into())
+}
+
+/// The per-layer rows, described once: the table has every column but `fit_error`, the
+/// summary those with a label, `--json` every one (`shape` as an array there). Units:
+/// eigenvalues (`xmin`, `lambda_max`) are those of `W^T W / N`, squared weight units;
+/// `spectral_norm` is in weight units; alpha, ks_d, sigma and stable_rank are
+/// dimensionless (see `gradscope_stats::weight_spectrum` and `gradscope_stats::powerlaw`).
+pub fn report() -> Report<LayerRow> {
+    Report::new(vec![
+        Column::str("layer", |r: &LayerRow| r.layer.as_str())
+            .summary("layer")
+            .json(),
+        Column::str("dtype", |r: &LayerRow| r.dtype.as_str()).json(),
+        Column::string("shape", LayerRow::shape_text)
+            .summary("shape")
+            .json_with(|r| serde_json::json!(r.shape)),
+        Column::str("kind", |r: &LayerRow| r.spectrum.shape.kind.name()).json(),
+        Column::u64("N", |r: &LayerRow| r.spectrum.shape.n as u64)
+            .summary("N")
+            .json(),
+        Column::u64("M", |r: &LayerRow| r.spectrum.shape.m as u64)
+            .summary("M")
+            .json(),
+        Column::u64("slices", |r: &LayerRow| r.spectrum.shape.slices as u64).json(),
+        Column::u64("num_evals", |r: &LayerRow| {
+            r.spectrum.eigenvalues.len() as u64
+        })
+        .summary("evals")
+        .json(),
+        Column::u64("num_positive", |r: &LayerRow| r.num_positive as u64).json(),
+        Column::f64("alpha", |r: &LayerRow| r.fit_value(|f| f.alpha))
+            .summary("alpha")
+            .json(),
+        Column::f64("xmin", |r: &LayerRow| r.fit_value(|f| f.xmin))
+            .unit("squared weight units")
+            .summary("xmin")
+            .json(),
+        Column::f64("ks_d", |r: &LayerRow| r.fit_value(|f| f.ks_distance))
+            .summary("ks_d")
+            .json(),
+        Column::u64("n_tail", |r: &LayerRow| {
+            r.fit.as_ref().map(|f| f.n_tail as u64).unwrap_or(0)
+        })
+        .summary_with("n_tail", |r| fit_text(r, |f| f.n_tail.to_string()))
+        .json(),
+        Column::f64("sigma", |r: &LayerRow| r.fit_value(|f| f.sigma())).json(),
+        Column::json_only("fit_error", |r: &LayerRow| {
+            serde_json::json!(r.fit.as_ref().err())
+        }),
+        Column::f64("lambda_max", |r: &LayerRow| r.spectrum.lambda_max())
+            .unit("squared weight units")
+            .summary("lambda_max")
+            .json(),
+        Column::f64("stable_rank", |r: &LayerRow| r.spectrum.stable_rank())
+            .summary("stable_rank")
+            .json(),
+        Column::f64("spectral_norm", |r: &LayerRow| r.spectrum.spectral_norm)
+            .unit("weight units")
+            .summary("||W||_2")
+            .json(),
+        Column::f64("log10_spectral_norm", |r: &LayerRow| {
+            r.spectrum.spectral_norm.log10()
+        })
+        .json(),
+    ])
 }
 
 /// Every eigenvalue: layer, rank (1 = largest), eigenvalue.
@@ -250,8 +289,15 @@ pub fn spectrum_table(rows: &[LayerRow]) -> Result<RecordBatch> {
         .build()
 }
 
-/// Runs the tool.
-pub fn run(args: Args) -> Result<()> {
+/// What `run` decided and opened before measuring.
+struct Plan {
+    file: SafetensorsFile,
+    layers: Vec<TensorEntry>,
+    notes: Vec<String>,
+}
+
+/// Every check of the arguments, the file opened and its layers chosen.
+fn plan(args: &Args) -> Result<Plan> {
     one_stdout(args.json.enabled, [args.output.as_deref()])?;
     args.threads.init();
     if args.alpha_max.is_nan() || args.alpha_max <= 1.0 {
@@ -276,9 +322,24 @@ pub fn run(args: Args) -> Result<()> {
             );
         }
     }
-    let rows = layer_rows(&file, &layers, args.alpha_max)?;
+    Ok(Plan {
+        file,
+        layers,
+        notes,
+    })
+}
 
-    // Everything is computed; now write.
+/// Runs the tool: plan (every check, the file opened), measure (every layer's spectrum
+/// and fit, no output), emit.
+pub fn run(args: Args) -> Result<()> {
+    let plan = plan(&args)?;
+    let rows = layer_rows(&plan.file, &plan.layers, args.alpha_max)?;
+    emit(&args, &plan.notes, &rows)
+}
+
+/// The tables, the plot, `--json` and the summary.
+fn emit(args: &Args, notes: &[String], rows: &[LayerRow]) -> Result<()> {
+    let report = report();
     let mut prov = Provenance::new("weight-spectra", &tool_name("weight-spectra"));
     prov.command = std::env::args().collect();
     prov.extra
@@ -295,12 +356,12 @@ pub fn run(args: Args) -> Result<()> {
     );
     let mut outputs = OutputSet::new();
     if let Some(out) = &args.output {
-        outputs.table(out, &layers_table(&rows)?, &prov)?;
+        outputs.table(out, &report.table(rows)?, &prov)?;
     }
     if let Some(out) = &args.spectrum_output {
         let mut p = prov.clone();
         p.kind = "weight-spectra-eigenvalues".into();
-        outputs.table(out, &spectrum_table(&rows)?, &p)?;
+        outputs.table(out, &spectrum_table(rows)?, &p)?;
     }
     if let Some(p) = &args.plot {
         let row = match &args.plot_layer {
@@ -316,101 +377,30 @@ pub fn run(args: Args) -> Result<()> {
         outputs.drawn(p, |tmp| plot(tmp, row))?;
     }
     if args.json.enabled {
-        outputs.json(&json(&rows))?;
+        outputs.json(&serde_json::json!({ "layers": report.json(rows) }))?;
     }
     outputs.commit()?;
-    for n in &notes {
+    for n in notes {
         errln!("note: {n}");
     }
-    for r in &rows {
+    for r in rows {
         if let Err(e) = &r.fit {
             errln!("note: {}: no power-law fit: {e}", r.layer);
         }
     }
-    print_summary(&args.input, &rows);
-    Ok(())
-}
-
-fn print_summary(input: &Path, rows: &[LayerRow]) {
     let fitted: Vec<f64> = rows
         .iter()
         .filter_map(|r| r.fit.as_ref().ok().map(|f| f.alpha))
         .collect();
     errln!(
         "{}: {} layers; mean alpha {} over {} fits",
-        input.display(),
+        args.input.display(),
         rows.len(),
         num(fitted.iter().sum::<f64>() / fitted.len() as f64),
         fitted.len()
     );
-    let body: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            vec![
-                r.layer.clone(),
-                r.shape_text(),
-                r.spectrum.shape.n.to_string(),
-                r.spectrum.shape.m.to_string(),
-                r.spectrum.eigenvalues.len().to_string(),
-                num(r.fit_value(|f| f.alpha)),
-                num(r.fit_value(|f| f.xmin)),
-                num(r.fit_value(|f| f.ks_distance)),
-                r.fit
-                    .as_ref()
-                    .map(|f| f.n_tail.to_string())
-                    .unwrap_or("-".into()),
-                num(r.spectrum.lambda_max()),
-                num(r.spectrum.stable_rank()),
-                num(r.spectrum.spectral_norm),
-            ]
-        })
-        .collect();
-    print_table(
-        &[
-            "layer",
-            "shape",
-            "N",
-            "M",
-            "evals",
-            "alpha",
-            "xmin",
-            "ks_d",
-            "n_tail",
-            "lambda_max",
-            "stable_rank",
-            "||W||_2",
-        ],
-        &body,
-    );
-}
-
-fn json(rows: &[LayerRow]) -> serde_json::Value {
-    let f = |x: f64| {
-        if x.is_finite() {
-            serde_json::json!(x)
-        } else {
-            serde_json::Value::Null
-        }
-    };
-    let layers: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|r| {
-            let s = &r.spectrum;
-            serde_json::json!({
-                "layer": r.layer, "dtype": r.dtype, "shape": r.shape, "kind": s.shape.kind.name(),
-                "N": s.shape.n, "M": s.shape.m, "slices": s.shape.slices,
-                "num_evals": s.eigenvalues.len(), "num_positive": r.num_positive,
-                "alpha": f(r.fit_value(|f| f.alpha)), "xmin": f(r.fit_value(|f| f.xmin)),
-                "ks_d": f(r.fit_value(|f| f.ks_distance)),
-                "n_tail": r.fit.as_ref().map(|f| f.n_tail).unwrap_or(0),
-                "sigma": f(r.fit_value(|f| f.sigma())),
-                "fit_error": r.fit.as_ref().err(),
-                "lambda_max": f(s.lambda_max()), "stable_rank": f(s.stable_rank()),
-                "spectral_norm": f(s.spectral_norm), "log10_spectral_norm": f(s.spectral_norm.log10()),
-            })
-        })
-        .collect();
-    serde_json::json!({ "layers": layers })
+    gradscope_tool::console::err(&report.summary(rows));
+    Ok(())
 }
 
 /// Two panels: the ESD as a density over logarithmic bins with the fitted density

@@ -7,6 +7,10 @@
 //!
 //! Formatting: in the table floats are f64 with NaN written as null (missing); in the
 //! summary they take [`num`] (6 significant digits); in JSON NaN and infinities are null.
+//! A column may format its summary cell its own way ([`Column::summary_with`]: a mean with
+//! its sd, a dash for a missing fit) or give JSON a richer value than the table's
+//! ([`Column::json_with`]: a shape as an array); a value that only JSON carries (a
+//! message) is a [`Column::json_only`] column, which the table leaves out.
 
 use crate::table_builder::TableBuilder;
 use crate::text_table::{json_num, num, render_table};
@@ -17,6 +21,8 @@ pub enum Value<R> {
     U64(fn(&R) -> u64),
     F64(fn(&R) -> f64),
     Str(fn(&R) -> &str),
+    /// A text made for the row (a shape written `16x8`).
+    String(fn(&R) -> String),
     Bool(fn(&R) -> bool),
 }
 
@@ -29,8 +35,14 @@ pub struct Column<R> {
     pub value: Value<R>,
     /// The header in the stderr summary; None: not shown there.
     pub summary: Option<&'static str>,
+    /// The summary cell, when not the value formatted as usual.
+    pub summary_text: Option<fn(&R) -> String>,
     /// Whether `--json` carries it.
     pub json: bool,
+    /// The JSON value, when not the table's value.
+    pub json_value: Option<fn(&R) -> serde_json::Value>,
+    /// Whether the result table has it (false for JSON-only columns).
+    pub in_table: bool,
 }
 
 impl<R> std::fmt::Debug for Column<R> {
@@ -40,6 +52,7 @@ impl<R> std::fmt::Debug for Column<R> {
             .field("unit", &self.unit)
             .field("summary", &self.summary)
             .field("json", &self.json)
+            .field("in_table", &self.in_table)
             .finish()
     }
 }
@@ -54,8 +67,19 @@ impl<R> Column<R> {
     pub fn str(name: &'static str, value: fn(&R) -> &str) -> Self {
         Self::new(name, Value::Str(value))
     }
+    pub fn string(name: &'static str, value: fn(&R) -> String) -> Self {
+        Self::new(name, Value::String(value))
+    }
     pub fn bool(name: &'static str, value: fn(&R) -> bool) -> Self {
         Self::new(name, Value::Bool(value))
+    }
+    /// A column only `--json` carries (the table and the summary leave it out).
+    pub fn json_only(name: &'static str, value: fn(&R) -> serde_json::Value) -> Self {
+        let mut c = Self::new(name, Value::Str(|_| ""));
+        c.in_table = false;
+        c.json = true;
+        c.json_value = Some(value);
+        c
     }
     fn new(name: &'static str, value: Value<R>) -> Self {
         Self {
@@ -63,7 +87,10 @@ impl<R> Column<R> {
             unit: "",
             value,
             summary: None,
+            summary_text: None,
             json: false,
+            json_value: None,
+            in_table: true,
         }
     }
     /// The unit (documentation; shown by nothing but the description).
@@ -76,24 +103,44 @@ impl<R> Column<R> {
         self.summary = Some(label);
         self
     }
+    /// Shown in the stderr summary under `label`, its cell written by `text`.
+    pub fn summary_with(mut self, label: &'static str, text: fn(&R) -> String) -> Self {
+        self.summary = Some(label);
+        self.summary_text = Some(text);
+        self
+    }
     /// Carried by `--json`.
     pub fn json(mut self) -> Self {
         self.json = true;
         self
     }
+    /// Carried by `--json` as `value` gives it.
+    pub fn json_with(mut self, value: fn(&R) -> serde_json::Value) -> Self {
+        self.json = true;
+        self.json_value = Some(value);
+        self
+    }
     fn text(&self, row: &R) -> String {
+        if let Some(f) = self.summary_text {
+            return f(row);
+        }
         match &self.value {
             Value::U64(f) => f(row).to_string(),
             Value::F64(f) => num(f(row)),
             Value::Str(f) => f(row).to_string(),
+            Value::String(f) => f(row),
             Value::Bool(f) => f(row).to_string(),
         }
     }
     fn json_value(&self, row: &R) -> serde_json::Value {
+        if let Some(f) = self.json_value {
+            return f(row);
+        }
         match &self.value {
             Value::U64(f) => serde_json::json!(f(row)),
             Value::F64(f) => json_num(f(row)),
             Value::Str(f) => serde_json::json!(f(row)),
+            Value::String(f) => serde_json::json!(f(row)),
             Value::Bool(f) => serde_json::json!(f(row)),
         }
     }
@@ -113,11 +160,12 @@ impl<R> Report<R> {
     /// The result table: every column, in order.
     pub fn table(&self, rows: &[R]) -> anyhow::Result<RecordBatch> {
         let mut t = TableBuilder::new();
-        for c in &self.columns {
+        for c in self.columns.iter().filter(|c| c.in_table) {
             t = match &c.value {
                 Value::U64(f) => t.u64(c.name, rows.iter().map(f)),
                 Value::F64(f) => t.f64(c.name, rows.iter().map(f)),
                 Value::Str(f) => t.str(c.name, rows.iter().map(f)),
+                Value::String(f) => t.str(c.name, rows.iter().map(f)),
                 Value::Bool(f) => t.bool(c.name, rows.iter().map(f)),
             };
         }
@@ -137,6 +185,17 @@ impl<R> Report<R> {
             .map(|r| shown.iter().map(|c| c.text(r)).collect())
             .collect();
         render_table(&header, &body)
+    }
+
+    /// One row's summary columns on one line, each as `label value` (a progress log's
+    /// line, e.g. one per epoch while training).
+    pub fn line(&self, row: &R) -> String {
+        let parts: Vec<String> = self
+            .columns
+            .iter()
+            .filter_map(|c| c.summary.map(|label| format!("{label} {}", c.text(row))))
+            .collect();
+        parts.join("  ")
     }
 
     /// One JSON object per row with the columns `--json` carries.
@@ -196,5 +255,37 @@ mod tests {
         let j = report.json(&rows);
         assert_eq!(j[1]["kappa"], serde_json::Value::Null);
         assert_eq!(j[0]["scope"], "all");
+    }
+
+    #[test]
+    fn own_summary_cells_and_json_values() {
+        let report = Report::new(vec![
+            Column::str("scope", |r: &Row| r.scope.as_str())
+                .summary("scope")
+                .json_with(|r| serde_json::json!([r.scope.len()])),
+            Column::f64("kappa", |r: &Row| r.kappa)
+                .summary_with("kappa +- step", |r| format!("{:.1} ± {}", r.kappa, r.step)),
+            Column::json_only("note", |r: &Row| serde_json::json!(r.step > 5)),
+        ]);
+        let rows = vec![Row {
+            step: 10,
+            scope: "fc1".into(),
+            kappa: 2.5,
+        }];
+        let t = report.table(&rows).unwrap();
+        assert_eq!(
+            t.num_columns(),
+            2,
+            "json-only columns stay out of the table"
+        );
+        assert_eq!(
+            report.summary(&rows),
+            "scope  kappa +- step\n  fc1       2.5 ± 10\n"
+        );
+        assert_eq!(report.line(&rows[0]), "scope fc1  kappa +- step 2.5 ± 10");
+        let j = report.json(&rows);
+        assert_eq!(j[0]["scope"], serde_json::json!([3]));
+        assert_eq!(j[0]["note"], true);
+        assert!(j[0].get("kappa").is_none());
     }
 }

@@ -27,7 +27,7 @@ use gradscope_io::{write_table, Provenance};
 use gradscope_tool::args::{Device as DeviceArg, TorchThreads};
 use gradscope_tool::console::out_json;
 use gradscope_tool::progress::progress;
-use gradscope_tool::table_builder::TableBuilder;
+use gradscope_tool::report::{Column, Report};
 use gradscope_tool::{errln, tool_name, usage_bail};
 use gradscope_torch::device::{device_name, init_torch, parse_device};
 use gradscope_torch::models::{Model, MODELS};
@@ -191,13 +191,13 @@ pub fn run(args: Args) -> Result<()> {
         if args.json {
             let v: Vec<_> = MODELS
                 .iter()
-                .map(|(n, d)| serde_json::json!({"name": n, "description": d}))
+                .map(|m| serde_json::json!({"name": m.name, "description": m.description}))
                 .collect();
             out_json(&serde_json::Value::Array(v))?;
         } else {
             let mut text = String::new();
-            for (n, d) in MODELS {
-                text.push_str(&format!("{n:<16} {d}\n"));
+            for m in MODELS {
+                text.push_str(&format!("{:<16} {}\n", m.name, m.description));
             }
             gradscope_tool::console::out(&text)?;
         }
@@ -340,34 +340,58 @@ fn measure_sharpness(
     })
 }
 
-/// sharpness.parquet: one row per measurement, `step` to join metrics.parquet.
+/// sharpness.parquet's columns: one row per measurement, `step` to join metrics.parquet.
+/// sharpness is the top eigenvalue of the subset loss's Hessian (nats per squared
+/// parameter unit), comparable with 2/lr, the edge of stability of gradient descent
+/// (Cohen et al. 2021).
+pub fn sharpness_report() -> Report<SharpnessRow> {
+    Report::new(vec![
+        Column::u64("step", |r: &SharpnessRow| r.step),
+        Column::f64("epoch", |r: &SharpnessRow| r.epoch),
+        Column::f64("lr", |r: &SharpnessRow| r.lr),
+        Column::f64("two_over_lr", |r: &SharpnessRow| 2.0 / r.lr),
+        Column::f64("sharpness", |r: &SharpnessRow| r.sharpness),
+        Column::f64("residual", |r: &SharpnessRow| r.residual),
+        Column::u64("products", |r: &SharpnessRow| r.products),
+        Column::bool("converged", |r: &SharpnessRow| r.converged),
+        Column::f64("subset_loss", |r: &SharpnessRow| r.subset_loss).unit("nats"),
+    ])
+}
+
+/// metrics.parquet's columns, and the line each epoch writes to stderr (the columns with
+/// a label). Losses are mean cross-entropies (nats); the training ones are means over the
+/// epoch's minibatches as SGD saw them, the validation ones over the evaluation split.
+pub fn metrics_report() -> Report<EpochRow> {
+    Report::new(vec![
+        Column::u64("epoch", |r: &EpochRow| r.epoch).summary("epoch"),
+        Column::u64("step", |r: &EpochRow| r.step).summary("step"),
+        Column::f64("lr", |r: &EpochRow| r.lr).summary("lr"),
+        Column::f64("train_loss", |r: &EpochRow| r.train_loss)
+            .unit("nats")
+            .summary("train loss"),
+        Column::f64("train_acc", |r: &EpochRow| r.train_acc).summary("train acc"),
+        Column::f64("val_loss", |r: &EpochRow| r.val_loss)
+            .unit("nats")
+            .summary("val loss"),
+        Column::f64("val_acc", |r: &EpochRow| r.val_acc).summary("val acc"),
+        Column::f64("wall_s", |r: &EpochRow| r.wall_s).unit("seconds"),
+    ])
+}
+
 fn write_sharpness(dir: &Path, rows: &[SharpnessRow], meta: &Provenance) -> Result<()> {
-    let batch = TableBuilder::new()
-        .u64("step", rows.iter().map(|r| r.step))
-        .f64("epoch", rows.iter().map(|r| r.epoch))
-        .f64("lr", rows.iter().map(|r| r.lr))
-        .f64("two_over_lr", rows.iter().map(|r| 2.0 / r.lr))
-        .f64("sharpness", rows.iter().map(|r| r.sharpness))
-        .f64("residual", rows.iter().map(|r| r.residual))
-        .u64("products", rows.iter().map(|r| r.products))
-        .bool("converged", rows.iter().map(|r| r.converged))
-        .f64("subset_loss", rows.iter().map(|r| r.subset_loss))
-        .build()?;
-    write_table(&dir.join("sharpness.parquet"), &batch, meta)
+    write_table(
+        &dir.join("sharpness.parquet"),
+        &sharpness_report().table(rows)?,
+        meta,
+    )
 }
 
 fn write_metrics(dir: &Path, rows: &[EpochRow], meta: &Provenance) -> Result<()> {
-    let batch = TableBuilder::new()
-        .u64("epoch", rows.iter().map(|r| r.epoch))
-        .u64("step", rows.iter().map(|r| r.step))
-        .f64("lr", rows.iter().map(|r| r.lr))
-        .f64("train_loss", rows.iter().map(|r| r.train_loss))
-        .f64("train_acc", rows.iter().map(|r| r.train_acc))
-        .f64("val_loss", rows.iter().map(|r| r.val_loss))
-        .f64("val_acc", rows.iter().map(|r| r.val_acc))
-        .f64("wall_s", rows.iter().map(|r| r.wall_s))
-        .build()?;
-    write_table(&dir.join("metrics.parquet"), &batch, meta)
+    write_table(
+        &dir.join("metrics.parquet"),
+        &metrics_report().table(rows)?,
+        meta,
+    )
 }
 
 impl Args {
@@ -567,12 +591,7 @@ fn train(args: Args) -> Result<()> {
                 val_acc,
                 wall_s: state.wall_s,
             };
-            bar.suspend(|| {
-                errln!(
-                    "epoch {:>4}  step {:>7}  lr {:.4e}  train loss {:.4}  acc {:.4}  val loss {:.4}  acc {:.4}  {:.1} s",
-                    row.epoch, row.step, row.lr, row.train_loss, row.train_acc, row.val_loss, row.val_acc, row.wall_s
-                )
-            });
+            bar.suspend(|| errln!("{}", metrics_report().line(&row)));
             state.metrics.push(row);
             state.loss_sum = 0.0;
             state.correct = 0.0;

@@ -16,6 +16,8 @@ pub mod vgg;
 use crate::losses::Loss;
 use crate::params::ParamStore;
 use anyhow::{bail, Context, Result};
+use cnn::{Cnn, CnnConfig};
+use mlp::{Mlp, MlpConfig};
 use tch::{Device, Kind, Tensor};
 
 /// The input a model is built for.
@@ -81,55 +83,151 @@ pub trait Net {
     }
 }
 
-/// Every model name, with the study it comes from and its default input.
-pub const MODELS: &[(&str, &str)] = &[
-    ("fnn", "vMF: 784-800-10, no biases, Xavier (635,200)"),
-    (
+/// One model of the registry: the name `--model` takes, what it is (the study it comes
+/// from, its shape and parameter count on its default input), and how it is built.
+#[derive(Clone, Copy)]
+pub struct ModelEntry {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Creates the network's parameters in `store` (their creation order is the layout).
+    pub build: fn(&mut ParamStore, &InputSpec) -> Result<Box<dyn Net>>,
+}
+
+impl std::fmt::Debug for ModelEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelEntry")
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .finish()
+    }
+}
+
+/// A registry entry (keeps each entry of [`MODELS`] to one call).
+const fn model(
+    name: &'static str,
+    description: &'static str,
+    build: fn(&mut ParamStore, &InputSpec) -> Result<Box<dyn Net>>,
+) -> ModelEntry {
+    ModelEntry {
+        name,
+        description,
+        build,
+    }
+}
+
+/// Every model `--model` accepts, in the order `train --list-models` shows them: a model
+/// is added here and nowhere else.
+pub const MODELS: &[ModelEntry] = &[
+    model(
+        "fnn",
+        "vMF: 784-800-10, no biases, Xavier (635,200)",
+        |s, i| Ok(Box::new(Mlp::new(s, i, &MlpConfig::vmf(1, false))?)),
+    ),
+    model(
         "fnn-bn",
         "vMF: fnn with BatchNorm before the ReLU (636,800)",
+        |s, i| Ok(Box::new(Mlp::new(s, i, &MlpConfig::vmf(1, true))?)),
     ),
-    ("dfnn", "vMF: three hidden layers of 800 (1,915,200)"),
-    ("dfnn-bn", "vMF: dfnn with BatchNorm (1,920,000)"),
-    (
+    model(
+        "dfnn",
+        "vMF: three hidden layers of 800 (1,915,200)",
+        |s, i| Ok(Box::new(Mlp::new(s, i, &MlpConfig::vmf(3, false))?)),
+    ),
+    model("dfnn-bn", "vMF: dfnn with BatchNorm (1,920,000)", |s, i| {
+        Ok(Box::new(Mlp::new(s, i, &MlpConfig::vmf(3, true))?))
+    }),
+    model(
         "cnn",
         "vMF: 13 3x3 convs {16;4x16,4x32,3x64,1x128}, GAP, linear (text: 209,072)",
+        |s, i| Ok(Box::new(Cnn::new(s, i, &CnnConfig::text(false, false))?)),
     ),
-    ("cnn-bn", "vMF: cnn with BatchNorm (text: 210,128)"),
-    (
+    model(
+        "cnn-bn",
+        "vMF: cnn with BatchNorm (text: 210,128)",
+        |s, i| Ok(Box::new(Cnn::new(s, i, &CnnConfig::text(true, false))?)),
+    ),
+    model(
         "cnn-res",
         "vMF: cnn with identity shortcuts every two convs",
+        |s, i| Ok(Box::new(Cnn::new(s, i, &CnnConfig::text(false, true))?)),
     ),
-    ("cnn-res-bn", "vMF: cnn-res with BatchNorm"),
-    (
+    model("cnn-res-bn", "vMF: cnn-res with BatchNorm", |s, i| {
+        Ok(Box::new(Cnn::new(s, i, &CnnConfig::text(true, true))?))
+    }),
+    model(
         "cnn-t1",
         "vMF: the reading that gives Table 1's 206,128 ({16;3x16,4x32,5x64})",
+        |s, i| Ok(Box::new(Cnn::new(s, i, &CnnConfig::table1(false, false))?)),
     ),
-    ("cnn-t1-bn", "vMF: cnn-t1 with BatchNorm (207,152)"),
-    ("cnn-t1-res", "vMF: cnn-t1 with shortcuts"),
-    ("cnn-t1-res-bn", "vMF: cnn-t1-res with BatchNorm"),
-    (
+    model(
+        "cnn-t1-bn",
+        "vMF: cnn-t1 with BatchNorm (207,152)",
+        |s, i| Ok(Box::new(Cnn::new(s, i, &CnnConfig::table1(true, false))?)),
+    ),
+    model("cnn-t1-res", "vMF: cnn-t1 with shortcuts", |s, i| {
+        Ok(Box::new(Cnn::new(s, i, &CnnConfig::table1(false, true))?))
+    }),
+    model("cnn-t1-res-bn", "vMF: cnn-t1-res with BatchNorm", |s, i| {
+        Ok(Box::new(Cnn::new(s, i, &CnnConfig::table1(true, true))?))
+    }),
+    model(
         "alexnet-cifar",
         "Gaussianity: AlexNet for CIFAR, 5 conv + 3 linear",
+        |s, i| Ok(Box::new(alexnet::AlexNetCifar::new(s, i, false)?)),
     ),
-    (
+    model(
         "alexnet-cifar-bn",
         "Gaussianity: alexnet-cifar with BatchNorm before each ReLU",
+        |s, i| Ok(Box::new(alexnet::AlexNetCifar::new(s, i, true)?)),
     ),
-    (
+    model(
         "resnet20",
         "Gaussianity: CIFAR ResNet-20, option A shortcuts (269,722)",
+        |s, i| Ok(Box::new(resnet::ResNet::cifar(s, i, 3)?)),
     ),
-    ("resnet56", "Gaussianity, walk: CIFAR ResNet-56 (853,018)"),
-    ("lenet", "Structure: LeNet-5 (61,706 on MNIST)"),
-    ("fcn", "Structure: two hidden layers of 70, ReLU, BatchNorm"),
-    (
+    model(
+        "resnet56",
+        "Gaussianity, walk: CIFAR ResNet-56 (853,018)",
+        |s, i| Ok(Box::new(resnet::ResNet::cifar(s, i, 9)?)),
+    ),
+    model("lenet", "Structure: LeNet-5 (61,706 on MNIST)", |s, i| {
+        Ok(Box::new(lenet::LeNet::new(s, i)?))
+    }),
+    model(
+        "fcn",
+        "Structure: two hidden layers of 70, ReLU, BatchNorm",
+        |s, i| Ok(Box::new(Mlp::new(s, i, &MlpConfig::fcn())?)),
+    ),
+    model(
         "resnet18",
         "Structure: ResNet-18, CIFAR adaptation (11,173,962)",
+        |s, i| Ok(Box::new(resnet::ResNet::resnet18(s, i)?)),
     ),
-    ("mlp", "Walk: 784-512-512-10 with biases"),
-    ("vgg11", "Walk: VGG-11 for 32x32 inputs (9,225,610)"),
-    ("vgg11-bn", "Walk: VGG-11 with BatchNorm (9,231,114)"),
+    model("mlp", "Walk: 784-512-512-10 with biases", |s, i| {
+        Ok(Box::new(Mlp::new(s, i, &MlpConfig::walk())?))
+    }),
+    model(
+        "vgg11",
+        "Walk: VGG-11 for 32x32 inputs (9,225,610)",
+        |s, i| Ok(Box::new(vgg::Vgg::vgg11(s, i, false)?)),
+    ),
+    model(
+        "vgg11-bn",
+        "Walk: VGG-11 with BatchNorm (9,231,114)",
+        |s, i| Ok(Box::new(vgg::Vgg::vgg11(s, i, true)?)),
+    ),
 ];
+
+/// The registry's entry for `name`; an unknown name is an error listing the known ones.
+pub fn lookup(name: &str) -> Result<&'static ModelEntry> {
+    match MODELS.iter().find(|m| m.name == name) {
+        Some(m) => Ok(m),
+        None => {
+            let names: Vec<&str> = MODELS.iter().map(|m| m.name).collect();
+            bail!("unknown model {name:?}; known models: {}", names.join(", "))
+        }
+    }
+}
 
 /// A built model: its parameters and its network.
 pub struct Model {
@@ -159,7 +257,7 @@ impl Model {
     /// generator (seed it first with `tch::manual_seed`).
     pub fn new(name: &str, spec: &InputSpec, device: Device) -> Result<Self> {
         let mut s = ParamStore::new(device);
-        let built = Self::build(name, spec, &mut s);
+        let built = lookup(name).and_then(|m| (m.build)(&mut s, spec));
         let net = built.with_context(|| {
             format!(
                 "cannot build model {name} for {}x{}x{} inputs and {} classes",
@@ -205,42 +303,6 @@ impl Model {
     /// The loss [`Model::loss`] computes.
     pub fn objective(&self) -> Loss {
         self.objective
-    }
-
-    fn build(name: &str, spec: &InputSpec, s: &mut ParamStore) -> Result<Box<dyn Net>> {
-        use cnn::{Cnn, CnnConfig};
-        use mlp::{Mlp, MlpConfig};
-        Ok(match name {
-            "fnn" => Box::new(Mlp::new(s, spec, &MlpConfig::vmf(1, false))?),
-            "fnn-bn" => Box::new(Mlp::new(s, spec, &MlpConfig::vmf(1, true))?),
-            "dfnn" => Box::new(Mlp::new(s, spec, &MlpConfig::vmf(3, false))?),
-            "dfnn-bn" => Box::new(Mlp::new(s, spec, &MlpConfig::vmf(3, true))?),
-            "fcn" => Box::new(Mlp::new(s, spec, &MlpConfig::fcn())?),
-            "mlp" => Box::new(Mlp::new(s, spec, &MlpConfig::walk())?),
-            "cnn" => Box::new(Cnn::new(s, spec, &CnnConfig::text(false, false))?),
-            "cnn-bn" => Box::new(Cnn::new(s, spec, &CnnConfig::text(true, false))?),
-            "cnn-res" => Box::new(Cnn::new(s, spec, &CnnConfig::text(false, true))?),
-            "cnn-res-bn" => Box::new(Cnn::new(s, spec, &CnnConfig::text(true, true))?),
-            "cnn-t1" => Box::new(Cnn::new(s, spec, &CnnConfig::table1(false, false))?),
-            "cnn-t1-bn" => Box::new(Cnn::new(s, spec, &CnnConfig::table1(true, false))?),
-            "cnn-t1-res" => Box::new(Cnn::new(s, spec, &CnnConfig::table1(false, true))?),
-            "cnn-t1-res-bn" => Box::new(Cnn::new(s, spec, &CnnConfig::table1(true, true))?),
-            "alexnet-cifar" => Box::new(alexnet::AlexNetCifar::new(s, spec, false)?),
-            "alexnet-cifar-bn" => Box::new(alexnet::AlexNetCifar::new(s, spec, true)?),
-            "resnet20" => Box::new(resnet::ResNet::cifar(s, spec, 3)?),
-            "resnet56" => Box::new(resnet::ResNet::cifar(s, spec, 9)?),
-            "resnet18" => Box::new(resnet::ResNet::resnet18(s, spec)?),
-            "lenet" => Box::new(lenet::LeNet::new(s, spec)?),
-            "vgg11" => Box::new(vgg::Vgg::vgg11(s, spec, false)?),
-            "vgg11-bn" => Box::new(vgg::Vgg::vgg11(s, spec, true)?),
-            other => {
-                let names: Vec<&str> = MODELS.iter().map(|m| m.0).collect();
-                bail!(
-                    "unknown model {other:?}; known models: {}",
-                    names.join(", ")
-                )
-            }
-        })
     }
 
     /// A user's TorchScript module (`torch.jit.script(model).save(path)`): a callable
@@ -424,7 +486,7 @@ mod tests {
 
     #[test]
     fn every_model_runs_forward_and_backward() {
-        for (name, _) in MODELS {
+        for name in MODELS.iter().map(|m| &m.name) {
             if ["resnet18", "vgg11", "vgg11-bn", "resnet56"].contains(name) {
                 continue; // large; covered by the count test
             }

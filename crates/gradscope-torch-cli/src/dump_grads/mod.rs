@@ -27,10 +27,18 @@
 //! gradients come (memory: a few gradients in flight per thread). Rows: step = the checkpoint's
 //! training step (0 at initialisation), sample = the minibatch's index (numbered on across
 //! batch sizes), batch_size, loss = the minibatch's mean loss.
+//!
+//! The module's parts: [`minibatch`] (the minibatch gradients, shared out among worker
+//! threads), [`full_batch`] (the one full-batch gradient), [`report`] (the run's summary,
+//! described once).
+
+pub mod full_batch;
+pub mod minibatch;
+pub mod report;
 
 use crate::common::DataArgs;
 use crate::shard::Shard;
-use crate::training_data::{LossArg, TrainingData};
+use crate::training_data::{LossArg, ModelRecipe, TrainingData};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use gradscope_io::{GradWriter, Provenance, WriterOptions};
@@ -38,11 +46,12 @@ use gradscope_tool::args::{Device as DeviceArg, TorchThreads};
 use gradscope_tool::progress::progress;
 use gradscope_tool::{errln, tool_name};
 use gradscope_torch::device::{device_name, init_torch, parse_device};
-use gradscope_torch::{checkpoint, grads, sampler, Model, Split};
+use gradscope_torch::{checkpoint, grads, Model};
+use full_batch::full_batch_grad;
+use minibatch::{Computed, MinibatchJob, Point};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Instant;
-use tch::Tensor;
 
 /// How minibatches are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -176,134 +185,25 @@ impl Args {
     }
 }
 
-/// One computed gradient on its way to the writer.
-struct Computed {
-    step: u64,
-    sample: u32,
-    loss: f64,
-    batch_size: u32,
-    values: Vec<f32>,
-}
-
-/// A parameter point for the workers: the training step and the values to load.
-struct Point {
-    step: u64,
-    what: String,
-    tensors: Vec<(String, Tensor)>,
-}
-
-/// The minibatch gradients of every point, shared out among `workers` threads: worker
-/// `w` computes the gradients numbered `w`, `w + workers`, ... of each point, on its own
-/// replica of the model (BatchNorm's running statistics, which a training-mode forward
-/// pass updates, are then never shared between threads).
-struct MinibatchJob<'a> {
-    batch_sizes: &'a [usize],
-    samples: usize,
-    sampling: Sampling,
-    seed: u64,
-    which: &'a [usize],
-    train_mode: bool,
+/// What `run` decided and opened before computing a gradient: the model at the first
+/// point, the data, the tensors chosen, the workers and the output's writer.
+struct Plan {
     device: tch::Device,
-    workers: usize,
+    model_name: String,
+    data: TrainingData,
+    recipe: ModelRecipe,
+    model: Model,
+    which: Vec<usize>,
+    /// The first point's training step.
+    step: u64,
     shard: Shard,
-}
-
-impl MinibatchJob<'_> {
-    /// Worker `w`: loads each point it receives and sends its share of the gradients.
-    /// Stops without an error when the writer has stopped (whoever stopped it says why).
-    fn run(
-        &self,
-        w: usize,
-        model: Model,
-        train: &Split,
-        points: mpsc::Receiver<Point>,
-        out: &mpsc::SyncSender<Computed>,
-        spent: &mpsc::Receiver<Vec<f32>>,
-    ) -> Result<()> {
-        let n = train.len();
-        for point in points {
-            model.store.load_from(&point.tensors, &point.what)?;
-            let mut sample: u32 = 0;
-            for &b in self.batch_sizes {
-                let mut epoch = sampler::EpochSampler::new(n, b, self.seed, true);
-                for i in 0..self.samples {
-                    let j = sample as usize;
-                    if self.shard.owns(j) && self.shard.rank(j) % self.workers == w {
-                        let idx = match self.sampling {
-                            Sampling::Independent => {
-                                sampler::independent(n, b, self.seed, sample as u64)
-                            }
-                            Sampling::Epoch => epoch.batch(i as u64),
-                        };
-                        let (x, y) = train.batch(&idx, self.device)?;
-                        let (loss, g) = grads::minibatch_grad_parts(
-                            &model,
-                            self.which,
-                            &x,
-                            &y,
-                            self.train_mode,
-                        )
-                        .with_context(|| {
-                            format!("gradient of minibatch {sample} (batch size {b})")
-                        })?;
-                        let mut values = spent.try_recv().unwrap_or_default();
-                        grads::to_vec(&g, &mut values)?;
-                        let c = Computed::new(point.step, sample, loss, b, values);
-                        if out.send(c).is_err() {
-                            return Ok(());
-                        }
-                    }
-                    sample += 1;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Computed {
-    fn new(step: u64, sample: u32, loss: f64, batch_size: usize, values: Vec<f32>) -> Self {
-        Self {
-            step,
-            sample,
-            loss,
-            batch_size: batch_size as u32,
-            values,
-        }
-    }
-}
-
-/// The gradient of the mean loss over the whole training split, in chunks of `chunk`
-/// examples, each chunk's gradient weighted by its share of the examples; and that loss.
-fn full_batch_grad(
-    model: &Model,
-    which: &[usize],
-    train: &Split,
-    chunk: usize,
-    device: tch::Device,
+    workers: usize,
     train_mode: bool,
-) -> Result<(f64, Tensor)> {
-    let n = train.len();
-    let chunk = chunk.max(1);
-    let mut acc: Option<Tensor> = None;
-    let mut loss_sum = 0.0;
-    for s in (0..n).step_by(chunk) {
-        let idx: Vec<i64> = (s as i64..(s + chunk).min(n) as i64).collect();
-        let (x, y) = train.batch(&idx, device)?;
-        let (loss, g) = grads::minibatch_grad(model, which, &x, &y, train_mode)?;
-        let w = idx.len() as f64 / n as f64;
-        loss_sum += loss * w;
-        let g = g.f_mul_scalar(w)?;
-        acc = Some(match acc {
-            None => g,
-            Some(a) => a.f_add(&g)?,
-        });
-    }
-    Ok((loss_sum, acc.context("empty training split")?))
 }
 
-/// Runs the tool.
-pub fn run(mut args: Args) -> Result<()> {
+/// Every check of the arguments, the checkpoint(s), data and model opened, the
+/// provenance settled and the output created.
+fn plan(args: &mut Args) -> Result<(Plan, GradWriter)> {
     let device = parse_device(&args.device.name)?;
     let (mut state, ckpt) = match args.checkpoint.first() {
         Some(p) => {
@@ -440,13 +340,59 @@ pub fn run(mut args: Args) -> Result<()> {
         obj.remove("metrics");
     }
 
-    let train_mode = !args.bn_eval;
     let opts = WriterOptions {
         zstd: args.zstd,
         ..WriterOptions::default()
     };
     let writer = GradWriter::create(&args.output, &meta, &opts)?;
+    let plan = Plan {
+        device,
+        model_name,
+        data,
+        recipe,
+        model,
+        which,
+        step,
+        shard,
+        workers,
+        train_mode: !args.bn_eval,
+    };
+    Ok((plan, writer))
+}
+
+/// Runs the tool: plan (every check, the inputs opened), measure (the gradients, streamed
+/// to the output's writer as they come, so that memory stays bounded whatever
+/// `--samples`), emit (the output committed, the summary).
+pub fn run(mut args: Args) -> Result<()> {
+    let (plan, writer) = plan(&mut args)?;
+    let start = Instant::now();
     let dim = writer.dim();
+    let writer = measure(&args, &plan, writer)?;
+    let gradients = writer.finish()?;
+    let seconds = start.elapsed().as_secs_f64();
+    emit(&args, &plan, gradients as u64, dim as u64, seconds);
+    Ok(())
+}
+
+/// Computes every gradient of every point and hands it to the writer (its own thread);
+/// returns the writer, unfinished, once all were written.
+fn measure(args: &Args, plan: &Plan, writer: GradWriter) -> Result<GradWriter> {
+    let Plan {
+        device,
+        model_name,
+        data,
+        recipe,
+        model,
+        which,
+        step,
+        shard,
+        workers,
+        train_mode,
+        ..
+    } = plan;
+    let (device, step, shard, workers, train_mode) =
+        (*device, *step, *shard, *workers, *train_mode);
+    let n = data.train.len();
     let points = args.checkpoint.len().max(1);
     // Gradients per point, numbered 0.. (the `sample` column).
     let per_point = if args.full_batch {
@@ -490,7 +436,6 @@ pub fn run(mut args: Args) -> Result<()> {
         Ok((writer, total))
     });
 
-    let start = Instant::now();
     // The parameter points in order, each checked before its gradients are asked for: the
     // first is the model as loaded, later checkpoints are read in turn.
     let mut last = step;
@@ -609,14 +554,27 @@ pub fn run(mut args: Args) -> Result<()> {
     if written != total {
         bail!("only {written} of {total} gradients were computed");
     }
-    let written = writer.finish()?;
     bar.finish_and_clear();
-    let secs = start.elapsed().as_secs_f64();
+    Ok(writer)
+}
+
+/// The summary on stderr: the run's row, then its speed (a measurement of this machine,
+/// not of the gradients).
+fn emit(args: &Args, plan: &Plan, gradients: u64, dim: u64, seconds: f64) {
+    let row = report::Written {
+        gradients,
+        dim,
+        model: plan.model_name.clone(),
+        data: plan.data.describe.clone(),
+        output: if gradscope_io::is_stdio(&args.output) {
+            "stdout".to_string()
+        } else {
+            args.output.display().to_string()
+        },
+    };
+    gradscope_tool::console::err(&report::written().summary(&[row]));
     errln!(
-        "dump-grads: {written} gradients of {dim} values ({model_name}, {}) in {secs:.2} s ({:.1} gradients/s) -> {}",
-        data.describe,
-        written as f64 / secs.max(1e-9),
-        if gradscope_io::is_stdio(&args.output) { "stdout".to_string() } else { args.output.display().to_string() }
+        "dump-grads: {seconds:.2} s ({:.1} gradients/s)",
+        gradients as f64 / seconds.max(1e-9)
     );
-    Ok(())
 }
