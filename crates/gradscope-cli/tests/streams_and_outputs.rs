@@ -93,6 +93,39 @@ fn a_reader_that_goes_away_is_a_quiet_exit_0() {
     no_panic(&e);
 }
 
+/// Every statistics tool's stdout output (`--json`, a table on `-o -`, synth-grads'
+/// stream) into a reader that goes away: exit 0, no panic, no error line.
+#[test]
+fn every_stdout_output_into_a_closed_pipe_is_a_quiet_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = small_matrix(dir.path());
+    let err = dir.path().join("err.txt");
+    let weights =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/weight_spectra.safetensors");
+    let (g, w) = (g.display(), weights.display());
+    let cmds = [
+        format!("{} -i {g} -o - --null-reps 0", bin("vmf-kappa")),
+        format!("{} -i {g} --json", bin("noise-scale")),
+        format!("{} -i {g} -o -", bin("noise-scale")),
+        format!("{} -i {g} -o - --coords 20", bin("normtest")),
+        format!(
+            "{} -i {g} -o - --spectrum covariance --step 0",
+            bin("powerlaw-fit")
+        ),
+        format!("{} -i {w} --json --threads 1", bin("weight-spectra")),
+        format!("{} -i {w} -o - --threads 1", bin("weight-spectra")),
+        format!("{} --dim 2000 -n 500 -o -", bin("synth-grads")),
+    ];
+    for cmd in &cmds {
+        for tail in ["| true", "| head -c 100 >/dev/null"] {
+            let (code, e) = pipeline(&format!("{cmd} {tail}"), &err);
+            assert_eq!(code, "0", "{cmd} {tail}: {e}");
+            no_panic(&e);
+            assert!(!e.contains("error:"), "{cmd} {tail}: {e}");
+        }
+    }
+}
+
 #[test]
 fn a_full_stdout_is_one_error_line_and_exit_1() {
     if !Path::new("/dev/full").exists() {

@@ -1,4 +1,5 @@
-//! `vmf-null`: its `--help` (and each subcommand's) and its summary on a small fixed run.
+//! `vmf-null`: its `--help` (and each subcommand's) and each subcommand's summary on a
+//! small fixed run.
 
 mod common;
 
@@ -33,4 +34,32 @@ fn help_and_summary_snapshots() {
         ],
     );
     insta::assert_snapshot!("vmf-null table1 summary", summary.replace(o, "OUT"));
+    let png = dir.path().join("f.png");
+    let p = png.to_str().unwrap();
+    let out = dir.path().join("f.csv");
+    let o = out.to_str().unwrap();
+    let summary = common::summary_of(
+        "vmf-null",
+        &[
+            "figure8",
+            "--dims",
+            "100",
+            "--samples",
+            "50,80",
+            "--max-exp",
+            "2",
+            "--runs",
+            "2",
+            "--threads",
+            "1",
+            "-o",
+            o,
+            "--plot",
+            p,
+        ],
+    );
+    insta::assert_snapshot!(
+        "vmf-null figure8 summary",
+        summary.replace(o, "OUT").replace(p, "OUT.png")
+    );
 }

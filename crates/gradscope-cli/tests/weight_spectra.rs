@@ -355,3 +355,16 @@ fn bad_input_is_one_error_line_and_no_output() {
         .unwrap();
     assert_one_error_line(&o, &["--plot-layer nope", "fc1.weight"], &out);
 }
+
+/// `--help`, and the summary on the reference weights (tests/data, see the module's note).
+#[test]
+fn help_and_summary_snapshots() {
+    insta::assert_snapshot!(
+        "weight-spectra --help",
+        common::help_text("weight-spectra", &[])
+    );
+    let input = data("weight_spectra.safetensors");
+    let i = input.to_str().unwrap();
+    let summary = common::summary_of("weight-spectra", &["-i", i, "--threads", "1"]);
+    insta::assert_snapshot!("weight-spectra summary", summary.replace(i, "IN"));
+}

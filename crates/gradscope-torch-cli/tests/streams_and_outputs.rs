@@ -122,6 +122,34 @@ fn walk_tools_json_into_a_closed_or_full_stdout() {
     }
 }
 
+/// The libtorch tools' streams and tables on `-o -` into a reader that goes away:
+/// exit 0, no panic, no error line.
+#[test]
+fn tables_and_streams_on_stdout_into_a_closed_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = trained(dir.path());
+    let cmds = [
+        format!(
+            "{} --threads 1 --checkpoint {} --steps 2 --points 3 -o -",
+            exe("interp-loss"),
+            ck.display()
+        ),
+        format!(
+            "{} --threads 1 --checkpoint {} -b 4 -n 50 -o -",
+            exe("dump-grads"),
+            ck.display()
+        ),
+    ];
+    for cmd in &cmds {
+        for tail in ["| true", "| head -c 100 >/dev/null"] {
+            let (code, err) = pipeline(&format!("{cmd} {tail}"), dir.path());
+            assert_eq!(code, "0", "{cmd} {tail}: {err}");
+            no_panic(cmd, &err);
+            assert!(!err.contains("error:"), "{cmd} {tail}: {err}");
+        }
+    }
+}
+
 #[test]
 fn a_checkpoint_on_a_full_disk_is_one_clear_error() {
     if !has_dev_full() {

@@ -1,4 +1,7 @@
-//! `train`: a snapshot of its `--help` (its behaviour is tested in cli.rs and walk.rs).
+//! `train`: a snapshot of its `--help` (its behaviour is tested in cli.rs and walk.rs) and of its
+//! stderr summary on a fixed input.
+
+mod common;
 
 #[test]
 fn help_snapshot() {
@@ -11,4 +14,34 @@ fn help_snapshot() {
         .unwrap();
     assert!(o.status.success());
     insta::assert_snapshot!("train --help", String::from_utf8(o.stdout).unwrap());
+}
+
+/// The stderr summary of a tiny fixed run (fnn on the synthetic data, two epochs of 8
+/// steps at lr 0.05, seed 1, one thread): one line per epoch from metrics.parquet's description,
+/// then the closing line (its seconds masked).
+#[test]
+fn summary_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let summary = common::summary_of(
+        "train",
+        &[
+            "--model",
+            "fnn",
+            "--dataset",
+            "synthetic",
+            "-b",
+            "64",
+            "--epochs",
+            "2",
+            "--lr",
+            "0.05",
+            "--seed",
+            "1",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    insta::assert_snapshot!("train summary", summary);
 }

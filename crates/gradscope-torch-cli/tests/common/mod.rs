@@ -31,3 +31,58 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
         .collect();
     (header, rows)
 }
+
+/// The stderr of a successful run of `tool` (one thread), for snapshots of its summary,
+/// with `dir` written as `DIR` and timings masked (see [`mask_times`]).
+pub fn summary_of(tool: &str, args: &[&str], dir: &Path) -> String {
+    let o = bin(tool).args(args).output().unwrap();
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(o.status.success(), "{err}");
+    mask_times(&err.replace(dir.to_str().unwrap(), "DIR"))
+}
+
+/// `T` for every number of seconds (a number followed by `s`) and `R` for every rate
+/// (a number followed by `gradients/s`): the parts of a summary that measure the machine.
+pub fn mask_times(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let words: Vec<&str> = line.split(' ').collect();
+            let masked: Vec<&str> = words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let next = words.get(i + 1).copied().unwrap_or("");
+                    let number = w.trim_start_matches('(').parse::<f64>().is_ok();
+                    match (number, next) {
+                        (true, "s" | "s,") => "T",
+                        (true, n) if n.starts_with("gradients/s") => "(R",
+                        _ => w,
+                    }
+                })
+                .collect();
+            masked.join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// fnn on the synthetic data (512 images), one epoch of 8 steps of batch 64, seed 1,
+/// checkpoints at 0 and 1, in `dir/run`; the initial checkpoint.
+pub fn tiny_run(dir: &Path) -> std::path::PathBuf {
+    let run = dir.join("run");
+    bin("train")
+        .args(["--model", "fnn", "--dataset", "synthetic", "-b", "64"])
+        .args([
+            "--epochs",
+            "1",
+            "--checkpoint-epochs",
+            "0,1",
+            "--seed",
+            "1",
+            "-o",
+        ])
+        .arg(&run)
+        .assert()
+        .success();
+    run.join("ckpt/epoch-000.safetensors")
+}
