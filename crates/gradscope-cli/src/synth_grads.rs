@@ -168,8 +168,18 @@ fn parse_noise(s: &str) -> Result<Noise> {
     }
 }
 
-/// Runs the tool.
-pub fn run(args: Args) -> Result<()> {
+/// What `run` settled before drawing a gradient.
+struct Plan {
+    dim: usize,
+    norm: Norm,
+    noise: Option<Noise>,
+    /// The gradient matrix's provenance (layout, generator settings).
+    meta: Provenance,
+    opts: WriterOptions,
+}
+
+/// Every check of the arguments, and the output's layout and provenance.
+fn plan(args: &Args) -> Result<Plan> {
     let shapes = match &args.layout {
         Some(spec) => parse_layout(spec)?,
         None => vec![("w".to_string(), vec![args.dim])],
@@ -221,6 +231,25 @@ pub fn run(args: Args) -> Result<()> {
         row_group_bytes: args.row_group_mb.max(1) << 20,
         zstd: args.zstd,
     };
+    Ok(Plan {
+        dim,
+        norm,
+        noise,
+        meta,
+        opts,
+    })
+}
+
+/// Runs the tool: plan (every check), then the gradients drawn and streamed to the output
+/// as they come (memory: one block of gradients whatever --samples), then the summary.
+pub fn run(args: Args) -> Result<()> {
+    let Plan {
+        dim,
+        norm,
+        noise,
+        meta,
+        opts,
+    } = plan(&args)?;
     args.threads.init();
     let mut writer = GradWriter::create(&args.output, &meta, &opts)?;
     let bar = progress(Some(args.steps * args.samples as u64), "synth-grads");
@@ -303,7 +332,7 @@ pub fn run(args: Args) -> Result<()> {
     bar.finish_and_clear();
     let n = writer.finish()?;
     let row = Written {
-        gradients: n as u64,
+        gradients: n,
         steps: args.steps,
         dim: dim as u64,
         output: if gradscope_io::is_stdio(&args.output) {

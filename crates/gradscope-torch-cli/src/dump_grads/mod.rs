@@ -481,7 +481,7 @@ fn measure(args: &Args, plan: &Plan, writer: GradWriter) -> Result<GradWriter> {
             }
             let mut buf = back_rx.try_recv().unwrap_or_default();
             let (loss, g) =
-                full_batch_grad(&model, &which, &data.train, args.chunk, device, train_mode)?;
+                full_batch_grad(model, which, &data.train, args.chunk, device, train_mode)?;
             grads::to_vec(&[g], &mut buf)?;
             let c = Computed::new(point.step, 0, loss, n, buf);
             tx.send(c)
@@ -493,14 +493,14 @@ fn measure(args: &Args, plan: &Plan, writer: GradWriter) -> Result<GradWriter> {
             samples: args.samples,
             sampling: args.sampling,
             seed: args.seed,
-            which: &which,
+            which,
             train_mode,
             device,
             workers,
             shard,
         };
         let build = || -> Result<Model> {
-            recipe.build(args.torchscript.as_deref(), &model_name, device, train_mode)
+            recipe.build(args.torchscript.as_deref(), model_name, device, train_mode)
         };
         std::thread::scope(|scope| {
             let mut point_txs = Vec::new();

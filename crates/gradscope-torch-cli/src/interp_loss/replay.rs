@@ -129,7 +129,7 @@ pub fn measure(args: &Args, plan: &mut Plan) -> Result<Measured> {
         evaluations += alphas.len() as u64 - 1;
         losses.push(l1);
         accs.push(a1);
-        let interp = barrier::analyse(&alphas, &losses, args.barrier_tol);
+        let interp = barrier::analyse(alphas, &losses, args.barrier_tol);
         let moved_over = rows
             .last()
             .is_some_and(|r| r.step == t && interp.loss_min > r.interp.loss_min);
