@@ -122,6 +122,18 @@ pub const MODELS: &[(&str, &str)] = &[
     ("resnet56", "Gaussianity, walk: CIFAR ResNet-56 (853,018)"),
     ("lenet", "Structure: LeNet-5 (61,706 on MNIST)"),
     ("fcn", "Structure: two hidden layers of 70, ReLU, BatchNorm"),
+    ("fcn-w30", "Structure: fcn with 30 units a layer (24,910)"),
+    ("fcn-w10", "Structure: fcn with 10 units a layer (8,110)"),
+    (
+        "fcn1",
+        "Structure: fcn with one hidden layer of 70 (55,800)",
+    ),
+    (
+        "lnn",
+        "Structure: linear, four hidden layers of 70 (70,570)",
+    ),
+    ("lnn-bn", "Structure: lnn with BatchNorm (71,130)"),
+    ("lnn-relu", "Structure: lnn with ReLU (70,570)"),
     (
         "resnet18",
         "Structure: ResNet-18, CIFAR adaptation (11,173,962)",
@@ -216,6 +228,12 @@ impl Model {
             "dfnn" => Box::new(Mlp::new(s, spec, &MlpConfig::vmf(3, false))?),
             "dfnn-bn" => Box::new(Mlp::new(s, spec, &MlpConfig::vmf(3, true))?),
             "fcn" => Box::new(Mlp::new(s, spec, &MlpConfig::fcn())?),
+            "fcn-w30" => Box::new(Mlp::new(s, spec, &MlpConfig::fcn_sized(&[30, 30]))?),
+            "fcn-w10" => Box::new(Mlp::new(s, spec, &MlpConfig::fcn_sized(&[10, 10]))?),
+            "fcn1" => Box::new(Mlp::new(s, spec, &MlpConfig::fcn_sized(&[70]))?),
+            "lnn" => Box::new(Mlp::new(s, spec, &MlpConfig::lnn(false, false))?),
+            "lnn-bn" => Box::new(Mlp::new(s, spec, &MlpConfig::lnn(true, false))?),
+            "lnn-relu" => Box::new(Mlp::new(s, spec, &MlpConfig::lnn(false, true))?),
             "mlp" => Box::new(Mlp::new(s, spec, &MlpConfig::walk())?),
             "cnn" => Box::new(Cnn::new(s, spec, &CnnConfig::text(false, false))?),
             "cnn-bn" => Box::new(Cnn::new(s, spec, &CnnConfig::text(true, false))?),
@@ -383,12 +401,83 @@ mod tests {
         assert_eq!(count("lenet", &InputSpec::MNIST), 61_706);
         // 784*70+70 + 70*70+70 + 70*10+10 + BN 2*(70+70)
         assert_eq!(count("fcn", &InputSpec::MNIST), 60_910);
+        // Table 6's widths and depth: 784*w+w + w*w+w + w*10+10 + BN 2*(w+w)
+        assert_eq!(count("fcn-w30", &InputSpec::MNIST), 24_910);
+        assert_eq!(count("fcn-w10", &InputSpec::MNIST), 8_110);
+        // 784*70+70 + 70*10+10 + BN 2*70
+        assert_eq!(count("fcn1", &InputSpec::MNIST), 55_800);
+        // Table 7: 784*70+70 + 3*(70*70+70) + 70*10+10, BatchNorm + 4*2*70
+        assert_eq!(count("lnn", &InputSpec::MNIST), 70_570);
+        assert_eq!(count("lnn-relu", &InputSpec::MNIST), 70_570);
+        assert_eq!(count("lnn-bn", &InputSpec::MNIST), 71_130);
         assert_eq!(count("mlp", &InputSpec::MNIST), 669_706);
         assert_eq!(count("resnet20", &InputSpec::CIFAR10), 269_722);
         assert_eq!(count("resnet56", &InputSpec::CIFAR10), 853_018);
         assert_eq!(count("resnet18", &InputSpec::CIFAR10), 11_173_962);
         assert_eq!(count("vgg11", &InputSpec::CIFAR10), 9_225_610);
         assert_eq!(count("vgg11-bn", &InputSpec::CIFAR10), 9_231_114);
+    }
+
+    /// The structure study's linear network is one affine map x -> x A^T + c with
+    /// A = W5 W4 W3 W2 W1 and c folded from the biases layer by layer: the network's logits
+    /// must equal that map, composed here independently of the network's code, and its
+    /// ReLU variant must not (its hidden layers clip). The layout is five linear layers
+    /// (784-70-70-70-70-10), with BatchNorm's four pairs only in `lnn-bn`.
+    #[test]
+    fn lnn_is_one_affine_map_and_its_relu_variant_is_not() {
+        tch::manual_seed(3);
+        let x = Tensor::randn([6, 1, 28, 28], (Kind::Float, Device::Cpu));
+        let flat = x.flatten(1, -1).to_kind(Kind::Double);
+        for (name, linear) in [("lnn", true), ("lnn-relu", false)] {
+            let m = Model::new(name, &InputSpec::MNIST, Device::Cpu).unwrap();
+            let p = m.store.params();
+            let shapes: Vec<(String, Vec<i64>)> = p
+                .iter()
+                .map(|q| (q.name.clone(), q.tensor.size()))
+                .collect();
+            let want: Vec<(String, Vec<i64>)> = [(784, 70), (70, 70), (70, 70), (70, 70), (70, 10)]
+                .iter()
+                .enumerate()
+                .flat_map(|(i, &(a, b))| {
+                    [
+                        (format!("fc{}.weight", i + 1), vec![b, a]),
+                        (format!("fc{}.bias", i + 1), vec![b]),
+                    ]
+                })
+                .collect();
+            assert_eq!(shapes, want, "{name}");
+            let mut h = flat.shallow_clone();
+            for q in p.chunks(2) {
+                let (w, b) = (
+                    q[0].tensor.to_kind(Kind::Double),
+                    q[1].tensor.to_kind(Kind::Double),
+                );
+                h = h.matmul(&w.tr()) + b;
+            }
+            let logits = tch::no_grad(|| m.forward(&x, false).unwrap()).to_kind(Kind::Double);
+            let diff = (&logits - &h).abs().max().double_value(&[]);
+            let scale = h.abs().max().double_value(&[]);
+            if linear {
+                assert!(diff <= 1e-5 * scale, "{name}: {diff} against {scale}");
+            } else {
+                assert!(diff > 1e-3 * scale, "{name}: ReLU changed nothing ({diff})");
+            }
+        }
+        let bn = Model::new("lnn-bn", &InputSpec::MNIST, Device::Cpu).unwrap();
+        let names: Vec<String> = bn.store.params().iter().map(|q| q.name.clone()).collect();
+        assert_eq!(names.iter().filter(|n| n.starts_with("bn")).count(), 8);
+        assert!(bn.relu_layers().is_none());
+        assert!(Model::new("lnn", &InputSpec::MNIST, Device::Cpu)
+            .unwrap()
+            .relu_layers()
+            .is_none());
+        assert_eq!(
+            Model::new("lnn-relu", &InputSpec::MNIST, Device::Cpu)
+                .unwrap()
+                .relu_layers()
+                .map(|l| l.len()),
+            Some(5)
+        );
     }
 
     #[test]
@@ -428,7 +517,8 @@ mod tests {
             if ["resnet18", "vgg11", "vgg11-bn", "resnet56"].contains(name) {
                 continue; // large; covered by the count test
             }
-            let spec = if ["fnn", "fnn-bn", "dfnn", "dfnn-bn", "fcn", "mlp", "lenet"].contains(name)
+            let mnist = ["fnn", "fnn-bn", "dfnn", "dfnn-bn", "mlp", "lenet"];
+            let spec = if mnist.contains(name) || name.starts_with("fcn") || name.starts_with("lnn")
             {
                 InputSpec::MNIST
             } else {
