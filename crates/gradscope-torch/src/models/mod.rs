@@ -480,6 +480,116 @@ mod tests {
         );
     }
 
+    /// Loss and per-parameter gradient norms of `lnn`, `lnn-bn` and `lnn-relu` in training
+    /// mode against the same networks written as PyTorch modules (float64), on the
+    /// deterministic parameters and images that scripts/reference/lnn_reference.py
+    /// documents and printed these values from (torch 2.13.0). Within 5e-5 relative
+    /// (f32 here); the biases before a BatchNorm have no gradient (the reference's are
+    /// 1e-16), so theirs must be below 1e-5.
+    #[test]
+    fn lnn_matches_pytorch() {
+        #[allow(clippy::type_complexity)]
+        let reference: &[(&str, f64, &[f64])] = &[
+            (
+                "lnn",
+                2.309810900200e+00,
+                &[
+                    7.036479880940e-03,
+                    1.417986788532e-04,
+                    2.507313592919e-03,
+                    1.386367801325e-03,
+                    7.191944325386e-03,
+                    9.694504588621e-03,
+                    4.093295331398e-02,
+                    6.426151980412e-02,
+                    9.977083733852e-02,
+                    1.624687152810e-01,
+                ],
+            ),
+            (
+                "lnn-bn",
+                2.453281549423e+00,
+                &[
+                    1.488317908641e+02,
+                    8.722086349119e-16,
+                    6.155485350141e-01,
+                    3.394477536441e-16,
+                    3.489892684368e+01,
+                    7.646727196508e-16,
+                    3.526340980717e-01,
+                    1.789389548498e-16,
+                    2.276074984614e+01,
+                    4.010976007509e-16,
+                    4.626558365063e-01,
+                    1.275759094141e-16,
+                    1.687741773041e+01,
+                    3.007861347689e-16,
+                    2.150918307542e-01,
+                    6.124596593230e-02,
+                    3.123066261337e+00,
+                    1.704900114710e-01,
+                ],
+            ),
+            (
+                "lnn-relu",
+                2.306136312555e+00,
+                &[
+                    6.715266755605e-02,
+                    2.339078373338e-03,
+                    5.630385771039e-03,
+                    6.863393200715e-03,
+                    6.722823490061e-03,
+                    1.775859658939e-02,
+                    1.743421967016e-02,
+                    5.386795375752e-02,
+                    3.838274062706e-02,
+                    1.602601519822e-01,
+                ],
+            ),
+        ];
+        let images: Vec<f32> = (0..8)
+            .flat_map(|i| (0..784).map(move |k| (0.013 * k as f64 + 0.5 * i as f64).cos() as f32))
+            .collect();
+        let x = Tensor::from_slice(&images).reshape([8, 1, 28, 28]);
+        let y = Tensor::from_slice(&(0..8i64).map(|i| i % 10).collect::<Vec<_>>());
+        for &(name, loss_ref, norms_ref) in reference {
+            let m = Model::new(name, &InputSpec::MNIST, Device::Cpu).unwrap();
+            let mut named = m.store.named_tensors();
+            for (t, p) in m.store.params().iter().enumerate() {
+                let bn_weight = p.name.starts_with("bn") && p.name.ends_with("weight");
+                let v: Vec<f32> = (0..p.tensor.numel())
+                    .map(|k| {
+                        let s = (0.37 * k as f64 + t as f64).sin();
+                        (if bn_weight { 1.0 + 0.1 * s } else { 0.05 * s }) as f32
+                    })
+                    .collect();
+                let slot = named.iter_mut().find(|(n, _)| n == &p.name).unwrap();
+                slot.1 = Tensor::from_slice(&v).reshape(p.tensor.size());
+            }
+            m.store.load_from(&named, name).unwrap();
+            let (loss, _) = m.loss(&x, &y, true).unwrap();
+            let l = loss.double_value(&[]);
+            assert!(
+                (l - loss_ref).abs() <= 5e-5 * loss_ref,
+                "{name}: loss {l} against {loss_ref}"
+            );
+            loss.backward();
+            assert_eq!(m.store.params().len(), norms_ref.len(), "{name}");
+            for (p, &r) in m.store.params().iter().zip(norms_ref) {
+                let g = p.tensor.grad().norm().double_value(&[]);
+                if r < 1e-10 {
+                    assert!(g < 1e-5, "{name} {}: {g}, PyTorch {r}", p.name);
+                } else {
+                    assert!(
+                        (g - r).abs() <= 5e-5 * r,
+                        "{name} {}: {g}, PyTorch {r}",
+                        p.name
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn gaussianity_layer_sizes() {
         let m = Model::new("alexnet-cifar", &InputSpec::CIFAR10, Device::Cpu).unwrap();
