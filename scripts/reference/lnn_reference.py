@@ -16,7 +16,6 @@ prints the mean cross-entropy and the Euclidean norm of each parameter's gradien
 
 Run: .venv/bin/python scripts/reference/lnn_reference.py   (torch 2.13.0)
 """
-import math
 
 import torch
 from torch import nn
