@@ -353,7 +353,7 @@ def structure():
         rows = read("structure", fname)
         for r in rows or []:
             pk, ppl, ps = r["paper_ks_d"], r["paper_power_law"], r["paper_s_hat"]
-            ours = "-" if r.get("note", "").startswith("not measured") else \
+            ours = "-" if r.get("note", "").startswith(("not measured", "no result yet")) else \
                 f"d_ks {fmt(num(r['ks_d']))}, {r['power_law']}, s-hat {fmt(num(r['s_hat']))}"
             paper = f"d_ks {pk or '-'}, {ppl or '-'}, s-hat {ps or '-'}"
             T = int(r["gradients"])
@@ -362,6 +362,8 @@ def structure():
                 (f"; {r['data']}" if r.get("data") else "")
             if r.get("note", "").startswith("not measured"):
                 v, size = NC_MODEL, r["note"]
+            elif r.get("note", "").startswith("no result yet"):
+                v, size = NC_NORUN, r["note"]
             elif not ppl:
                 v = NC_NONUM
             elif r.get("data") and "stand-in" in r["data"]:
@@ -390,10 +392,13 @@ def structure():
     spectra("Table 5: covariance spectra of LeNet on MNIST", 5, "make reproduce-structure-spectra", "table5.csv",
             "training_batch", "LeNet on MNIST, as the paper", ["structure-spectra-lenet-random.png"], [("all rows", "Table 5")])
     spectra("Table 6: second-moment spectra of FCN on MNIST, B = 10", 6, "make reproduce-structure-fcn", "table6.csv",
-            "row", "the two-layer FCN (70 units) on MNIST, as the paper; the width-30, width-10 and one-layer FCNs "
-            "are not among the tools' models", [], [(paper_label(r), paper_cell(r)) for r in papers.load("structure", table=6)])
-    spectra("Table 7: second-moment spectra of the 4-layer linear network (LNN) on MNIST", 7, "-", "table7.csv", "row",
-            "not measured: the 4-layer linear network (plain, BatchNorm, ReLU) is not among the tools' models",
+            "row", "MNIST, as the paper: FCNs with two hidden layers of 70, 30 and 10 units and with one of 70 "
+            "(ReLU, BatchNorm), pretrained and at a random initialisation",
+            [], [(paper_label(r), paper_cell(r)) for r in papers.load("structure", table=6)])
+    spectra("Table 7: second-moment spectra of the 4-layer linear network (LNN) on MNIST, B = 10", 7,
+            "make reproduce-structure-lnn", "table7.csv", "row",
+            "MNIST, as the paper; the LNN (plain, BatchNorm, ReLU) as four hidden layers of 70 (the paper gives no width: "
+            "its FCNs' default), pretrained",
             [], [(paper_label(r), paper_cell(r)) for r in papers.load("structure", table=7)])
 
     t = Table("Table 3: ResNet-18, B = 100, dimension- against iteration-wise", "-",

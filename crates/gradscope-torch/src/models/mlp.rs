@@ -1,5 +1,5 @@
 //! Fully connected networks: the vMF study's `fnn`, `dfnn` (+BN), the structure study's
-//! `fcn` and the walk study's `mlp`.
+//! `fcn` (and its widths and depths) and linear network `lnn`, and the walk study's `mlp`.
 
 use super::layers::{maybe_bn, BatchNorm, Linear};
 use super::{InputSpec, Net};
@@ -13,8 +13,11 @@ pub struct MlpConfig {
     /// Hidden widths.
     pub hidden: Vec<i64>,
     pub bias: bool,
-    /// BatchNorm right before each hidden ReLU.
+    /// BatchNorm right after each hidden linear map (before its ReLU, if any).
     pub batch_norm: bool,
+    /// ReLU after each hidden layer; without it the network is linear in its input (up to
+    /// BatchNorm), the structure study's linear network (LNN).
+    pub relu: bool,
     pub init: Init,
 }
 
@@ -27,6 +30,7 @@ impl MlpConfig {
             hidden: vec![800; layers],
             bias: false,
             batch_norm,
+            relu: true,
             init: Init::XavierUniform,
         }
     }
@@ -34,10 +38,34 @@ impl MlpConfig {
     /// Structure study (Xie et al., appendix A): two hidden layers of 70, ReLU and
     /// BatchNorm; biases and PyTorch's default init (the paper names none).
     pub fn fcn() -> Self {
+        Self::fcn_sized(&[70, 70])
+    }
+
+    /// The structure study's FCN with other hidden widths: its Table 6 varies the width
+    /// (70, 30, 10 units a layer) and the depth (one or two hidden layers) of the
+    /// otherwise unchanged network (ReLU, BatchNorm, biases, PyTorch's default init).
+    pub fn fcn_sized(hidden: &[i64]) -> Self {
         Self {
-            hidden: vec![70, 70],
+            hidden: hidden.to_vec(),
             bias: true,
             batch_norm: true,
+            relu: true,
+            init: Init::UniformFanIn(0),
+        }
+    }
+
+    /// Structure study, Table 7: the "4Layer-LNN", a linear network whose second-moment
+    /// spectrum the study sets against the same network with BatchNorm and with ReLU.
+    /// The appendix gives no width; gradscope reads "4Layer" as the FCN's "2Layer" (hidden
+    /// layers) and takes the study's default width: four hidden layers of 70 with biases,
+    /// PyTorch's default init, then the linear classifier (70,570 parameters; BatchNorm adds
+    /// 2 x 70 per hidden layer, 71,130).
+    pub fn lnn(batch_norm: bool, relu: bool) -> Self {
+        Self {
+            hidden: vec![70; 4],
+            bias: true,
+            batch_norm,
+            relu,
             init: Init::UniformFanIn(0),
         }
     }
@@ -49,15 +77,17 @@ impl MlpConfig {
             hidden: vec![512, 512],
             bias: true,
             batch_norm: false,
+            relu: true,
             init: Init::UniformFanIn(0),
         }
     }
 }
 
-/// Flatten, then (Linear, [BatchNorm], ReLU) per hidden layer, then a linear classifier.
+/// Flatten, then (Linear, [BatchNorm], [ReLU]) per hidden layer, then a linear classifier.
 #[derive(Debug)]
 pub struct Mlp {
     hidden: Vec<(Linear, Option<BatchNorm>)>,
+    relu: bool,
     out: Linear,
 }
 
@@ -93,7 +123,11 @@ impl Mlp {
             cfg.bias,
             init,
         )?;
-        Ok(Self { hidden, out })
+        Ok(Self {
+            hidden,
+            relu: cfg.relu,
+            out,
+        })
     }
 }
 
@@ -119,15 +153,16 @@ impl Net for Mlp {
         let Some(((_, bn0), rest)) = self.hidden.split_first() else {
             anyhow::bail!("a network without hidden layers has no first-layer split");
         };
-        let mut h = maybe_bn(bn0, z.shallow_clone(), train)?.f_relu()?;
+        let act = |h: Tensor| -> Result<Tensor> { Ok(if self.relu { h.f_relu()? } else { h }) };
+        let mut h = act(maybe_bn(bn0, z.shallow_clone(), train)?)?;
         for (lin, bn) in rest {
-            h = maybe_bn(bn, lin.forward(&h)?, train)?.f_relu()?;
+            h = act(maybe_bn(bn, lin.forward(&h)?, train)?)?;
         }
         self.out.forward(&h)
     }
 
     fn relu_layers(&self) -> Option<Vec<(Tensor, Option<Tensor>)>> {
-        if self.hidden.iter().any(|(_, bn)| bn.is_some()) {
+        if !self.relu || self.hidden.iter().any(|(_, bn)| bn.is_some()) {
             return None;
         }
         let mut layers: Vec<_> = self
