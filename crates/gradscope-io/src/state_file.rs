@@ -247,10 +247,9 @@ impl StateFile {
 impl StateKind {
     /// How a user writes such a state (for messages).
     fn writer(&self) -> String {
-        if self.tool.ends_with("gram") {
-            self.tool.to_string()
-        } else {
-            format!("{} --state-out", self.tool)
+        match self.tool.strip_suffix("-gram") {
+            Some(tool) => format!("{tool} --gram-out"),
+            None => format!("{} --state-out", self.tool),
         }
     }
 }
