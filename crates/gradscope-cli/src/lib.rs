@@ -4,6 +4,7 @@
 //! flags, output sets, result tables) is the `gradscope-tool` crate. Nothing here links
 //! libtorch.
 
+pub mod gram_parts;
 pub mod noise_scale;
 pub mod normtest;
 pub mod plot;

@@ -504,3 +504,231 @@ fn normtest_parts_by_coordinate_concatenate_to_one_run() {
         assert_one_error_line(&o, &[needle], &out);
     }
 }
+
+fn powerlaw(args: &[&str]) {
+    let o = Command::cargo_bin("powerlaw-fit")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// The eigenvalue column of a spectrum table.
+fn eigenvalues(path: &Path) -> Vec<f64> {
+    read_csv(path)
+        .iter()
+        .map(|r| common::f(r, "eigenvalue"))
+        .collect()
+}
+
+#[test]
+fn partial_gram_matrices_sum_to_the_single_run_spectrum() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("g.parquet");
+    write_groups(&m, &[(0, 8, 24)]);
+    let p = |n: &str| dir.path().join(n);
+    for (matrix, splits) in [
+        (
+            "covariance",
+            vec![
+                vec!["--shard", "0/3"],
+                vec!["--shard", "1/3"],
+                vec!["--shard", "2/3"],
+            ],
+        ),
+        (
+            "second-moment",
+            vec![vec!["--coords", "0:1000"], vec!["--coords", "1000:1217"]],
+        ),
+    ] {
+        let whole = p("whole.csv");
+        powerlaw(&[
+            "-i",
+            s(&m),
+            "--spectrum",
+            matrix,
+            "--spectrum-output",
+            s(&whole),
+        ]);
+        let want = eigenvalues(&whole);
+        assert_eq!(want.len(), 24);
+        let mut parts: Vec<String> = Vec::new();
+        for (i, flags) in splits.iter().enumerate() {
+            let g = p(&format!("gram-{i}.parquet"));
+            powerlaw(
+                &[
+                    &["-i", s(&m), "--spectrum", matrix, "--gram-out", s(&g)][..],
+                    flags,
+                ]
+                .concat(),
+            );
+            parts.push(s(&g).to_string());
+        }
+        parts.reverse(); // any order
+        let merged = p("merged.csv");
+        let mut args = vec![
+            "--spectrum",
+            matrix,
+            "--spectrum-output",
+            s(&merged),
+            "--gram",
+        ];
+        args.extend(parts.iter().map(|x| x.as_str()));
+        powerlaw(&args);
+        let got = eigenvalues(&merged);
+        assert_eq!(got.len(), want.len());
+        let top = want[0];
+        for (r, (a, b)) in got.iter().zip(&want).enumerate() {
+            if b.abs() > 1e-9 * top {
+                assert!(
+                    (a - b).abs() <= 1e-10 * b.abs(),
+                    "{matrix}: rank {r}: {a} vs {b}"
+                );
+            } else {
+                // The covariance's null eigenvalue (rank n - 1): rounding noise around 0.
+                assert!(
+                    (a - b).abs() <= 1e-12 * top,
+                    "{matrix}: rank {r}: {a} vs {b}"
+                );
+            }
+        }
+    }
+    // Parts that do not fit: one line each, nothing written.
+    let part = |name: &str, flags: &[&str], input: &Path| {
+        powerlaw(
+            &[
+                &[
+                    "-i",
+                    s(input),
+                    "--spectrum",
+                    "covariance",
+                    "--gram-out",
+                    s(&p(name)),
+                ][..],
+                flags,
+            ]
+            .concat(),
+        );
+    };
+    part("a.parquet", &["--coords", "0:700"], &m);
+    part("b.parquet", &["--coords", "600:1217"], &m);
+    part("c.parquet", &["--coords", "800:1217"], &m);
+    part("d.parquet", &["--coords", "700:1217"], &m);
+    let other = p("other.parquet");
+    write_groups(&other, &[(0, 8, 23)]);
+    part("e.parquet", &["--coords", "700:1217"], &other);
+    let out = p("bad.csv");
+    let check = |args: &[&str], needles: &[&str]| {
+        let o = Command::cargo_bin("powerlaw-fit")
+            .unwrap()
+            .args(args)
+            .args(["--spectrum-output", s(&out)])
+            .output()
+            .unwrap();
+        assert_one_error_line(&o, needles, &out);
+    };
+    let g = |n: &str| s(&p(n)).to_string();
+    check(
+        &[
+            "--spectrum",
+            "covariance",
+            "--gram",
+            &g("a.parquet"),
+            &g("b.parquet"),
+        ],
+        &[
+            "b.parquet: its coordinates 600..1217 overlap",
+            "a.parquet's 0..700",
+        ],
+    );
+    check(
+        &[
+            "--spectrum",
+            "covariance",
+            "--gram",
+            &g("c.parquet"),
+            &g("a.parquet"),
+        ],
+        &["c.parquet: the parts leave coordinates 700..800 out"],
+    );
+    check(
+        &["--spectrum", "covariance", "--gram", &g("a.parquet")],
+        &["a.parquet: the parts leave coordinates 700..1217 out"],
+    );
+    check(
+        &[
+            "--spectrum",
+            "covariance",
+            "--gram",
+            &g("a.parquet"),
+            &g("e.parquet"),
+        ],
+        &[
+            "e.parquet: its gradients (23 samples of step 0) are not",
+            "(24 samples of step 0)",
+        ],
+    );
+    check(
+        &[
+            "--spectrum",
+            "second-moment",
+            "--gram",
+            &g("a.parquet"),
+            &g("d.parquet"),
+        ],
+        &["a partial Gram of the covariance matrix, not of --spectrum second-moment"],
+    );
+    check(
+        &["--spectrum", "covariance", "--gram", s(&m)],
+        &[
+            "g.parquet: a gradient matrix, not a powerlaw-fit-gram state",
+            "powerlaw-fit --gram-out",
+        ],
+    );
+    check(
+        &[
+            "-i",
+            s(&m),
+            "--spectrum",
+            "covariance",
+            "--coords",
+            "0:5000",
+        ],
+        &["--coords 0:5000: a block of coordinates gives a partial Gram matrix"],
+    );
+    let o = Command::cargo_bin("powerlaw-fit")
+        .unwrap()
+        .args([
+            "-i",
+            s(&m),
+            "--spectrum",
+            "covariance",
+            "--shard",
+            "2/2",
+            "--gram-out",
+            s(&out),
+        ])
+        .output()
+        .unwrap();
+    assert_one_error_line(&o, &["--shard 2/2: shard index 2 is outside 0..2"], &out);
+    let o = Command::cargo_bin("powerlaw-fit")
+        .unwrap()
+        .args([
+            "-i",
+            s(&m),
+            "--spectrum",
+            "covariance",
+            "--coords",
+            "0:5000",
+            "--gram-out",
+            s(&out),
+        ])
+        .output()
+        .unwrap();
+    assert_one_error_line(
+        &o,
+        &["--coords 0:5000: END 5000 is beyond the dimension 1217"],
+        &out,
+    );
+}
