@@ -37,9 +37,10 @@
 //! **Split by coordinate** (`--coords START:END`, `--shard I/N`; iteration mode). Each
 //! coordinate's tests depend on that coordinate's samples alone, so a run can be cut into
 //! blocks of the flattened coordinate index, one process each: every part tests all the
-//! coordinates of its block, and the parts' per-coordinate tables concatenated in block
-//! order, then sorted stably by step (a no-op for one step), are the whole run's table
-//! row for row. Summary numbers are combined from that table, not from the parts'
+//! coordinates of its block, and for a matrix of one parameter point the parts'
+//! per-coordinate tables concatenated in block order are the whole run's table row for
+//! row (with several steps or batch sizes, the same holds group by group: each part
+//! writes its rows group after group, as the whole run does). Summary numbers are combined from that table, not from the parts'
 //! summaries: the percentage of Gaussian coordinates of a tensor is 100 x (rows with p >
 //! alpha) / (rows with a p-value), the mean p-value the mean of the p column, the
 //! quantiles those of the beta_sigma3 and tail_index columns.

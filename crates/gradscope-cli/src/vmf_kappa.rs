@@ -7,6 +7,14 @@
 //! its yardsticks under uniformity, and the norm and signal-to-noise statistics of its
 //! section 4.1. See `gradscope_stats::vmf::directional` for every formula.
 //!
+//! **In parts.** `--state-out` writes each group's sufficient statistics as it ends (see
+//! `crate::vmf_state`), and `--merge` combines the states of disjoint parts of one
+//! matrix (shards of samples) by Chan, Golub and LeVeque's parallel update
+//! (`DirectionalAccumulator::merge`): the table equals one pass over all the gradients to
+//! rounding (1e-12 relative in the tests), and the uniform-null simulation, which depends
+//! only on n, d, --null-reps and the seed, is the same. The states of a group are merged
+//! in the order of their first sample, so the file order changes no bit.
+//!
 //! Memory is O(dim) whatever the number of gradients: the reader holds one record batch,
 //! the accumulator 20-28 bytes per coordinate, and two blocks of gradients (up to
 //! `MAX_BLOCK` each, [`BLOCK_BYTES`] at most) 4 bytes per coordinate each. Reading runs
@@ -24,7 +32,7 @@ use gradscope_tool::progress::progress;
 use gradscope_tool::report::{Column, Report};
 use gradscope_tool::table_builder::TableBuilder;
 use gradscope_tool::{errln, tool_name, OutputSet};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::mpsc;
 
@@ -110,6 +118,9 @@ fn block_len(dim: usize) -> usize {
     (BLOCK_BYTES / (4 * dim.max(1))).clamp(1, MAX_BLOCK)
 }
 
+/// One part of a group in a merge: its first sample, the file and the row group.
+type Contribution = (u64, usize, usize);
+
 /// The value parser of `--state-out`: a .parquet file.
 fn state_path(s: &str) -> Result<PathBuf, String> {
     let p = PathBuf::from(s);
@@ -129,7 +140,7 @@ pub fn run(args: Args) -> Result<()> {
     let source = plan(&args)?;
     let mut outputs = OutputSet::new();
     let measured = match source {
-        Source::Gradients(reader) => measure(&args, reader, &mut outputs)?,
+        Source::Gradients(reader) => measure(&args, *reader, &mut outputs)?,
         Source::States(states) => merge(&args, states, &mut outputs)?,
     };
     emit(&args, &measured, outputs)
@@ -137,7 +148,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// What the run reads.
 enum Source {
-    Gradients(GradReader),
+    Gradients(Box<GradReader>),
     States(Vec<StateFile>),
 }
 
@@ -156,7 +167,7 @@ fn plan(args: &Args) -> Result<Source> {
     )?;
     args.threads.init();
     if args.merge.is_empty() {
-        return Ok(Source::Gradients(GradReader::open(&args.input)?));
+        return Ok(Source::Gradients(Box::new(GradReader::open(&args.input)?)));
     }
     let mut states: Vec<StateFile> = Vec::with_capacity(args.merge.len());
     for path in &args.merge {
@@ -418,7 +429,7 @@ fn merge(args: &Args, states: Vec<StateFile>, outputs: &mut OutputSet) -> Result
     let mut groups = Groups::new(args, &meta, per_tensor, seed)?;
     let scopes = groups.scopes.clone();
     // (step, batch size) -> the parts: (first sample, file, row group).
-    let mut parts: HashMap<(u64, u64), Vec<(u64, usize, usize)>> = HashMap::new();
+    let mut parts: BTreeMap<(u64, u64), Vec<Contribution>> = BTreeMap::new();
     for (f, s) in states.iter().enumerate() {
         for g in 0..s.row_groups() {
             let key = vmf_state::key_of(s.path(), &s.read(g, Some(&vmf_state::KEY_COLUMNS))?)?;
@@ -428,17 +439,24 @@ fn merge(args: &Args, states: Vec<StateFile>, outputs: &mut OutputSet) -> Result
                 .push((key.first_sample, f, g));
         }
     }
-    let mut order: Vec<GroupKey> = parts
-        .iter_mut()
-        .map(|(&(step, batch_size), p)| {
-            p.sort_unstable();
-            GroupKey {
-                step,
-                batch_size,
-                first_sample: p[0].0,
-            }
-        })
-        .collect();
+    let mut order: Vec<GroupKey> = Vec::with_capacity(parts.len());
+    for (&(step, batch_size), p) in parts.iter_mut() {
+        p.sort_unstable();
+        // Disjoint parts cannot start at the same sample: the same gradients twice.
+        if let Some(w) = p.windows(2).find(|w| w[0].0 == w[1].0) {
+            bail!(
+                "{}: step {step}, batch size {batch_size}: its gradients start at sample {} as {}'s do: states merge only over disjoint parts (the same state twice?)",
+                states[w[1].1].path().display(),
+                w[1].0,
+                states[w[0].1].path().display()
+            );
+        }
+        order.push(GroupKey {
+            step,
+            batch_size,
+            first_sample: p[0].0,
+        });
+    }
     order.sort_unstable_by_key(|k| (k.step, k.first_sample, k.batch_size));
     for key in order {
         let mut merged: Option<(DirectionalAccumulator, f64)> = None;

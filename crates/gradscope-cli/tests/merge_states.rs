@@ -387,6 +387,13 @@ fn vmf_merges_refuse_what_does_not_fit() {
         &["v2.parquet: vmf-kappa state version 2, this vmf-kappa reads version 1"],
     );
     check(&["absent.parquet"], &["cannot open", "absent.parquet"]);
+    check(
+        &["a.parquet", "a.parquet"],
+        &[
+            "step 0, batch size 8: its gradients start at sample 0 as",
+            "disjoint parts",
+        ],
+    );
     // --state-out names a Parquet file; --merge takes no gradient input or state options.
     for bad in [
         vec!["-i", s(&whole), "--state-out", "s.csv"],
