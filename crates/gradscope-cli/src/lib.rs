@@ -4,6 +4,7 @@
 //! flags, output sets, result tables) is the `gradscope-tool` crate. Nothing here links
 //! libtorch.
 
+pub mod gram_parts;
 pub mod noise_scale;
 pub mod normtest;
 pub mod plot;
@@ -14,4 +15,5 @@ pub mod spectra_from_file;
 pub mod synth_grads;
 pub mod vmf_kappa;
 pub mod vmf_null;
+pub mod vmf_state;
 pub mod weight_spectra;

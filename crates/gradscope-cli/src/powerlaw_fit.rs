@@ -19,6 +19,7 @@
 //!
 //! Every output is computed before anything is written, so a failed fit leaves no file.
 
+use crate::gram_parts;
 use crate::read_column::read_column;
 use crate::spectra_from_file::GradMatrix;
 use anyhow::{anyhow, bail, Context, Result};
@@ -37,6 +38,7 @@ use gradscope_stats::spectrum::{
     dimension_wise, iteration_wise, view_fits, MatrixKind, Spectrum, ViewFits,
 };
 use gradscope_tool::args::{one_stdout, png_path, table_path, Json, Threads};
+use gradscope_tool::coord_split::CoordSplit;
 use gradscope_tool::text_table::{json_num, num, print_table};
 use gradscope_tool::{errln, tool_name, OutputSet};
 use rayon::prelude::*;
@@ -184,6 +186,28 @@ pub struct Args {
     #[arg(long, value_name = "MIB", default_value_t = 1024)]
     pub block_mb: usize,
 
+    /// With --spectrum and --gram-out: only the coordinates START..END of the flattened
+    /// gradient (0-based, END excluded).
+    #[arg(long, value_name = "START:END")]
+    pub coords: Option<String>,
+
+    /// With --spectrum and --gram-out: only shard I of N of the coordinates (the I-th of N
+    /// contiguous blocks).
+    #[arg(long, value_name = "I/N", conflicts_with = "coords")]
+    pub shard: Option<String>,
+
+    /// With --spectrum: write the partial Gram matrix of the coordinates of --coords or
+    /// --shard to this .parquet file instead of fitting (one part of a run split by
+    /// coordinate; --gram sums the parts).
+    #[arg(long, value_name = "FILE")]
+    pub gram_out: Option<PathBuf>,
+
+    /// With --spectrum: sum these partial Gram matrices (written by --gram-out over
+    /// blocks that cover every coordinate once, in any order) and fit the spectrum as
+    /// one run over the whole matrix would.
+    #[arg(long, value_name = "GRAM", num_args = 1.., conflicts_with_all = ["input", "per_tensor", "step", "coords", "shard", "gram_out"])]
+    pub gram: Vec<PathBuf>,
+
     /// Seed of the bootstrap.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -295,6 +319,41 @@ pub fn run(args: Args) -> Result<()> {
     if args.block_mb == 0 {
         bail!("--block-mb must be at least 1");
     }
+    let split = match (&args.coords, &args.shard) {
+        (Some(c), _) => Some(CoordSplit::parse_range("--coords", c)?),
+        (None, Some(sh)) => Some(CoordSplit::parse_shard(sh)?),
+        (None, None) => None,
+    };
+    let parts_flag = split
+        .map(|sp| sp.describe())
+        .or_else(|| args.gram_out.as_ref().map(|_| "--gram-out".to_string()))
+        .or_else(|| (!args.gram.is_empty()).then(|| "--gram".to_string()));
+    if let Some(flag) = &parts_flag {
+        if args.spectrum.is_none() {
+            bail!("{flag}: Gram parts are for --spectrum");
+        }
+    }
+    if let Some(sp) = split {
+        if args.gram_out.is_none() {
+            bail!(
+                "{}: a block of coordinates gives a partial Gram matrix, not a spectrum: write it with --gram-out and fit the parts with --gram",
+                sp.describe()
+            );
+        }
+    }
+    if args.gram_out.is_some() {
+        if args.per_tensor {
+            bail!("--gram-out: a partial Gram matrix is of the whole gradient; --per-tensor does not apply");
+        }
+        if args.output.is_some()
+            || args.spectrum_output.is_some()
+            || args.plot.is_some()
+            || args.json.enabled
+            || args.compare
+        {
+            bail!("--gram-out writes a partial Gram matrix and fits nothing: fit the summed parts with --gram");
+        }
+    }
     let compare_out = if args.compare {
         args.compare_output
             .clone()
@@ -348,31 +407,86 @@ pub fn run(args: Args) -> Result<()> {
             SpectrumArg::SecondMoment => MatrixKind::SecondMoment,
         };
         let block_bytes = args.block_mb << 20;
-        let m = GradMatrix::open(&args.input, args.step, block_bytes)?;
-        prov.source = Some(Box::new(m.meta.clone()));
-        prov.extra.insert("step".into(), m.step.into());
-        prov.extra.insert("matrix".into(), kind.name().into());
-        prov.extra.insert("samples".into(), (m.n as u64).into());
-        if !m.in_memory() {
-            errln!(
-                "note: {} x {} gradients exceed --block-mb {}; reading the file once per block of coordinates",
-                m.n, m.dim, args.block_mb
-            );
+        let mut found: Vec<(String, Spectrum)> = Vec::new();
+        if !args.gram.is_empty() {
+            // The partial Gram matrices of a run split by coordinate, summed.
+            let (acc, part, source) = gram_parts::merge(&args.gram)?;
+            let first = args.gram[0].display();
+            if part.kind != kind {
+                bail!(
+                    "{first}: a partial Gram of the {} matrix, not of --spectrum {}",
+                    part.kind.name(),
+                    kind.name()
+                );
+            }
+            if part.dim <= part.samples.len() {
+                bail!(
+                    "{first}: {} coordinates for {} gradients: a single run takes the direct route (d <= n) there, which Gram parts cannot give",
+                    part.dim,
+                    part.samples.len()
+                );
+            }
+            prov.source = Some(Box::new(source));
+            prov.extra.insert("step".into(), part.step.into());
+            prov.extra.insert("matrix".into(), kind.name().into());
+            prov.extra
+                .insert("samples".into(), (part.samples.len() as u64).into());
+            let s = acc
+                .finish()
+                .with_context(|| format!("the {} spectrum of the Gram parts", kind.name()))?;
+            found.push(("all".into(), s));
+        } else {
+            let m = GradMatrix::open(&args.input, args.step, block_bytes)?;
+            if let Some(path) = &args.gram_out {
+                let block = match split {
+                    Some(sp) => sp.range(m.dim)?,
+                    None => 0..m.dim,
+                };
+                let scope = crate::spectra_from_file::ScopeRange {
+                    name: "all".into(),
+                    start: block.start,
+                    len: block.len(),
+                };
+                let acc = m.gram(&scope, kind, block_bytes)?;
+                let part = gram_parts::GramPart {
+                    kind,
+                    step: m.step,
+                    samples: m.samples.clone(),
+                    dim: m.dim,
+                    block,
+                };
+                let mut outputs = OutputSet::new();
+                outputs.staged(gram_parts::write(path, &m.meta, &part, &acc)?);
+                return outputs.commit();
+            }
+            prov.source = Some(Box::new(m.meta.clone()));
+            prov.extra.insert("step".into(), m.step.into());
+            prov.extra.insert("matrix".into(), kind.name().into());
+            prov.extra.insert("samples".into(), (m.n as u64).into());
+            if !m.in_memory() {
+                errln!(
+                    "note: {} x {} gradients exceed --block-mb {}; reading the file once per block of coordinates",
+                    m.n, m.dim, args.block_mb
+                );
+            }
+            for scope in m.scopes(args.per_tensor) {
+                let s = m.spectrum(&scope, kind, block_bytes)?;
+                found.push((scope.name, s));
+            }
         }
-        for scope in m.scopes(args.per_tensor) {
-            let s = m.spectrum(&scope, kind, block_bytes)?;
+        for (name, s) in found {
             let sig = s.significant();
             let dropped = s.eigenvalues.len() - sig.len();
             if args.eigengaps {
                 let gaps = eigengaps(&sig).unwrap_or_default();
                 let pos: Vec<f64> = gaps.iter().copied().filter(|&g| g > 0.0).collect();
                 let gdrop = gaps.len() - pos.len();
-                sets.push((scope.name.clone(), "eigenvalues".into(), sig, dropped));
-                sets.push((scope.name.clone(), "eigengaps".into(), pos, gdrop));
+                sets.push((name.clone(), "eigenvalues".into(), sig, dropped));
+                sets.push((name.clone(), "eigengaps".into(), pos, gdrop));
             } else {
-                sets.push((scope.name.clone(), "eigenvalues".into(), sig, dropped));
+                sets.push((name.clone(), "eigenvalues".into(), sig, dropped));
             }
-            spectra.push((scope.name, s));
+            spectra.push((name, s));
         }
     }
 

@@ -38,6 +38,8 @@ pub struct GradMatrix {
     pub dim: usize,
     pub n: usize,
     pub step: u64,
+    /// The `sample` index of each kept gradient, in order.
+    pub samples: Vec<u32>,
     source: Source,
     step_filter: u64,
 }
@@ -53,6 +55,7 @@ impl GradMatrix {
         let mut steps = BTreeSet::new();
         let mut batch_sizes = BTreeSet::new();
         let mut n = 0usize;
+        let mut ids: Vec<(u64, u32)> = Vec::new();
         let mut s = Sample::default();
         let bar = progress(None, "reading gradients");
         while reader.next_sample(&mut s)? {
@@ -61,6 +64,7 @@ impl GradMatrix {
                 continue;
             }
             batch_sizes.insert(s.batch_size);
+            ids.push((s.step, s.sample));
             n += 1;
             if let Some(v) = keep.as_mut() {
                 if stdin || (v.len() + dim) * 4 <= block_bytes {
@@ -125,6 +129,11 @@ impl GradMatrix {
             dim,
             n,
             step: chosen,
+            samples: ids
+                .into_iter()
+                .filter(|&(st, _)| st == chosen)
+                .map(|(_, id)| id)
+                .collect(),
             source,
             step_filter: chosen,
         })
@@ -189,29 +198,43 @@ impl GradMatrix {
                     .with_context(what)?;
                 acc.finish().with_context(what)
             }
-            Route::Gram => {
-                let mut acc = GramAccumulator::new(n, scope.len, kind).with_context(what)?;
-                let width = (block_bytes / (8 * n)).clamp(1, scope.len);
-                let blocks = scope.len.div_ceil(width);
-                let bar = progress(Some(blocks as u64), &format!("Gram {}", scope.name));
-                let mut offset = 0;
-                while offset < scope.len {
-                    let w = width.min(scope.len - offset);
-                    let mut b = Mat::<f64>::zeros(n, w);
-                    self.for_each(scope.start + offset, w, |t, g| {
-                        for (j, &v) in g.iter().enumerate() {
-                            b[(t, j)] = v as f64;
-                        }
-                        Ok(())
-                    })?;
-                    acc.add_block(b.as_mut()).with_context(what)?;
-                    offset += w;
-                    bar.inc(1);
-                }
-                bar.finish_and_clear();
-                acc.finish().with_context(what)
-            }
+            Route::Gram => self
+                .gram(scope, kind, block_bytes)?
+                .finish()
+                .with_context(what),
         }
+    }
+
+    /// The Gram matrix of the scope `[start, start + len)`, summed over blocks of
+    /// coordinates of at most `block_bytes` (see `gradscope_stats::spectrum::gram`).
+    pub fn gram(
+        &self,
+        scope: &ScopeRange,
+        kind: MatrixKind,
+        block_bytes: usize,
+    ) -> Result<GramAccumulator> {
+        let n = self.n;
+        let what = || format!("the {} spectrum of '{}'", kind.name(), scope.name);
+        let mut acc = GramAccumulator::new(n, scope.len, kind).with_context(what)?;
+        let width = (block_bytes / (8 * n)).clamp(1, scope.len);
+        let blocks = scope.len.div_ceil(width);
+        let bar = progress(Some(blocks as u64), &format!("Gram {}", scope.name));
+        let mut offset = 0;
+        while offset < scope.len {
+            let w = width.min(scope.len - offset);
+            let mut b = Mat::<f64>::zeros(n, w);
+            self.for_each(scope.start + offset, w, |t, g| {
+                for (j, &v) in g.iter().enumerate() {
+                    b[(t, j)] = v as f64;
+                }
+                Ok(())
+            })?;
+            acc.add_block(b.as_mut()).with_context(what)?;
+            offset += w;
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        Ok(acc)
     }
 
     /// All `n x d` values of the kept step, row-major (read once more from the file when

@@ -101,6 +101,46 @@ impl GramAccumulator {
         Ok(())
     }
 
+    /// The number of coordinates added so far.
+    pub fn covered(&self) -> usize {
+        self.seen
+    }
+
+    /// The unscaled sums `K_ij = sum over the coordinates added of x_i x_j` (centred
+    /// values for the covariance), row `i` holding `K_i0..K_ii` (the lower triangle): the
+    /// partial Gram matrix of one block of coordinates, for a run split by coordinate.
+    /// Why this splits: `K = sum_b X_b X_b^T` is a sum over disjoint blocks, and the
+    /// covariance's centring is per coordinate, so the partial sums of disjoint blocks
+    /// add up to the whole matrix's `K`.
+    pub fn lower_rows(&self) -> Vec<Vec<f64>> {
+        (0..self.n)
+            .map(|i| (0..=i).map(|j| self.gram[(i, j)]).collect())
+            .collect()
+    }
+
+    /// Adds a partial Gram matrix of `cols` coordinates computed elsewhere (rows as
+    /// [`Self::lower_rows`] gives them).
+    pub fn add_lower_rows(&mut self, rows: &[Vec<f64>], cols: usize) -> Result<(), SpectrumError> {
+        if rows.len() != self.n || rows.iter().enumerate().any(|(i, r)| r.len() != i + 1) {
+            return Err(SpectrumError::Shape(format!(
+                "a partial Gram matrix that is not the lower triangle of {} x {}",
+                self.n, self.n
+            )));
+        }
+        for (i, r) in rows.iter().enumerate() {
+            for (j, &v) in r.iter().enumerate() {
+                if !v.is_finite() {
+                    return Err(SpectrumError::Shape(format!(
+                        "a partial Gram matrix with a non-finite entry ({i}, {j})"
+                    )));
+                }
+                self.gram[(i, j)] += v;
+            }
+        }
+        self.seen += cols;
+        Ok(())
+    }
+
     /// The eigenvalues of `K / c` (`c = n - 1` or `n`), descending: the `n` largest
     /// eigenvalues of the `d x d` matrix, whose other `d - n` eigenvalues are zero.
     pub fn finish(mut self) -> Result<Spectrum, SpectrumError> {
