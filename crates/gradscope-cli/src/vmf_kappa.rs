@@ -17,7 +17,7 @@ use clap::Parser;
 use gradscope_io::{GradReader, Provenance, Sample};
 use gradscope_stats::vmf::uniformity::{null_kappa, NullKappa};
 use gradscope_stats::vmf::{DirectionalAccumulator, Scope, ScopeStats, MAX_BLOCK};
-use gradscope_tool::args::{one_stdout, table_path, Json, Threads};
+use gradscope_tool::args::{one_stdout, table_path, GradInput, Json, Threads};
 use gradscope_tool::progress::progress;
 use gradscope_tool::report::{Column, Report};
 use gradscope_tool::table_builder::TableBuilder;
@@ -30,9 +30,8 @@ use std::sync::mpsc;
 #[derive(Debug, Parser)]
 #[command(name = "vmf-kappa", version, about, long_about = None)]
 pub struct Args {
-    /// Gradient matrix to read: a Parquet file or Arrow IPC stream, `-` for stdin.
-    #[arg(short, long, default_value = "-")]
-    pub input: PathBuf,
+    #[command(flatten)]
+    pub input: GradInput,
 
     /// Results: .parquet, .csv or .json by extension, `-` for CSV on stdout. Without it
     /// only the summary on stderr (and `--json` on stdout) is written.
@@ -115,7 +114,7 @@ fn plan(args: &Args) -> Result<GradReader> {
         [args.output.as_deref(), args.angles_hist.as_deref()],
     )?;
     args.threads.init();
-    GradReader::open(&args.input)
+    args.input.open()
 }
 
 /// What one pass over the input measured.
@@ -254,7 +253,7 @@ fn measure(args: &Args, mut reader: GradReader) -> Result<Measured> {
     if rows.is_empty() {
         bail!(
             "{}: the gradient matrix holds no samples",
-            args.input.display()
+            args.input.name()
         );
     }
 
