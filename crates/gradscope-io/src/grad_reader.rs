@@ -1030,7 +1030,7 @@ pub struct GradReader {
 
 #[derive(Debug)]
 enum Inner {
-    One(PartReader),
+    One(Box<PartReader>),
     Parts(Box<PartsReader>),
 }
 
@@ -1051,7 +1051,7 @@ impl GradReader {
                     partition: part.partition,
                     ..PartOptions::default()
                 };
-                Inner::One(PartReader::open_part(&part.path, &opts)?)
+                Inner::One(Box::new(PartReader::open_part(&part.path, &opts)?))
             }
             crate::grad_parts::Inputs::Parts(name, parts) => {
                 Inner::Parts(Box::new(PartsReader::open(name, parts)?))
