@@ -17,7 +17,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use gradscope_io::{GradReader, Provenance, Sample};
 use gradscope_stats::noise_scale::{Choice, NoiseScale, NoiseScaleAccumulator};
-use gradscope_tool::args::{one_stdout, table_path, Json, Threads};
+use gradscope_tool::args::{one_stdout, table_path, GradInput, Json, Threads};
 use gradscope_tool::progress::progress;
 use gradscope_tool::report::{Column, Report};
 use gradscope_tool::{errln, tool_name, OutputSet, UsageError};
@@ -27,9 +27,8 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "noise-scale", version, about, long_about = None)]
 pub struct Args {
-    /// Gradient matrix to read: a Parquet file or Arrow IPC stream, `-` for stdin.
-    #[arg(short, long, default_value = "-")]
-    pub input: PathBuf,
+    #[command(flatten)]
+    pub input: GradInput,
 
     /// Results: .parquet, .csv or .json by extension, `-` for CSV on stdout. Without it
     /// only the summary on stderr (and `--json` on stdout) is written.
@@ -141,12 +140,12 @@ fn plan(args: &Args) -> Result<Plan> {
         .into());
     }
     args.threads.init();
-    let reader = GradReader::open(&args.input)?;
+    let reader = args.input.open()?;
     let meta = reader.meta();
     if !reader.has_batch_size() {
         bail!(
             "{}: no batch_size column: the noise scale needs each minibatch's size",
-            args.input.display()
+            args.input.name()
         );
     }
     let scopes = if args.per_tensor {
@@ -182,7 +181,7 @@ pub fn run(args: Args) -> Result<()> {
         keep_means,
     } = plan(&args)?;
     let meta = reader.meta().clone();
-    let name = args.input.display().to_string();
+    let name = args.input.name();
     let ranges: Vec<(usize, usize)> = scopes.iter().map(|s| (s.1, s.2)).collect();
     let mut rows: Vec<Row> = Vec::new();
     let bar = progress(None, "noise-scale");

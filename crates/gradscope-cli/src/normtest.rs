@@ -59,13 +59,13 @@
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use gradscope_io::atomic::AtomicFile;
-use gradscope_io::{is_stdio, GradReader, Provenance, Sample, TensorLayout};
+use gradscope_io::{GradReader, Provenance, Sample, TensorLayout};
 use gradscope_stats::normality::{
     default_block_length, CoordinateReport, CoordinateTests, TestSelection, Workspace,
     SHAPIRO_WILK_MAX_N, SHAPIRO_WILK_MIN_N, SKEW_TEST_MIN_N,
 };
 use gradscope_stats::rng::{splitmix64, stream};
-use gradscope_tool::args::{one_stdout, table_path, Json, Threads};
+use gradscope_tool::args::{one_stdout, table_path, GradInput, Json, Threads};
 use gradscope_tool::coord_split::CoordSplit;
 use gradscope_tool::progress::progress;
 use gradscope_tool::table_builder::TableBuilder;
@@ -73,7 +73,7 @@ use gradscope_tool::text_table::{json_num, num, print_table};
 use gradscope_tool::{errln, tool_name, OutputSet};
 use rayon::prelude::*;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Which reading of the gradient matrix is tested.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -101,10 +101,10 @@ pub enum TestChoice {
 #[derive(Debug, Parser)]
 #[command(name = "normtest", version, about, long_about = None)]
 pub struct Args {
-    /// Gradient matrix to read: a Parquet file or Arrow IPC stream, `-` for stdin (copied
-    /// to a temporary file first, since it is read once per block of coordinates).
-    #[arg(short, long, default_value = "-")]
-    pub input: PathBuf,
+    // A stream on stdin is copied to a temporary file first, since it is read once per
+    // block of coordinates (the module's notes).
+    #[command(flatten)]
+    pub input: GradInput,
 
     /// Summary table, one row per (step, tensor, test): .parquet, .csv or .json by
     /// extension, `-` for CSV on stdout. Without it only the summary on stderr (and
@@ -328,9 +328,9 @@ struct CoordRow {
     out: CoordOut,
 }
 
-/// The input as a path that can be read more than once.
+/// The input as paths that can be read more than once.
 struct Input {
-    path: PathBuf,
+    paths: Vec<PathBuf>,
     /// The name for messages.
     name: String,
     /// The spool file of a stream read from stdin: an uncommitted [`AtomicFile`] in the
@@ -339,11 +339,11 @@ struct Input {
     _spill: Option<AtomicFile>,
 }
 
-fn open_input(input: &Path) -> Result<Input> {
-    if !is_stdio(input) {
+fn open_input(input: &GradInput) -> Result<Input> {
+    if !input.is_stdin() {
         return Ok(Input {
-            path: input.to_path_buf(),
-            name: input.display().to_string(),
+            paths: input.paths.clone(),
+            name: input.name(),
             _spill: None,
         });
     }
@@ -359,7 +359,7 @@ fn open_input(input: &Path) -> Result<Input> {
         num(bytes as f64 / 1048576.0)
     );
     Ok(Input {
-        path: spill.path().to_path_buf(),
+        paths: vec![spill.path().to_path_buf()],
         name: "stdin".into(),
         _spill: Some(spill),
     })
@@ -367,12 +367,12 @@ fn open_input(input: &Path) -> Result<Input> {
 
 /// Opens the input; a spilled stream's errors name stdin, not the temporary file.
 fn open_reader(input: &Input) -> Result<GradReader> {
-    GradReader::open(&input.path).map_err(|e| rename(e, input))
+    GradReader::open_all(&input.paths).map_err(|e| rename(e, input))
 }
 
 fn rename(e: anyhow::Error, input: &Input) -> anyhow::Error {
-    if input._spill.is_some() {
-        let tmp = input.path.display().to_string();
+    if let (Some(_), [path]) = (&input._spill, input.paths.as_slice()) {
+        let tmp = path.display().to_string();
         anyhow!(gradscope_tool::exit::one_line(&e).replace(&tmp, "stdin"))
     } else {
         e

@@ -37,7 +37,7 @@ use gradscope_stats::spectrum::views::coordinate_means;
 use gradscope_stats::spectrum::{
     dimension_wise, iteration_wise, view_fits, MatrixKind, Spectrum, ViewFits,
 };
-use gradscope_tool::args::{one_stdout, png_path, table_path, Json, Threads};
+use gradscope_tool::args::{inputs_name, one_stdout, png_path, table_path, Json, Threads};
 use gradscope_tool::coord_split::CoordSplit;
 use gradscope_tool::text_table::{json_num, num, print_table};
 use gradscope_tool::{errln, tool_name, OutputSet};
@@ -81,9 +81,10 @@ pub enum PlotKind {
 #[command(group(clap::ArgGroup::new("source").required(true).args(["column", "spectrum", "views"])))]
 pub struct Args {
     /// Input: with --column a Parquet or CSV table (`-`: CSV on stdin); with --spectrum a
-    /// gradient matrix (Parquet, or an Arrow IPC stream on `-`).
-    #[arg(short, long, default_value = "-")]
-    pub input: PathBuf,
+    /// gradient matrix (Parquet, or an Arrow IPC stream on `-`), or its parts (a
+    /// directory, a quoted glob, several files).
+    #[arg(short, long, num_args = 1.., default_value = "-")]
+    pub input: Vec<PathBuf>,
 
     /// Fit rows: .parquet, .csv or .json by extension, `-` for CSV on stdout. Without it
     /// only the summary on stderr (and --json on stdout) is written.
@@ -393,7 +394,13 @@ pub fn run(args: Args) -> Result<()> {
     let mut prov = Provenance::new("powerlaw-fit", &tool_name("powerlaw-fit"));
     prov.command = std::env::args().collect();
     if let Some(name) = &args.column {
-        let col = read_column(&args.input, name)?;
+        let [input] = args.input.as_slice() else {
+            bail!(
+                "--input: --column reads one table, not {} inputs",
+                args.input.len()
+            );
+        };
+        let col = read_column(input, name)?;
         if col.missing > 0 {
             errln!(
                 "note: {} missing value(s) of column '{name}' skipped",
@@ -492,7 +499,7 @@ pub fn run(args: Args) -> Result<()> {
 
     let mut rows: Vec<FitRow> = Vec::new();
     for (scope, series, data, dropped) in sets {
-        let what = || format!("{}: {scope} {series}", args.input.display());
+        let what = || format!("{}: {scope} {series}", inputs_name(&args.input));
         let rule = match explicit_rule {
             Some(r) => r,
             None if args.spectrum.is_some() => {

@@ -14,7 +14,7 @@ use gradscope_io::{GradReader, Provenance, Sample};
 use gradscope_stats::spectrum::{DirectAccumulator, GramAccumulator, MatrixKind, Route, Spectrum};
 use gradscope_tool::progress::progress;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A contiguous range of coordinates with a name (`all` or a tensor's name).
 #[derive(Debug, Clone)]
@@ -28,8 +28,8 @@ pub struct ScopeRange {
 enum Source {
     /// All `n x d` values, row-major.
     Memory(Vec<f32>),
-    /// Re-read the file, keeping the samples of `step`.
-    File(PathBuf),
+    /// Re-read the file (or the parts), keeping the samples of `step`.
+    File(Vec<PathBuf>),
 }
 
 /// What the first pass learned and kept.
@@ -45,12 +45,16 @@ pub struct GradMatrix {
 }
 
 impl GradMatrix {
-    /// Reads `path` once, keeping the samples of `step` (or of the only step present).
-    pub fn open(path: &Path, step: Option<u64>, block_bytes: usize) -> Result<Self> {
-        let mut reader = GradReader::open(path)?;
+    /// Reads the matrix `paths` name (one file or stream, or its parts) once, keeping
+    /// the samples of `step` (or of the only step present).
+    pub fn open(paths: &[PathBuf], step: Option<u64>, block_bytes: usize) -> Result<Self> {
+        let mut reader = GradReader::open_all(paths)?;
         let meta = reader.meta().clone();
         let dim = reader.dim();
-        let stdin = gradscope_io::is_stdio(path);
+        let (stdin, name) = match paths {
+            [p] => (gradscope_io::is_stdio(p), p.display().to_string()),
+            _ => (false, reader.name().to_string()),
+        };
         let mut keep = Some(Vec::<f32>::new());
         let mut steps = BTreeSet::new();
         let mut batch_sizes = BTreeSet::new();
@@ -86,7 +90,7 @@ impl GradMatrix {
         if batch_sizes.len() > 1 {
             bail!(
                 "{}: the gradients mix batch sizes ({}); a spectrum needs one: write one batch size per file",
-                path.display(),
+                name,
                 batch_sizes
                     .iter()
                     .map(|b| b.to_string())
@@ -99,7 +103,7 @@ impl GradMatrix {
                 if n == 0 {
                     bail!(
                         "{}: no gradients at step {want}; the steps present are: {}",
-                        path.display(),
+                        name,
                         list()
                     );
                 }
@@ -109,20 +113,20 @@ impl GradMatrix {
                 if steps.len() > 1 {
                     bail!(
                         "{}: the gradients come from {} parameter points (steps {}); a spectrum needs one: choose it with --step",
-                        path.display(),
+                        name,
                         steps.len(),
                         list()
                     );
                 }
                 match steps.first() {
                     Some(&s) => s,
-                    None => bail!("{}: the gradient matrix holds no samples", path.display()),
+                    None => bail!("{name}: the gradient matrix holds no samples"),
                 }
             }
         };
         let source = match keep {
             Some(v) => Source::Memory(v),
-            None => Source::File(path.to_path_buf()),
+            None => Source::File(paths.to_vec()),
         };
         Ok(GradMatrix {
             meta,
@@ -158,8 +162,8 @@ impl GradMatrix {
                     f(t, &row[start..start + len])?;
                 }
             }
-            Source::File(path) => {
-                let mut reader = GradReader::open(path)?;
+            Source::File(paths) => {
+                let mut reader = GradReader::open_all(paths)?;
                 let mut s = Sample::default();
                 let mut t = 0;
                 while reader.next_sample(&mut s)? {
@@ -167,13 +171,13 @@ impl GradMatrix {
                         continue;
                     }
                     if t == self.n {
-                        bail!("{} changed while it was being read", path.display());
+                        bail!("{} changed while it was being read", reader.name());
                     }
                     f(t, &s.values[start..start + len])?;
                     t += 1;
                 }
                 if t != self.n {
-                    bail!("{} changed while it was being read", path.display());
+                    bail!("{} changed while it was being read", reader.name());
                 }
             }
         }

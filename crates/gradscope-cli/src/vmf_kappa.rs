@@ -27,7 +27,7 @@ use gradscope_io::state_file::{StateFile, StateWriter};
 use gradscope_io::{GradReader, Provenance, Sample};
 use gradscope_stats::vmf::uniformity::{null_kappa, NullKappa};
 use gradscope_stats::vmf::{DirectionalAccumulator, Scope, ScopeStats, MAX_BLOCK};
-use gradscope_tool::args::{one_stdout, table_path, Json, Threads};
+use gradscope_tool::args::{one_stdout, table_path, GradInput, Json, Threads};
 use gradscope_tool::progress::progress;
 use gradscope_tool::report::{Column, Report};
 use gradscope_tool::table_builder::TableBuilder;
@@ -40,9 +40,8 @@ use std::sync::mpsc;
 #[derive(Debug, Parser)]
 #[command(name = "vmf-kappa", version, about, long_about = None)]
 pub struct Args {
-    /// Gradient matrix to read: a Parquet file or Arrow IPC stream, `-` for stdin.
-    #[arg(short, long, default_value = "-")]
-    pub input: PathBuf,
+    #[command(flatten)]
+    pub input: GradInput,
 
     /// Results: .parquet, .csv or .json by extension, `-` for CSV on stdout. Without it
     /// only the summary on stderr (and `--json` on stdout) is written.
@@ -167,7 +166,7 @@ fn plan(args: &Args) -> Result<Source> {
     )?;
     args.threads.init();
     if args.merge.is_empty() {
-        return Ok(Source::Gradients(Box::new(GradReader::open(&args.input)?)));
+        return Ok(Source::Gradients(Box::new(args.input.open()?)));
     }
     let mut states: Vec<StateFile> = Vec::with_capacity(args.merge.len());
     for path in &args.merge {
@@ -398,7 +397,7 @@ fn measure(args: &Args, mut reader: GradReader, outputs: &mut OutputSet) -> Resu
     if groups.rows.is_empty() {
         bail!(
             "{}: the gradient matrix holds no samples",
-            args.input.display()
+            args.input.name()
         );
     }
     groups.done(meta, outputs)

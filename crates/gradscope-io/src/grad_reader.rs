@@ -17,6 +17,7 @@
 
 use crate::decoder_guard::guarded;
 use crate::grad_matrix::{check_layout, check_schema, ColumnIndex, TensorLayout};
+use crate::grad_parts::{Partition, PartsReader};
 use crate::ipc_stream::StreamSource;
 use crate::provenance::Provenance;
 use crate::values_page_decoder::{Record, ValuesPageDecoder};
@@ -25,7 +26,8 @@ use anyhow::{anyhow, bail, Result};
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, UInt32Array, UInt64Array};
 use arrow::compute::cast;
 use arrow::datatypes::{
-    DataType, Float16Type, Float32Type, Float64Type, Int32Type, Int64Type, UInt32Type, UInt64Type,
+    DataType, Field, Float16Type, Float32Type, Float64Type, Int32Type, Int64Type, UInt32Type,
+    UInt64Type,
 };
 use arrow::error::ArrowError;
 use arrow::ipc::reader::FileReader;
@@ -35,7 +37,7 @@ use parquet::arrow::ProjectionMask;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One gradient: every tensor of the layout, concatenated.
 ///
@@ -128,35 +130,110 @@ fn unsigned(
     Ok(wide)
 }
 
+/// The index [`ColumnIndex`] holds for a key column the file lacks and its hive
+/// partition supplies (see [`columns_of`]).
+const SUPPLIED: usize = usize::MAX - 1;
+
+/// The key column `column` of a batch: from the file (checked against the partition's
+/// value for it, when the path has one), or the partition's value on every row when the
+/// file lacks the column.
+fn key_column(
+    name: &str,
+    b: &RecordBatch,
+    at: usize,
+    column: &str,
+    fixed: Option<u64>,
+    first_row: u64,
+    max: u64,
+    nullable: bool,
+) -> Result<UInt64Array> {
+    if at == SUPPLIED {
+        let v = fixed.expect("a supplied column has a partition value");
+        return Ok(UInt64Array::from_value(v, b.num_rows()));
+    }
+    let a = unsigned(name, b.column(at), column, first_row, max, nullable)?;
+    if let Some(v) = fixed {
+        if let Some(i) = (0..a.len()).find(|&i| a.is_valid(i) && a.value(i) != v) {
+            bail!(
+                "{name}: row {}: column `{column}` holds {}, but the path says {column}={v} (a hive partition value must agree with the file)",
+                first_row + i as u64,
+                a.value(i)
+            );
+        }
+    }
+    Ok(a)
+}
+
+/// The columns of a file's `schema` ([`check_schema`]), where a key column the file
+/// lacks may come from its hive partition: `step`, `sample` or `batch_size` given by a
+/// `key=value` directory of the path is added as a constant column ([`SUPPLIED`]).
+fn columns_of(
+    name: &str,
+    schema: &arrow::datatypes::Schema,
+    part: &Partition,
+) -> Result<ColumnIndex> {
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut supplied = Vec::new();
+    for (column, value) in part.keys() {
+        if value.is_some() && schema.index_of(column).is_err() {
+            fields.push(Field::new(column, DataType::UInt64, false));
+            supplied.push(column);
+        }
+    }
+    let mut cols =
+        check_schema(&arrow::datatypes::Schema::new(fields)).map_err(|e| anyhow!("{name}: {e}"))?;
+    for column in supplied {
+        match column {
+            "step" => cols.step = SUPPLIED,
+            "sample" => cols.sample = SUPPLIED,
+            _ => cols.batch_size = Some(SUPPLIED),
+        }
+    }
+    Ok(cols)
+}
+
 /// The columns of `b` (found at `cols`) in the reader's types; `first_row` is the
-/// file's row number of the batch's first row, for messages.
-fn normalize(name: &str, b: &RecordBatch, cols: &ColumnIndex, first_row: u64) -> Result<Columns> {
+/// file's row number of the batch's first row, for messages; `part` the hive partition
+/// values of the file's path.
+fn normalize(
+    name: &str,
+    b: &RecordBatch,
+    cols: &ColumnIndex,
+    part: &Partition,
+    first_row: u64,
+) -> Result<Columns> {
     let narrow = |a: UInt64Array| -> Result<UInt32Array> {
         Ok(cast(&a, &DataType::UInt32)?
             .as_primitive::<UInt32Type>()
             .clone())
     };
-    let step = unsigned(
+    let step = key_column(
         name,
-        b.column(cols.step),
+        b,
+        cols.step,
         "step",
+        part.step,
         first_row,
         u64::MAX,
         false,
     )?;
-    let sample = narrow(unsigned(
+    let sample = narrow(key_column(
         name,
-        b.column(cols.sample),
+        b,
+        cols.sample,
         "sample",
+        part.sample,
         first_row,
         u32::MAX as u64,
         false,
     )?)?;
     let batch_size = match cols.batch_size {
-        Some(i) => Some(narrow(unsigned(
+        Some(i) => Some(narrow(key_column(
             name,
-            b.column(i),
+            b,
+            i,
             "batch_size",
+            part.batch_size,
             first_row,
             u32::MAX as u64,
             true,
@@ -232,9 +309,12 @@ fn list_at(col: &ArrayRef, row: usize) -> Option<(&ArrayRef, usize, usize)> {
     })
 }
 
-/// Reads a gradient matrix sample by sample.
-pub struct GradReader {
+/// Reads one file or stream of a gradient matrix (the whole matrix, or one of its
+/// parts) sample by sample.
+pub struct PartReader {
     name: String,
+    /// The hive partition values of the file's path (`step=938/...`).
+    partition: Partition,
     meta: Provenance,
     source: Source,
     cols: ColumnIndex,
@@ -256,9 +336,9 @@ pub struct GradReader {
     pages: Option<ValuesPageDecoder>,
 }
 
-impl std::fmt::Debug for GradReader {
+impl std::fmt::Debug for PartReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GradReader")
+        f.debug_struct("PartReader")
             .field("name", &self.name)
             .field("samples", &self.samples)
             .finish()
@@ -312,6 +392,7 @@ fn provenance_from(name: &str, json: Option<&String>) -> Result<Option<Provenanc
 fn infer_layout(
     name: &str,
     cols: &ColumnIndex,
+    part: &Partition,
     batches: &mut dyn FnMut() -> Result<Option<RecordBatch>, ArrowError>,
 ) -> Result<(Vec<TensorLayout>, Vec<RecordBatch>)> {
     let mut read = Vec::new();
@@ -321,7 +402,7 @@ fn infer_layout(
     'batches: while let Some(b) =
         batches().map_err(|e| anyhow!("{name}: cannot read the first sample: {e}"))?
     {
-        let c = normalize(name, &b, cols, rows)?;
+        let c = normalize(name, &b, cols, part, rows)?;
         rows += c.rows as u64;
         read.push(b);
         let values = c.values.as_ref().expect("inferred from the Arrow columns");
@@ -355,24 +436,47 @@ fn infer_layout(
     Ok((layout, read))
 }
 
-impl GradReader {
+/// How a part is opened: its hive partition, the bytes of `values` a record batch may
+/// hold, and (for tests) whether the page decoder may be used.
+#[derive(Debug, Clone)]
+pub(crate) struct PartOptions {
+    pub partition: Partition,
+    pub batch_bytes: usize,
+    pub use_pages: bool,
+}
+
+/// About 16 MiB of values per record batch of a file read alone.
+pub(crate) const BATCH_BYTES: usize = 16 << 20;
+
+impl Default for PartOptions {
+    fn default() -> Self {
+        Self {
+            partition: Partition::default(),
+            batch_bytes: BATCH_BYTES,
+            use_pages: true,
+        }
+    }
+}
+
+impl PartReader {
     /// Opens a Parquet file or Arrow IPC stream/file at `path`, or stdin for `-`.
     pub fn open(path: &Path) -> Result<Self> {
-        Self::open_guarded(path, true)
+        Self::open_part(path, &PartOptions::default())
     }
 
     /// `open_with` with panics inside arrow-rs and parquet as errors ([`guarded`]).
-    fn open_guarded(path: &Path, use_pages: bool) -> Result<Self> {
+    pub(crate) fn open_part(path: &Path, opts: &PartOptions) -> Result<Self> {
         let name = if is_stdio(path) {
             "stdin".to_string()
         } else {
             path.display().to_string()
         };
-        guarded(&name, "cannot open", || Self::open_with(path, use_pages))
+        guarded(&name, "cannot open", || Self::open_with(path, opts))
     }
 
-    /// `open`, optionally without the page decoder (to check one path against the other).
-    fn open_with(path: &Path, use_pages: bool) -> Result<Self> {
+    /// `open`, with a partition, a batch size, and optionally without the page decoder
+    /// (to check one path against the other).
+    fn open_with(path: &Path, opts: &PartOptions) -> Result<Self> {
         if is_stdio(path) {
             crate::pipe::widen_stdin();
             let not_a_stream = |e: &dyn std::fmt::Display| {
@@ -386,7 +490,7 @@ impl GradReader {
                         false => not_a_stream(&e),
                     }
                 })?;
-            return Self::from_stream("stdin".into(), reader);
+            return Self::from_stream("stdin".into(), reader, &opts.partition);
         }
         let name = path.display().to_string();
         let mut file = File::open(path).map_err(|e| anyhow!("{name}: cannot open: {e}"))?;
@@ -394,24 +498,25 @@ impl GradReader {
             bail!("{name}: is a directory, not a gradient matrix");
         }
         match sniff(&mut file).map_err(|e| anyhow!("{name}: cannot read: {e}"))? {
-            "parquet" => Self::open_parquet(name, file, use_pages),
+            "parquet" => Self::open_parquet(name, file, opts),
             "ipc-file" => {
                 let reader = FileReader::try_new(BufReader::new(file), None).map_err(|e| anyhow!("{name}: not a readable Arrow IPC file: {e}"))?;
                 let schema = reader.schema();
                 let json = schema.metadata().get(METADATA_KEY).cloned();
-                let cols = check_schema(&schema).map_err(|e| anyhow!("{name}: {e}"))?;
-                Self::from_source(name, cols, json, Source::Batches(Box::new(reader)))
+                let cols = columns_of(&name, &schema, &opts.partition)?;
+                Self::from_source(name, cols, json, Source::Batches(Box::new(reader)), &opts.partition)
             }
             "ipc-stream" => {
                 let reader = StreamSource::try_new(BufReader::with_capacity(STREAM_BUFFER, file)).map_err(|e| anyhow!("{name}: not a readable Arrow IPC stream: {e}"))?;
-                Self::from_stream(name, reader)
+                Self::from_stream(name, reader, &opts.partition)
             }
             "empty" => bail!("{name}: the file is empty"),
             _ => bail!("{name}: not a Parquet file or an Arrow IPC stream (a gradient matrix is written by dump-grads or synth-grads)"),
         }
     }
 
-    fn open_parquet(name: String, file: File, use_pages: bool) -> Result<Self> {
+    fn open_parquet(name: String, file: File, opts: &PartOptions) -> Result<Self> {
+        let part = &opts.partition;
         let cannot = |e: &dyn std::fmt::Display| anyhow!("{name}: cannot open: {e}");
         let plain_file = file.try_clone().map_err(|e| cannot(&e))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -427,8 +532,8 @@ impl GradReader {
             });
         let schema = builder.schema().clone();
         let json = kv.or_else(|| schema.metadata().get(METADATA_KEY).cloned());
-        let cols = check_schema(&schema).map_err(|e| anyhow!("{name}: {e}"))?;
-        // About 16 MiB of values per batch, whole rows.
+        let cols = columns_of(&name, &schema, part)?;
+        // About `batch_bytes` of values per batch, whole rows.
         let md = builder.metadata().clone();
         let rows = md.file_metadata().num_rows().max(1) as usize;
         let bytes = md
@@ -437,7 +542,7 @@ impl GradReader {
             .map(|g| g.total_byte_size().max(0) as usize)
             .sum::<usize>()
             .max(1);
-        let batch_rows = ((16usize << 20) / (bytes / rows).max(1)).clamp(1, 65_536);
+        let batch_rows = (opts.batch_bytes / (bytes / rows).max(1)).clamp(1, 65_536);
         // Without metadata the layout comes from the first sample, read apart by a
         // reader of its own (the file is read again from the start).
         let inferred = match provenance_from(&name, json.as_ref())? {
@@ -450,7 +555,7 @@ impl GradReader {
                     .build()
                     .map_err(|e| anyhow!("{name}: {e}"))?;
                 let mut next = || reader.next().transpose();
-                Some(infer_layout(&name, &cols, &mut next)?.0)
+                Some(infer_layout(&name, &cols, part, &mut next)?.0)
             }
         };
         let descr = md.file_metadata().schema_descr_ptr();
@@ -458,7 +563,7 @@ impl GradReader {
             .columns()
             .iter()
             .position(|c| c.path().parts().first().map(String::as_str) == Some("values"));
-        let me = match leaf.filter(|&c| use_pages && ValuesPageDecoder::supports(&md, c)) {
+        let me = match leaf.filter(|&c| opts.use_pages && ValuesPageDecoder::supports(&md, c)) {
             Some(leaf) => {
                 // Every column but `values` through Arrow; `values` from its pages.
                 let field = schema.field(cols.values);
@@ -485,13 +590,18 @@ impl GradReader {
                     .map_err(|e| anyhow!("{name}: {e}"))?;
                 let projected = reader.schema();
                 let at = |c: &str| projected.index_of(c).ok();
+                // A column the partition supplies stays supplied.
+                let key = |c: &str, i: usize| match i {
+                    SUPPLIED => SUPPLIED,
+                    _ => at(c).expect("projected column"),
+                };
                 let projected_cols = ColumnIndex {
-                    step: at("step").expect("projected column"),
-                    sample: at("sample").expect("projected column"),
+                    step: key("step", cols.step),
+                    sample: key("sample", cols.sample),
                     tensor: at("tensor").expect("projected column"),
                     values: usize::MAX,
                     loss: at("loss"),
-                    batch_size: at("batch_size"),
+                    batch_size: cols.batch_size.map(|i| key("batch_size", i)),
                 };
                 let mut me = Self::new(
                     name,
@@ -499,6 +609,7 @@ impl GradReader {
                     json,
                     Source::Batches(Box::new(reader)),
                     inferred,
+                    part,
                 )?;
                 me.pages = Some(pages);
                 me
@@ -514,6 +625,7 @@ impl GradReader {
                     json,
                     Source::Batches(Box::new(reader)),
                     inferred,
+                    part,
                 )?
             }
         };
@@ -521,11 +633,15 @@ impl GradReader {
     }
 
     /// A reader of the IPC stream `reader` named `name`.
-    fn from_stream(name: String, reader: StreamSource<BufReader<File>>) -> Result<Self> {
+    fn from_stream(
+        name: String,
+        reader: StreamSource<BufReader<File>>,
+        part: &Partition,
+    ) -> Result<Self> {
         let schema = reader.schema();
         let json = schema.metadata().get(METADATA_KEY).cloned();
-        let cols = check_schema(&schema).map_err(|e| anyhow!("{name}: {e}"))?;
-        Self::from_source(name, cols, json, Source::Stream(Box::new(reader)))
+        let cols = columns_of(&name, &schema, part)?;
+        Self::from_source(name, cols, json, Source::Stream(Box::new(reader)), part)
     }
 
     /// A reader of `source` (batches whose columns `check_schema` found at `cols`) with
@@ -536,20 +652,21 @@ impl GradReader {
         cols: ColumnIndex,
         json: Option<String>,
         mut source: Source,
+        part: &Partition,
     ) -> Result<Self> {
         if provenance_from(&name, json.as_ref())?.is_some() {
-            return Self::new(name, cols, json, source, None);
+            return Self::new(name, cols, json, source, None, part);
         }
         if let Source::Stream(s) = &mut source {
             // Batches held while reading ahead keep their own floats.
             s.set_landing(false);
         }
         let mut next = || source.next_batch();
-        let (layout, read) = infer_layout(&name, &cols, &mut next)?;
+        let (layout, read) = infer_layout(&name, &cols, part, &mut next)?;
         if let Source::Stream(s) = &mut source {
             s.set_landing(true);
         }
-        let mut me = Self::new(name, cols, json, source, Some(layout))?;
+        let mut me = Self::new(name, cols, json, source, Some(layout), part)?;
         me.queued = read.into();
         Ok(me)
     }
@@ -560,6 +677,7 @@ impl GradReader {
         json: Option<String>,
         source: Source,
         inferred: Option<Vec<TensorLayout>>,
+        part: &Partition,
     ) -> Result<Self> {
         let meta = match inferred {
             Some(layout) => Provenance::inferred(layout),
@@ -573,6 +691,7 @@ impl GradReader {
             .collect();
         Ok(Self {
             name,
+            partition: part.clone(),
             meta,
             source,
             cols,
@@ -651,7 +770,13 @@ impl GradReader {
                     self.samples
                 ),
                 Ok(Some(b)) => {
-                    let c = normalize(&self.name, &b, &self.cols, self.rows_before)?;
+                    let c = normalize(
+                        &self.name,
+                        &b,
+                        &self.cols,
+                        &self.partition,
+                        self.rows_before,
+                    )?;
                     self.tensor_ids = self.map_tensors(&c)?;
                     self.batch = Some(c);
                     self.row = 0;
@@ -858,7 +983,7 @@ impl GradReader {
     }
 }
 
-impl GradReader {
+impl PartReader {
     /// When the current batch is exactly one sample whose floats an IPC stream read apart
     /// (one row per tensor, list offsets from 0 to the dimension), swaps them into
     /// `values` instead of copying them; true if it did.
@@ -881,6 +1006,120 @@ impl GradReader {
                 None => false,
             };
         whole && stream.take_landed(values)
+    }
+}
+
+impl PartReader {
+    /// The (step, sample) of the next sample, without reading it; None at the end.
+    pub fn peek_key(&mut self) -> Result<Option<(u64, u32)>> {
+        if !self.advance()? {
+            return Ok(None);
+        }
+        let b = self.batch.as_ref().expect("advance loaded a batch");
+        Ok(Some((b.step.value(self.row), b.sample.value(self.row))))
+    }
+}
+
+/// Reads a gradient matrix sample by sample: one file or stream ([`PartReader`]), or a
+/// matrix in parts (a directory, a glob, several files) merged in (step, sample) order
+/// ([`crate::grad_parts`]).
+#[derive(Debug)]
+pub struct GradReader {
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    One(Box<PartReader>),
+    Parts(Box<PartsReader>),
+}
+
+impl GradReader {
+    /// Opens `path`: a Parquet file or Arrow IPC stream/file, stdin for `-`, or the
+    /// parts of a matrix: a directory (every `*.parquet` below it) or a glob pattern.
+    pub fn open(path: &Path) -> Result<Self> {
+        Self::open_all(&[path.to_path_buf()])
+    }
+
+    /// Opens the gradient matrix `inputs` name together: one file or stdin as
+    /// [`GradReader::open`], or several files, directories and glob patterns, whose
+    /// parts are read as one matrix ([`crate::grad_parts`] gives the rules).
+    pub fn open_all(inputs: &[PathBuf]) -> Result<Self> {
+        let inner = match crate::grad_parts::resolve(inputs)? {
+            crate::grad_parts::Inputs::One(part) => {
+                let opts = PartOptions {
+                    partition: part.partition,
+                    ..PartOptions::default()
+                };
+                Inner::One(Box::new(PartReader::open_part(&part.path, &opts)?))
+            }
+            crate::grad_parts::Inputs::Parts(name, parts) => {
+                Inner::Parts(Box::new(PartsReader::open(name, parts)?))
+            }
+        };
+        Ok(Self { inner })
+    }
+
+    /// Skip the NaN/infinity check (for tools that handle non-finite values themselves).
+    pub fn set_check_finite(&mut self, check: bool) {
+        match &mut self.inner {
+            Inner::One(r) => r.set_check_finite(check),
+            Inner::Parts(r) => r.set_check_finite(check),
+        }
+    }
+
+    /// The name used in messages: the path, "stdin", or the inputs of a matrix in parts.
+    pub fn name(&self) -> &str {
+        match &self.inner {
+            Inner::One(r) => r.name(),
+            Inner::Parts(r) => r.name(),
+        }
+    }
+
+    /// The provenance, including the parameter layout (of a matrix in parts: the first
+    /// part's, without `shard`, with `parts`).
+    pub fn meta(&self) -> &Provenance {
+        match &self.inner {
+            Inner::One(r) => r.meta(),
+            Inner::Parts(r) => r.meta(),
+        }
+    }
+
+    /// Values per sample.
+    pub fn dim(&self) -> usize {
+        self.meta().dim()
+    }
+
+    /// Samples read so far.
+    pub fn samples_read(&self) -> u64 {
+        match &self.inner {
+            Inner::One(r) => r.samples_read(),
+            Inner::Parts(r) => r.samples_read(),
+        }
+    }
+
+    /// Whether the file has a `loss` column (else [`Sample::loss`] is NaN).
+    pub fn has_loss(&self) -> bool {
+        match &self.inner {
+            Inner::One(r) => r.has_loss(),
+            Inner::Parts(r) => r.has_loss(),
+        }
+    }
+
+    /// Whether the file has a `batch_size` column (else [`Sample::batch_size`] is 0).
+    pub fn has_batch_size(&self) -> bool {
+        match &self.inner {
+            Inner::One(r) => r.has_batch_size(),
+            Inner::Parts(r) => r.has_batch_size(),
+        }
+    }
+
+    /// Reads the next sample into `out` (reusing its buffer). Returns false at the end.
+    pub fn next_sample(&mut self, out: &mut Sample) -> Result<bool> {
+        match &mut self.inner {
+            Inner::One(r) => r.next_sample(out),
+            Inner::Parts(r) => r.next_sample(out),
+        }
     }
 }
 
@@ -1089,7 +1328,11 @@ mod page_layout_tests {
     }
 
     fn read_all_with(path: &Path, use_pages: bool) -> (bool, Vec<Sample>) {
-        let mut r = GradReader::open_guarded(path, use_pages).unwrap();
+        let opts = PartOptions {
+            use_pages,
+            ..PartOptions::default()
+        };
+        let mut r = PartReader::open_part(path, &opts).unwrap();
         let fast = r.pages.is_some();
         let mut out = Vec::new();
         let mut s = Sample::default();

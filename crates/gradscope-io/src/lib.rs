@@ -6,6 +6,8 @@
 //!   wrong file into one clear error;
 //! - [`grad_writer`] and [`grad_reader`]: streaming writer and reader, Parquet on disk and
 //!   an Arrow IPC stream when the path is `-`, in memory bounded by one row group;
+//! - [`grad_parts`]: a matrix in parts (a directory, hive partitions, a glob, several
+//!   files) read as one by a k-way merge on (step, sample);
 //! - [`pipe`]: 1 MiB pipe buffers for gradient streams;
 //! - [`result_table`]: result tables as Parquet, CSV or JSON chosen by extension;
 //! - [`values_chunk_writer`] and [`values_page_decoder`]: the Parquet `values` column
@@ -23,6 +25,7 @@
 pub mod atomic;
 pub mod decoder_guard;
 pub mod grad_matrix;
+pub mod grad_parts;
 pub mod grad_reader;
 pub mod grad_writer;
 pub mod ipc_stream;
@@ -35,7 +38,7 @@ pub mod values_chunk_writer;
 pub mod values_page_decoder;
 
 pub use grad_matrix::{TensorLayout, GRAD_COLUMNS};
-pub use grad_reader::{GradReader, Sample};
+pub use grad_reader::{GradReader, PartReader, Sample};
 pub use grad_writer::{GradWriter, WriterOptions};
 pub use provenance::Provenance;
 pub use result_table::{write_table, TableFormat};

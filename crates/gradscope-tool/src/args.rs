@@ -5,6 +5,45 @@ use crate::exit::UsageError;
 use gradscope_io::TableFormat;
 use std::path::{Path, PathBuf};
 
+/// `-i/--input` of the tools that read a gradient matrix: one file or stream, or a
+/// matrix in parts (`gradscope_io::grad_parts` gives the rules).
+#[derive(Debug, Clone, clap::Args)]
+pub struct GradInput {
+    /// Gradient matrix to read: a Parquet file or Arrow IPC stream, `-` for stdin. Or a
+    /// matrix in parts, read as one in (step, sample) order: a directory (every *.parquet
+    /// below it; hive partitions such as step=938/ understood), a quoted glob
+    /// ('grads/**/*.parquet'), or several files (-i a.parquet b.parquet).
+    #[arg(short = 'i', long = "input", value_name = "PATH", num_args = 1.., default_value = "-")]
+    pub paths: Vec<PathBuf>,
+}
+
+impl GradInput {
+    /// Opens the input(s) as one gradient matrix.
+    pub fn open(&self) -> anyhow::Result<gradscope_io::GradReader> {
+        gradscope_io::GradReader::open_all(&self.paths)
+    }
+
+    /// Whether the input is standard input (`-`).
+    pub fn is_stdin(&self) -> bool {
+        matches!(self.paths.as_slice(), [p] if gradscope_io::is_stdio(p))
+    }
+
+    /// The input for messages ([`inputs_name`]).
+    pub fn name(&self) -> String {
+        inputs_name(&self.paths)
+    }
+}
+
+/// Inputs named in messages: the path (`-` for stdin), or the first of several and how
+/// many more.
+pub fn inputs_name(paths: &[PathBuf]) -> String {
+    match paths {
+        [] => String::new(),
+        [p] => p.display().to_string(),
+        [p, rest @ ..] => format!("{} and {} more inputs", p.display(), rest.len()),
+    }
+}
+
 /// `--threads` of the statistics tools (rayon's pool).
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct Threads {
