@@ -42,7 +42,7 @@ export GRADSCOPE_DATA_MIRROR ?= $(abspath ../shared/data)
 
 STATS_BINS := vmf-kappa vmf-null synth-grads
 
-.PHONY: help setup build test fuzz lint fmt bench demo example-transformer reproduce-table1 reproduce-vmf-figures reproduce-walk-table1 reproduce-walk-figures reproduce-edge-of-stability reproduce-gaussianity reproduce-structure-table2 reproduce-structure-spectra clean data
+.PHONY: help setup build test fuzz lint fmt bench demo example-transformer reproduce-table1 reproduce-vmf-figures reproduce-walk-table1 reproduce-walk-figures reproduce-edge-of-stability reproduce-gaussianity reproduce-structure-table2 reproduce-structure-spectra reproduce-spectra-side-by-side clean data
 help:
 	@echo "make setup             Python environment with torch 2.13.0 (libtorch) and the reference packages"
 	@echo "make build             release binaries in $(RELEASE)/"
@@ -61,6 +61,7 @@ help:
 	@echo "make reproduce-structure-spectra  the structure study's Tables 1, 4, 5 and Figure 1: eigengap and spectrum power laws (~27 min; FULL=1: T = 5,000, batch sizes to 10,000)"
 	@echo "make reproduce-structure-fcn  the structure study's Table 6: second-moment spectra of FCNs of widths 70/30/10, one and two layers, B = 10 (~21 min under load; FULL=1: T = 5,000)"
 	@echo "make reproduce-structure-lnn  the structure study's Table 7: second-moment spectra of the 4-layer linear network, plain, BatchNorm, ReLU (~12 min under load; FULL=1: T = 5,000)"
+	@echo "make reproduce-spectra-side-by-side  per layer of lenet and fcn on MNIST, at init and after 1 epoch: power laws of the gradient covariance, Hessian block and weight spectra (~15 min; FULL=1: 50 epochs, bigger)"
 	@echo "make reproduce-walk-figure4   the walk study's Figure 4 for the MLP: barriers per epoch over 40 epochs (loss on 200 images; FULL=1: 60,000)"
 	@echo "make reproduce-vmf-snr        the vMF study's Figure 7 / appendix G: SNR, normSNR, kappa-hat over training (CIFAR-10 if present, else Fashion-MNIST)"
 	@echo "make reproduce-all     every reproduction above, then the report (estimated 3 h 10 min on 2 cores)"
@@ -152,6 +153,11 @@ reproduce-structure-table2: build data
 
 reproduce-structure-spectra: build data
 	bash scripts/structure/spectra.sh
+
+# Gradient covariance, Hessian (per layer: hessian-align --blocks layer) and weight spectra
+# of the same layers side by side (scripts/spectra/side_by_side.sh says what it runs).
+reproduce-spectra-side-by-side: build data
+	bash scripts/spectra/side_by_side.sh
 
 # Tables and figures added to the studies' reproductions (each script says what it runs,
 # on which data and at which size).

@@ -10,6 +10,11 @@
 //!   `--method power`), or both, with the products each needed
 //!   (`gradscope_torch::hessian_spectrum`);
 //! - tr(H) by Hutchinson's estimator (1990) from `--trace-probes` Rademacher vectors;
+//! - the spectral density of H by stochastic Lanczos quadrature (`--density`);
+//! - with `--blocks`, the same three on each diagonal block H_bb of H (one layer's, one
+//!   tensor's or one name prefix's parameters; `gradscope_torch::hessian_blocks`), one row
+//!   per block (`--blocks-output`) and a `block` column in the eigenvalue, density and node
+//!   tables (`all` is the whole network);
 //! - for each batch size B of `--batch-sizes` (the study: 100, 1,000, 10,000 and the whole
 //!   set) and each of `--minibatches` minibatches (B distinct training examples, drawn
 //!   independently with `--seed`; one "minibatch" for the whole set), the minibatch gradient
@@ -37,11 +42,13 @@ use gradscope_tool::args::{
     one_stdout, png_path, table_file, table_path, Device as DeviceArg, Json, TorchThreads,
 };
 use gradscope_tool::progress::progress;
+use gradscope_tool::report::{Column, Report};
 use gradscope_tool::table_builder::TableBuilder;
 use gradscope_tool::text_table::{num, print_table};
 use gradscope_tool::{errln, tool_name, OutputSet};
 use gradscope_torch::device::{device_name, init_torch, parse_device};
 use gradscope_torch::hessian::LossHessian;
+use gradscope_torch::hessian_blocks::{blocks, Block, BlockSpec};
 use gradscope_torch::hessian_spectrum::{
     hutchinson_trace, lanczos, power_iteration, stochastic_lanczos_quadrature, Eigen,
 };
@@ -146,6 +153,25 @@ pub struct Args {
     /// Lanczos steps per probe (Hessian-vector products; memory: this many vectors).
     #[arg(long, value_name = "M", default_value_t = 80)]
     pub slq_steps: usize,
+
+    /// Draw the density (--density; with --blocks, each block's too) on a log y axis, as
+    /// Ghorbani, Krishnan and Xiao's Figure 1 does; values below 1e-6 of the highest are
+    /// drawn at that floor (a log axis has no zero).
+    #[arg(long, value_name = "FILE.png", value_parser = png_path, requires = "density")]
+    pub density_plot: Option<PathBuf>,
+
+    /// Curvature per block of parameters: the top eigenvalues (-k), the trace
+    /// (--trace-probes) and the density (--density) of each diagonal block H_bb of the
+    /// Hessian (products with v zero outside the block, read back on the block), besides
+    /// the whole network's. `layer`: one block per module (`fc1.weight` + `fc1.bias`);
+    /// `tensor`: one per tensor; or comma-separated name prefixes (`conv,fc3`).
+    #[arg(long, value_name = "layer|tensor|PREFIX,...")]
+    pub blocks: Option<String>,
+
+    /// One row per block (and `all`, the whole network): parameters, top eigenvalue,
+    /// trace and its standard error, Hessian-vector products.
+    #[arg(long, value_name = "FILE", value_parser = table_path, requires = "blocks")]
+    pub blocks_output: Option<PathBuf>,
 
     /// Gaussian broadening of the density, in eigenvalue units (0: 1/100 of the range of
     /// the quadrature's nodes).
@@ -265,6 +291,7 @@ pub fn run(args: Args) -> Result<()> {
             args.samples_output.as_deref(),
             args.eigen_output.as_deref(),
             args.cosine_output.as_deref(),
+            args.blocks_output.as_deref(),
         ],
     )?;
     if args.chunk == 0 || args.minibatches == 0 {
@@ -275,8 +302,11 @@ pub fn run(args: Args) -> Result<()> {
     }
     let density_grid = match &args.density {
         Some(_) => {
-            if args.slq_probes == 0 || args.slq_steps == 0 {
-                bail!("--slq-probes and --slq-steps must be at least 1");
+            if args.slq_probes == 0 {
+                bail!("--slq-probes 0: the density needs at least 1 probe");
+            }
+            if args.slq_steps == 0 {
+                bail!("--slq-steps 0: the density needs at least 1 Lanczos step per probe");
             }
             if !(args.sigma.is_finite() && args.sigma >= 0.0) {
                 bail!("--sigma {}: must be 0 (automatic) or positive", args.sigma);
@@ -285,6 +315,10 @@ pub fn run(args: Args) -> Result<()> {
         }
         None => None,
     };
+    let block_spec = args.blocks.as_deref().map(BlockSpec::parse).transpose()?;
+    if block_spec.is_some() && args.top_k == 0 && args.trace_probes == 0 && args.density.is_none() {
+        bail!("--blocks: nothing to measure per block: ask for -k, --trace-probes or --density");
+    }
     let device = parse_device(&args.device.name)?;
     init_torch(args.threads.count, args.seed);
     let dirs = datasets::search_dirs(args.data_dir.as_deref());
@@ -299,6 +333,10 @@ pub fn run(args: Args) -> Result<()> {
     if args.top_k > d {
         bail!("--top-k {} exceeds the model's {d} parameters", args.top_k);
     }
+    let block_list: Vec<Block> = match &block_spec {
+        Some(spec) => blocks(spec, &model.store.layout())?,
+        None => Vec::new(),
+    };
     let per_epoch = replay.trainer.batches_per_epoch();
     let epoch = state.step / per_epoch.max(1);
 
@@ -365,73 +403,29 @@ pub fn run(args: Args) -> Result<()> {
         None
     };
 
-    // eigenpairs
-    let mut eigen: Vec<(&str, Eigen, f64)> = Vec::new();
-    if args.top_k > 0 {
-        if matches!(args.method, Method::Lanczos | Method::Both) {
-            let c = Instant::now();
-            let e = lanczos(
-                d,
-                args.top_k,
-                args.max_iter,
-                args.tol,
-                args.seed,
-                device,
-                |v| hess.hvp(v),
-            )?;
-            eigen.push(("lanczos", e, c.elapsed().as_secs_f64()));
-        }
-        if matches!(args.method, Method::Power | Method::Both) {
-            let c = Instant::now();
-            let e = power_iteration(
-                d,
-                args.top_k,
-                args.max_iter,
-                args.tol,
-                args.seed,
-                device,
-                |v| hess.hvp(v),
-            )?;
-            eigen.push(("power", e, c.elapsed().as_secs_f64()));
-        }
-        for (m, e, _) in &eigen {
-            if !e.converged {
-                errln!(
-                    "hessian-align: warning: {m} did not reach --tol {} within --max-iter {} (see the residual column)",
-                    args.tol, args.max_iter
-                );
-            }
-        }
-    }
-    let basis = eigen.first().map(|(_, e, _)| e.vectors.shallow_clone());
-    let trace = if args.trace_probes > 0 {
-        Some(hutchinson_trace(
-            d,
-            args.trace_probes,
-            args.seed,
-            device,
-            |v| hess.hvp(v),
-        )?)
-    } else {
-        None
-    };
-
-    // the spectral density
-    let density = match &args.density {
-        Some(_) => Some(spectral_density(
-            stochastic_lanczos_quadrature(
-                d,
-                args.slq_probes,
-                args.slq_steps,
-                args.seed,
-                device,
-                |v| hess.hvp(v),
-            )?,
-            args.sigma,
+    // the curvature of the whole Hessian, then of each block
+    let whole = curvature(&args, "all", d, density_grid, device, &mut |v: &Tensor| {
+        hess.hvp(v)
+    })?;
+    let bar = progress(Some(block_list.len() as u64), "blocks");
+    let mut per_block = Vec::with_capacity(block_list.len());
+    for b in &block_list {
+        let c = curvature(
+            &args,
+            &b.name,
+            b.dim,
             density_grid,
-        )?),
-        None => None,
-    };
+            device,
+            &mut |v: &Tensor| b.apply(v, |w| hess.hvp(w)),
+        )?;
+        per_block.push(c);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let eigen = &whole.eigen;
+    let trace = whole.trace;
+    let density = &whole.density;
+    let basis = eigen.first().map(|(_, e, _)| e.vectors.shallow_clone());
 
     // alignment per minibatch
     let total: usize = sizes
@@ -605,14 +599,20 @@ pub fn run(args: Args) -> Result<()> {
             .build()?;
         outputs.table(p, &t, &meta)?;
     }
+    let curvatures: Vec<&Curvature> = std::iter::once(&whole).chain(&per_block).collect();
     if let Some(p) = &args.eigen_output {
+        let mut block = Vec::new();
         let mut method = Vec::new();
         let mut rank = Vec::new();
         let mut value = Vec::new();
         let mut resid = Vec::new();
         let mut prods = Vec::new();
-        for (m, e, _) in &eigen {
+        for (c, (m, e, _)) in curvatures
+            .iter()
+            .flat_map(|c| c.eigen.iter().map(move |x| (c, x)))
+        {
             for (i, (v, r)) in e.values.iter().zip(&e.residuals).enumerate() {
+                block.push(c.block.clone());
                 method.push(m.to_string());
                 rank.push(i as u64 + 1);
                 value.push(*v);
@@ -623,6 +623,7 @@ pub fn run(args: Args) -> Result<()> {
         let t = TableBuilder::new()
             .u64("step", std::iter::repeat_n(state.step, rank.len()))
             .u64("epoch", std::iter::repeat_n(epoch, rank.len()))
+            .str("block", block)
             .str("method", method)
             .u64("rank", rank)
             .f64("eigenvalue", value)
@@ -656,7 +657,11 @@ pub fn run(args: Args) -> Result<()> {
             )
         })?;
     }
-    if let (Some(p), Some(dens)) = (&args.density, &density) {
+    let densities: Vec<(&str, &Density)> = curvatures
+        .iter()
+        .filter_map(|c| c.density.as_ref().map(|d| (c.block.as_str(), d)))
+        .collect();
+    if let (Some(p), Some(dens)) = (&args.density, density) {
         let mut m = meta.clone();
         m.kind = "hessian-density".into();
         m.extra.insert("sigma".into(), dens.sigma.into());
@@ -664,35 +669,82 @@ pub fn run(args: Args) -> Result<()> {
             .insert("slq_probes".into(), (args.slq_probes as u64).into());
         m.extra
             .insert("slq_steps".into(), (args.slq_steps as u64).into());
+        let rows: Vec<(&str, f64, f64)> = densities
+            .iter()
+            .flat_map(|(b, d)| d.grid.iter().zip(&d.values).map(move |(x, y)| (*b, *x, *y)))
+            .collect();
         let t = TableBuilder::new()
-            .u64("step", std::iter::repeat_n(state.step, dens.grid.len()))
-            .f64("eigenvalue", dens.grid.iter().copied())
-            .f64("density", dens.values.iter().copied())
+            .u64("step", std::iter::repeat_n(state.step, rows.len()))
+            .str("block", rows.iter().map(|r| r.0))
+            .f64("eigenvalue", rows.iter().map(|r| r.1))
+            .f64("density", rows.iter().map(|r| r.2))
             .build()?;
         outputs.table(p, &t, &m)?;
         if let Some(p) = &args.slq_nodes {
-            let rows: Vec<(u64, f64, f64)> = dens
-                .probes
+            let rows: Vec<(&str, u64, f64, f64)> = densities
                 .iter()
-                .enumerate()
-                .flat_map(|(l, q)| {
-                    q.nodes
-                        .iter()
-                        .zip(&q.weights)
-                        .map(move |(x, w)| (l as u64, *x, *w))
+                .flat_map(|(b, d)| {
+                    d.probes.iter().enumerate().flat_map(move |(l, q)| {
+                        q.nodes
+                            .iter()
+                            .zip(&q.weights)
+                            .map(move |(x, w)| (*b, l as u64, *x, *w))
+                    })
                 })
                 .collect();
             let t = TableBuilder::new()
                 .u64("step", std::iter::repeat_n(state.step, rows.len()))
-                .u64("probe", rows.iter().map(|r| r.0))
-                .f64("eigenvalue", rows.iter().map(|r| r.1))
-                .f64("weight", rows.iter().map(|r| r.2))
+                .str("block", rows.iter().map(|r| r.0))
+                .u64("probe", rows.iter().map(|r| r.1))
+                .f64("eigenvalue", rows.iter().map(|r| r.2))
+                .f64("weight", rows.iter().map(|r| r.3))
                 .build()?;
             outputs.table(p, &t, &m)?;
         }
+        if let Some(p) = &args.density_plot {
+            outputs.drawn(p, |tmp| density_plot(tmp, &densities, state.step))?;
+        }
+    }
+    let block_rows: Vec<BlockRow> = if block_list.is_empty() {
+        Vec::new()
+    } else {
+        curvatures
+            .iter()
+            .map(|c| {
+                let (trace, trace_se) = c.trace.unwrap_or((f64::NAN, f64::NAN));
+                BlockRow {
+                    step: state.step,
+                    block: c.block.clone(),
+                    tensors: block_list
+                        .iter()
+                        .find(|b| b.name == c.block)
+                        .map(|b| b.tensors.join(","))
+                        .unwrap_or_default(),
+                    parameters: c.dim as u64,
+                    top_eigenvalue: c
+                        .eigen
+                        .first()
+                        .and_then(|(_, e, _)| e.values.first().copied())
+                        .unwrap_or(f64::NAN),
+                    trace,
+                    trace_se,
+                    hvps: c.hvps as u64,
+                }
+            })
+            .collect()
+    };
+    let block_table = block_report();
+    if let Some(p) = &args.blocks_output {
+        let mut m = meta.clone();
+        m.kind = "hessian-blocks".into();
+        m.extra.insert(
+            "blocks".into(),
+            args.blocks.clone().unwrap_or_default().into(),
+        );
+        outputs.table(p, &block_table.table(&block_rows)?, &m)?;
     }
     outputs.table(&args.output, &summary_table, &meta)?;
-    if let (Some(p), Some(dens)) = (&args.density, &density) {
+    if let (Some(p), Some(dens)) = (&args.density, density) {
         let nodes = dens.probes.iter().flat_map(|q| q.nodes.iter().copied());
         let (lo, hi) = nodes.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
             (a.min(x), b.max(x))
@@ -709,7 +761,7 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     // summary
-    for (m, e, t) in &eigen {
+    for (m, e, t) in eigen {
         errln!(
             "{m}: top {} eigenvalues {} ({} Hessian-vector products, {t:.2} s{})",
             e.values.len(),
@@ -721,6 +773,10 @@ pub fn run(args: Args) -> Result<()> {
             e.products,
             if e.converged { "" } else { ", not converged" }
         );
+    }
+    if !block_rows.is_empty() {
+        errln!("curvature per block (the diagonal blocks of H; `all` is the whole network):");
+        gradscope_tool::console::err(&block_table.summary(&block_rows));
     }
     if let Some((t, se)) = trace {
         errln!(
@@ -804,6 +860,7 @@ pub fn run(args: Args) -> Result<()> {
                 "method": m, "values": e.values, "residuals": e.residuals,
                 "hvps": e.products, "converged": e.converged, "seconds": t,
             })).collect::<Vec<_>>(),
+            "blocks": block_table.json(&block_rows),
             "trace": trace.map(|(t, se)| serde_json::json!({"mean": t, "se": se, "probes": args.trace_probes})),
             "cost": cost.map(|c| serde_json::json!({
                 "batch": args.cost_batch, "method": c.method, "gradient_s": c.gradient,
@@ -944,4 +1001,197 @@ fn spectral_density(
         grid,
         values,
     })
+}
+
+/// The curvature of one symmetric operator: the whole Hessian (`all`) or a diagonal block.
+struct Curvature {
+    /// The block's name (`all`: the whole network).
+    block: String,
+    /// Its dimension.
+    dim: usize,
+    /// (method, eigenpairs, seconds) per solver asked for.
+    eigen: Vec<(&'static str, Eigen, f64)>,
+    /// Hutchinson's (mean, standard error).
+    trace: Option<(f64, f64)>,
+    density: Option<Density>,
+    /// Operator products taken.
+    hvps: usize,
+}
+
+/// Top eigenvalues (-k, capped at the operator's dimension), Hutchinson's trace and the
+/// SLQ density of the `dim` x `dim` operator `apply`, as the arguments ask; every method
+/// takes the same seeds whatever the block, so a run is reproducible block by block.
+fn curvature(
+    args: &Args,
+    block: &str,
+    dim: usize,
+    grid: Option<(f64, f64, usize)>,
+    device: Device,
+    apply: &mut dyn FnMut(&Tensor) -> Result<Tensor>,
+) -> Result<Curvature> {
+    let mut hvps = 0usize;
+    let mut counted = |v: &Tensor| {
+        hvps += 1;
+        apply(v)
+    };
+    let k = args.top_k.min(dim);
+    let mut eigen: Vec<(&'static str, Eigen, f64)> = Vec::new();
+    if k > 0 {
+        if matches!(args.method, Method::Lanczos | Method::Both) {
+            let c = Instant::now();
+            let e = lanczos(
+                dim,
+                k,
+                args.max_iter,
+                args.tol,
+                args.seed,
+                device,
+                &mut counted,
+            )?;
+            eigen.push(("lanczos", e, c.elapsed().as_secs_f64()));
+        }
+        if matches!(args.method, Method::Power | Method::Both) {
+            let c = Instant::now();
+            let e = power_iteration(
+                dim,
+                k,
+                args.max_iter,
+                args.tol,
+                args.seed,
+                device,
+                &mut counted,
+            )?;
+            eigen.push(("power", e, c.elapsed().as_secs_f64()));
+        }
+        for (m, e, _) in &eigen {
+            if !e.converged {
+                let of = if block == "all" {
+                    String::new()
+                } else {
+                    format!(" on block {block}")
+                };
+                errln!(
+                    "hessian-align: warning: {m}{of} did not reach --tol {} within --max-iter {} (see the residual column)",
+                    args.tol, args.max_iter
+                );
+            }
+        }
+    }
+    let trace = if args.trace_probes > 0 {
+        Some(hutchinson_trace(
+            dim,
+            args.trace_probes,
+            args.seed,
+            device,
+            &mut counted,
+        )?)
+    } else {
+        None
+    };
+    let density = match &args.density {
+        Some(_) => Some(spectral_density(
+            stochastic_lanczos_quadrature(
+                dim,
+                args.slq_probes,
+                args.slq_steps,
+                args.seed,
+                device,
+                &mut counted,
+            )?,
+            args.sigma,
+            grid,
+        )?),
+        None => None,
+    };
+    Ok(Curvature {
+        block: block.to_string(),
+        dim,
+        eigen,
+        trace,
+        density,
+        hvps,
+    })
+}
+
+/// One row of `--blocks-output`.
+struct BlockRow {
+    step: u64,
+    block: String,
+    tensors: String,
+    parameters: u64,
+    top_eigenvalue: f64,
+    trace: f64,
+    trace_se: f64,
+    hvps: u64,
+}
+
+/// The per-block table, its summary and its JSON, described once.
+fn block_report() -> Report<BlockRow> {
+    Report::new(vec![
+        Column::u64("step", |r: &BlockRow| r.step),
+        Column::str("block", |r: &BlockRow| &r.block)
+            .summary("block")
+            .json(),
+        Column::str("tensors", |r: &BlockRow| &r.tensors).json(),
+        Column::u64("parameters", |r: &BlockRow| r.parameters)
+            .summary("parameters")
+            .json(),
+        Column::f64("top_eigenvalue", |r: &BlockRow| r.top_eigenvalue)
+            .unit("loss / parameter^2")
+            .summary("top eigenvalue")
+            .json(),
+        Column::f64("trace", |r: &BlockRow| r.trace)
+            .unit("loss / parameter^2")
+            .summary("trace")
+            .json(),
+        Column::f64("trace_se", |r: &BlockRow| r.trace_se)
+            .unit("loss / parameter^2")
+            .summary("trace se")
+            .json(),
+        Column::u64("hvps", |r: &BlockRow| r.hvps)
+            .summary("HVPs")
+            .json(),
+    ])
+}
+
+/// The densities (the whole network's and each block's) on a log y axis, as Ghorbani,
+/// Krishnan and Xiao (2019) draw theirs in Figure 1: the outliers several decades below
+/// the bulk are visible only so. A log axis has no zero, and a Gaussian's tails underflow:
+/// values below 1e-6 of the highest are drawn at that floor.
+fn density_plot(path: &Path, curves: &[(&str, &Density)], step: u64) -> Result<()> {
+    let peak = curves
+        .iter()
+        .flat_map(|(_, d)| d.values.iter().copied())
+        .fold(0.0f64, f64::max);
+    let floor = peak * 1e-6;
+    let series = curves
+        .iter()
+        .enumerate()
+        .map(|(i, (name, d))| {
+            Series::new(
+                name,
+                d.grid
+                    .iter()
+                    .zip(&d.values)
+                    .map(|(x, y)| (*x, y.max(floor)))
+                    .collect(),
+                i % 8,
+            )
+            .without_markers()
+        })
+        .collect();
+    draw_png(
+        path,
+        760,
+        520,
+        &[Panel {
+            title: format!("Hessian spectral density (SLQ) at step {step}"),
+            x_label: "eigenvalue".into(),
+            y_label: "density".into(),
+            log_x: false,
+            log_y: true,
+            series,
+            hlines: vec![],
+        }],
+    )
 }

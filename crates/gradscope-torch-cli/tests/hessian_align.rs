@@ -144,3 +144,168 @@ fn density_by_stochastic_lanczos_quadrature() {
         .assert()
         .code(1);
 }
+
+/// The fields of one CSV line (quoted fields may hold commas).
+fn csv_fields(line: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// `--blocks`: one row per diagonal block of H and one for the whole network (`fcn`:
+/// BatchNorm, so double backward). The blocks of `layer` partition the parameters, so
+/// their traces add up to the whole trace; with probes each is Hutchinson's estimate with
+/// its standard error, and the sum is within 4 combined standard errors of the whole
+/// network's estimate (the exact identity, and the blocks' eigenvalues against a dense
+/// eigensolver, are tested in gradscope-torch's hessian_blocks). A block's top eigenvalue
+/// is at most the whole one (Cauchy's interlacing theorem). Bad settings: one error line,
+/// exit 1, no output file.
+#[test]
+fn curvature_per_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let bin = |name: &str| {
+        let mut c = assert_cmd::Command::cargo_bin(name).unwrap();
+        c.env_remove("LD_LIBRARY_PATH").args(["--threads", "1"]);
+        c
+    };
+    bin("train")
+        .args(["--model", "fcn", "--dataset", "synthetic", "-b", "128"])
+        .args([
+            "--lr",
+            "0.1",
+            "--epochs",
+            "1",
+            "--checkpoint-epochs",
+            "1",
+            "-o",
+        ])
+        .arg(&run)
+        .assert()
+        .success();
+    let ckpt = run.join("ckpt/epoch-001.safetensors");
+    let blocks = dir.path().join("blocks.csv");
+    let eig = dir.path().join("eig.csv");
+    let density = dir.path().join("density.csv");
+    let png = dir.path().join("density.png");
+    let o = bin("hessian-align")
+        .arg("--checkpoint")
+        .arg(&ckpt)
+        .args(["--hessian-samples", "256", "-b", "32", "-n", "1", "-k", "2"])
+        .args(["--tol", "1e-6", "--max-iter", "300", "--trace-probes", "40"])
+        .args([
+            "--blocks",
+            "layer",
+            "--slq-probes",
+            "2",
+            "--slq-steps",
+            "20",
+        ])
+        .arg("--density")
+        .arg(&density)
+        .arg("--density-plot")
+        .arg(&png)
+        .arg("--blocks-output")
+        .arg(&blocks)
+        .arg("--eigen-output")
+        .arg(&eig)
+        .arg("-o")
+        .arg(dir.path().join("align.csv"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&blocks).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "step,block,tensors,parameters,top_eigenvalue,trace,trace_se,hvps"
+    );
+    // (block, tensors, parameters, top eigenvalue, trace, se)
+    let rows: Vec<(String, String, f64, f64, f64, f64)> = lines
+        .map(|l| {
+            let f = csv_fields(l);
+            let x = |i: usize| f[i].parse::<f64>().unwrap();
+            (f[1].clone(), f[2].clone(), x(3), x(4), x(5), x(6))
+        })
+        .collect();
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(names, ["all", "fc1", "bn1", "fc2", "bn2", "fc3"]);
+    assert_eq!(rows[1].1, "fc1.weight,fc1.bias");
+    let whole = &rows[0];
+    assert_eq!(rows[1..].iter().map(|r| r.2).sum::<f64>(), whole.2);
+    let sum: f64 = rows[1..].iter().map(|r| r.4).sum();
+    let se = rows.iter().map(|r| r.5 * r.5).sum::<f64>().sqrt();
+    assert!(
+        (sum - whole.4).abs() < 4.0 * se,
+        "block traces {sum} vs whole {} (se {se})",
+        whole.4
+    );
+    for r in &rows[1..] {
+        assert!(r.3 <= whole.3 * (1.0 + 1e-6), "{r:?} vs {whole:?}");
+    }
+    // the eigenvalue and density tables carry the block
+    let eig = std::fs::read_to_string(&eig).unwrap();
+    assert_eq!(eig.lines().filter(|l| l.contains(",fc2,")).count(), 2);
+    let dens = std::fs::read_to_string(&density).unwrap();
+    assert_eq!(dens.lines().filter(|l| l.contains(",fc3,")).count(), 1001);
+    assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
+    // bad settings
+    let dens_flags = |x: &str| -> Vec<String> {
+        vec!["--density".into(), dir.path().join(x).display().to_string()]
+    };
+    for (flags, message) in [
+        (
+            vec!["--blocks", "fc9", "-k", "1"],
+            "error: --blocks fc9: matches no parameter tensor (the model's layers: fc1, bn1, fc2, bn2, fc3)",
+        ),
+        (
+            vec!["--blocks", "layer", "--slq-probes", "0"],
+            "error: --slq-probes 0: the density needs at least 1 probe",
+        ),
+        (
+            vec!["--blocks", "fc1", "--slq-steps", "0"],
+            "error: --slq-steps 0: the density needs at least 1 Lanczos step per probe",
+        ),
+        (
+            vec!["--blocks", "fc1,", "-k", "1"],
+            "error: --blocks fc1,: expected `layer`, `tensor` or comma-separated parameter-name prefixes, with no empty one",
+        ),
+    ] {
+        let o = bin("hessian-align")
+            .arg("--checkpoint")
+            .arg(&ckpt)
+            .args(["--hessian-samples", "64", "-b", "32", "-n", "1"])
+            .args(&flags)
+            .args(dens_flags("x-density.csv"))
+            .arg("--blocks-output")
+            .arg(dir.path().join("x-blocks.csv"))
+            .arg("-o")
+            .arg(dir.path().join("x.csv"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{flags:?}");
+        assert_eq!(String::from_utf8_lossy(&o.stderr).trim_end(), message);
+        for f in ["x.csv", "x-blocks.csv", "x-density.csv"] {
+            assert!(!dir.path().join(f).exists(), "{flags:?}: {f}");
+        }
+    }
+    let o = bin("hessian-align")
+        .arg("--checkpoint")
+        .arg(&ckpt)
+        .args(["-b", "32", "-n", "1", "-k", "0", "--blocks", "layer", "-o"])
+        .arg(dir.path().join("x.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr).trim_end(),
+        "error: --blocks: nothing to measure per block: ask for -k, --trace-probes or --density"
+    );
+}

@@ -17,7 +17,8 @@
 //!   evaluating a model on a fixed set, for `interp-loss`;
 //! - [`hessian`], [`hessian_spectrum`]: exact Hessian-vector products (Pearlmutter 1994)
 //!   ([`hessian_rop`]: by hand for plain ReLU networks) and, from them, Lanczos, power
-//!   iteration with deflation and Hutchinson's trace, for `hessian-align`.
+//!   iteration with deflation and Hutchinson's trace, for `hessian-align`;
+//!   [`hessian_blocks`]: the same on the Hessian's diagonal blocks (per layer, per tensor).
 //!
 //! Every operation that user input reaches (shapes, files) uses tch's fallible `f_*`
 //! functions, so bad input is an error message, never a panic.
@@ -28,6 +29,7 @@ pub mod datasets;
 pub mod device;
 pub mod grads;
 pub mod hessian;
+pub mod hessian_blocks;
 pub mod hessian_rop;
 pub mod hessian_spectrum;
 pub mod inputs;
