@@ -5,6 +5,7 @@
 //! libtorch.
 
 pub mod noise_scale;
+pub mod noise_state;
 pub mod normtest;
 pub mod plot;
 pub mod powerlaw_fit;
