@@ -38,6 +38,7 @@ pub mod params;
 pub mod point;
 pub mod sampler;
 pub mod sharpness;
+pub mod subset_loss;
 pub mod torchscript;
 pub mod trainer;
 
