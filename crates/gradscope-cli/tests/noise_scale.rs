@@ -323,6 +323,9 @@ fn assert_same_tables(a: &Path, b: &Path, rel: f64) {
     }
 }
 
+/// Minibatch parts, NumPy's rows, estimator, batch sizes.
+type Case<'a> = (&'a [(u32, u64, u32)], &'a [[f64; 8]; 3], &'a str, &'a str);
+
 /// `--state-out` on parts of the matrix (samples split by index, as `dump-grads --shard`
 /// does, and unevenly), then `--merge`: the table of one pass to 1e-12 relative, jackknife
 /// intervals included, and NumPy's values (scripts/reference/noise_scale_reference.py, the
@@ -331,7 +334,7 @@ fn assert_same_tables(a: &Path, b: &Path, rel: f64) {
 #[test]
 fn merged_states_equal_one_pass_and_numpy() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[(u32, u64, u32)], &[[f64; 8]; 3], &str, &str); 2] = [
+    let cases: [Case; 2] = [
         (&[(8, 11, 13)], &ONE_B8, "one-batch-size", "8"),
         (&[(4, 21, 9), (32, 22, 6)], &TWO_4_32, "batch-sizes", "4 32"),
     ];

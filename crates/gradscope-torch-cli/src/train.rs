@@ -426,7 +426,9 @@ fn track_subset_loss(
     }
     let last = state.subset_loss.last().expect("pushed above");
     Ok(match target {
-        Some(t) if last.step == step && !(last.loss > t) => Some(last.clone()),
+        Some(t) if last.step == step && (last.loss <= t || !last.loss.is_finite()) => {
+            Some(last.clone())
+        }
         _ => None,
     })
 }
