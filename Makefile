@@ -42,7 +42,7 @@ export GRADSCOPE_DATA_MIRROR ?= $(abspath ../shared/data)
 
 STATS_BINS := vmf-kappa vmf-null synth-grads
 
-.PHONY: help setup build test fuzz lint fmt bench demo example-transformer reproduce-table1 reproduce-vmf-figures reproduce-walk-table1 reproduce-walk-figures reproduce-edge-of-stability reproduce-gaussianity reproduce-structure-table2 reproduce-structure-spectra reproduce-spectra-side-by-side clean data
+.PHONY: help setup build test fuzz lint fmt bench demo example-transformer reproduce-table1 reproduce-vmf-figures reproduce-walk-table1 reproduce-walk-figures reproduce-edge-of-stability reproduce-gaussianity reproduce-structure-table2 reproduce-structure-spectra reproduce-spectra-side-by-side reproduce-noise-scale clean data
 help:
 	@echo "make setup             Python environment with torch 2.13.0 (libtorch) and the reference packages"
 	@echo "make build             release binaries in $(RELEASE)/"
@@ -56,6 +56,7 @@ help:
 	@echo "make reproduce-walk-table1   the walk study's Table 1, MLP row: barriers in epochs 1, 10, 25 (FULL=1: whole training set; DEVICE=cuda)"
 	@echo "make reproduce-walk-figures  the walk study's Figures 5 and 7 in small (MLP on 10,000 MNIST images)"
 	@echo "make reproduce-edge-of-stability  sharpness over full-batch descent against 2/lr (Cohen et al. 2021, Figure 1; MLP on 5,000 MNIST images, ~20 min)"
+	@echo "make reproduce-noise-scale   the critical batch size (McCandlish et al. 2018): steps and examples to a target loss at B = 16..4096, B_crit beside B_simple over training (MLP and fnn on MNIST; FULL=1: lower target)"
 	@echo "make reproduce-gaussianity   the Gaussianity study's Tables 1-2, Figure 2: Gaussian % per layer vs batch size (~8 min on 2 cores; FULL=1 the paper's sizes, DEVICE=cuda)"
 	@echo "make reproduce-structure-table2   the structure study's Table 2: Gaussian and power-law rates, iteration- vs dimension-wise (~21 min; FULL=1: T = 5,000)"
 	@echo "make reproduce-structure-spectra  the structure study's Tables 1, 4, 5 and Figure 1: eigengap and spectrum power laws (~27 min; FULL=1: T = 5,000, batch sizes to 10,000)"
@@ -141,6 +142,14 @@ reproduce-walk-figures: build
 # (scripts/eos/edge_of_stability.sh says how it is sized; EOS_LRS, EOS_STEPS, FULL=1).
 reproduce-edge-of-stability: build data
 	bash scripts/eos/edge_of_stability.sh
+
+# The critical batch size (McCandlish et al. 2018, section 2.2): steps and examples to a
+# target training loss at batch sizes 16 to 4,096 with the learning rate searched per
+# batch size, the fit of (S/S_min - 1)(E/E_min - 1) = 1, and B_simple from `dump-grads |
+# noise-scale` over training (scripts/noise_scale/critical_batch.sh says how it is sized;
+# FULL=1, NS_TARGET, NS_BATCHES, NS_MODELS).
+reproduce-noise-scale: build data
+	bash scripts/noise_scale/critical_batch.sh
 
 # The Gaussianity and structure studies (scripts/normality/, scripts/structure/ say what
 # each runs, on which data, at which epoch, and how it is sized). FULL=1: the papers' sizes;

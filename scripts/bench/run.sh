@@ -10,7 +10,7 @@ THREADS=$(nproc)
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 
 # BENCH="normtest powerlaw ..." runs only the named sections (vmf-kappa, powerlaw,
-# spectrum, normtest, weight-spectra, dump-grads, walk); unset, all of them.
+# spectrum, normtest, weight-spectra, dump-grads, walk, sharpness); unset, all of them.
 want() { [ -z "${BENCH:-}" ] || [[ " $BENCH " == *" $1 "* ]]; }
 
 # measure NAME CMD...: wall seconds and peak resident memory (KiB) via GNU time.
@@ -166,4 +166,9 @@ fi
 # --- the walk study's tools: HVP cost, Lanczos vs power iteration, interp-loss ---------
 if want walk; then
 GRADSCOPE_BIN="$BIN" PY="$PY" THREADS="$THREADS" bash scripts/bench/hessian_align.sh
+fi
+
+# --- train --sharpness-every: the overhead of tracking the sharpness -------------------
+if want sharpness; then
+GRADSCOPE_BIN="$BIN" THREADS="$THREADS" bash scripts/bench/sharpness.sh
 fi

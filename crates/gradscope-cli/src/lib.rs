@@ -6,6 +6,7 @@
 
 pub mod gram_parts;
 pub mod noise_scale;
+pub mod noise_state;
 pub mod normtest;
 pub mod plot;
 pub mod powerlaw_fit;

@@ -12,7 +12,13 @@
 //! Memory: per minibatch one f64 per scope; for the one-batch-size estimator (the default
 //! whenever it may be needed) `--groups` sums of the gradients per batch size, 8 x groups
 //! bytes per coordinate (80 by default). `--estimator batch-sizes` keeps none of them.
+//!
+//! In parts: `--state-out S.parquet` also writes those statistics per step and batch size
+//! (see [`crate::noise_state`]), and `--merge S1 S2 ...` merges the states of disjoint
+//! parts of one gradient matrix into the table of one pass over all of it, jackknife
+//! intervals included.
 
+use crate::noise_state::{self, StateFile, StateOptions, StateWriter};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use gradscope_io::{GradReader, Provenance, Sample};
@@ -50,11 +56,33 @@ pub struct Args {
     #[arg(long, value_name = "K", default_value_t = 10)]
     pub groups: usize,
 
+    /// Also write the sufficient statistics of every step and batch size to this
+    /// .parquet file (a state), for `--merge`: the states of disjoint parts of a gradient
+    /// matrix merged give the table of one pass over all of it.
+    #[arg(long, value_name = "FILE", value_parser = state_path)]
+    pub state_out: Option<PathBuf>,
+
+    /// Merge these state files (written by `--state-out` over disjoint parts of one
+    /// gradient matrix, in any order) instead of reading gradients: the table, summary and
+    /// --json of one pass over all the parts' minibatches. --groups, --per-tensor and
+    /// --estimator come from the states.
+    #[arg(long, value_name = "STATE", num_args = 1.., conflicts_with_all = ["input", "per_tensor", "estimator", "groups"])]
+    pub merge: Vec<PathBuf>,
+
     #[command(flatten)]
     pub threads: Threads,
 
     #[command(flatten)]
     pub json: Json,
+}
+
+/// The value parser of `--state-out`: a .parquet file.
+fn state_path(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    if p.extension().and_then(|e| e.to_str()) != Some("parquet") {
+        return Err("a state is a .parquet file".into());
+    }
+    Ok(p)
 }
 
 /// `--estimator`.
@@ -131,7 +159,6 @@ struct Plan {
 }
 
 fn plan(args: &Args) -> Result<Plan> {
-    one_stdout(args.json.enabled, [args.output.as_deref()])?;
     if args.groups < 2 {
         return Err(UsageError(format!(
             "--groups {}: at least 2 jackknife groups",
@@ -173,21 +200,75 @@ fn plan(args: &Args) -> Result<Plan> {
 
 /// Runs the tool.
 pub fn run(args: Args) -> Result<()> {
+    one_stdout(args.json.enabled, [args.output.as_deref()])?;
+    let mut outputs = OutputSet::new();
+    let (rows, prov) = if args.merge.is_empty() {
+        measure_gradients(&args, &mut outputs)?
+    } else {
+        merge(&args, &mut outputs)?
+    };
+    let report = report();
+    if let Some(out) = &args.output {
+        outputs.table(out, &report.table(&rows)?, &prov)?;
+    }
+    if args.json.enabled {
+        outputs.json(&report.json(&rows))?;
+    }
+    outputs.commit()?;
+    errln!("{}", report.summary(&rows).trim_end());
+    Ok(())
+}
+
+/// The options a state records, from the flags of a pass over gradients.
+fn state_options(args: &Args) -> StateOptions {
+    StateOptions {
+        groups: args.groups,
+        per_tensor: args.per_tensor,
+        estimator: args
+            .estimator
+            .to_possible_value()
+            .expect("no skipped values")
+            .get_name()
+            .to_string(),
+    }
+}
+
+/// The result table's provenance: the gradient matrix's as its source.
+fn table_provenance(source: Provenance, groups: usize) -> Provenance {
+    let mut prov = Provenance::new("noise-scale", &tool_name("noise-scale"));
+    prov.source = Some(Box::new(source));
+    prov.extra.insert("groups".into(), groups.into());
+    prov
+}
+
+/// One pass over a gradient matrix; with --state-out its state is staged in `outputs`.
+fn measure_gradients(args: &Args, outputs: &mut OutputSet) -> Result<(Vec<Row>, Provenance)> {
     let Plan {
         mut reader,
         scopes,
         dim,
         choice,
         keep_means,
-    } = plan(&args)?;
+    } = plan(args)?;
     let meta = reader.meta().clone();
     let name = args.input.name();
     let ranges: Vec<(usize, usize)> = scopes.iter().map(|s| (s.1, s.2)).collect();
+    let mut state_out = match &args.state_out {
+        Some(p) => {
+            let prov =
+                noise_state::provenance(&tool_name("noise-scale"), &meta, &state_options(args));
+            Some(StateWriter::create(p, &prov)?)
+        }
+        None => None,
+    };
     let mut rows: Vec<Row> = Vec::new();
     let bar = progress(None, "noise-scale");
     let mut sample = Sample::default();
     let mut current: Option<(u64, NoiseScaleAccumulator)> = None;
-    let finish = |step: u64, acc: &NoiseScaleAccumulator, rows: &mut Vec<Row>| -> Result<()> {
+    let mut finish = |step: u64, acc: &NoiseScaleAccumulator, rows: &mut Vec<Row>| -> Result<()> {
+        if let Some(w) = state_out.as_mut() {
+            w.write_step(step, acc)?;
+        }
         measure(step, acc, choice, &scopes, dim, rows)
             .with_context(|| format!("{name}: step {step}"))
     };
@@ -214,21 +295,95 @@ pub fn run(args: Args) -> Result<()> {
         Some((step, acc)) => finish(step, &acc, &mut rows)?,
         None => bail!("{name}: the gradient matrix holds no samples"),
     }
+    if let Some(w) = state_out {
+        outputs.staged(w.finish()?);
+    }
+    Ok((rows, table_provenance(meta, args.groups)))
+}
 
-    let report = report();
-    let mut prov = Provenance::new("noise-scale", &tool_name("noise-scale"));
-    prov.source = Some(Box::new(meta));
-    prov.extra.insert("groups".into(), args.groups.into());
-    let mut outputs = OutputSet::new();
-    if let Some(out) = &args.output {
-        outputs.table(out, &report.table(&rows)?, &prov)?;
+/// The states of `--merge`, merged step by step (one step's parts in memory at a time),
+/// measured as one pass would have been.
+fn merge(args: &Args, outputs: &mut OutputSet) -> Result<(Vec<Row>, Provenance)> {
+    let mut states: Vec<StateFile> = Vec::with_capacity(args.merge.len());
+    for path in &args.merge {
+        let state = StateFile::open(path)?;
+        if let Some(first) = states.first() {
+            state.check_same_run(first)?;
+        }
+        states.push(state);
     }
-    if args.json.enabled {
-        outputs.json(&report.json(&rows))?;
+    let first = &states[0];
+    let options = first.options().clone();
+    let layout = first.layout().to_vec();
+    let dim: usize = layout.iter().map(|t| t.numel).sum();
+    let scopes: Vec<(String, usize, usize)> = if options.per_tensor {
+        layout
+            .iter()
+            .map(|t| (t.name.clone(), t.offset, t.numel))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let ranges: Vec<(usize, usize)> = scopes.iter().map(|s| (s.1, s.2)).collect();
+    let estimator = EstimatorArg::from_str(&options.estimator, false).map_err(|_| {
+        anyhow::anyhow!(
+            "{}: unknown --estimator {} in the state",
+            first.path().display(),
+            options.estimator
+        )
+    })?;
+    let (choice, keep_means) = match estimator {
+        EstimatorArg::Auto => (Choice::Auto, true),
+        EstimatorArg::OneBatchSize => (Choice::OneBatchSize, true),
+        EstimatorArg::BatchSizes => (Choice::BatchSizes, false),
+    };
+    // (step, file, row group), ascending by step, then in the order of the files.
+    let mut index: Vec<(u64, usize, usize)> = Vec::new();
+    for (f, state) in states.iter().enumerate() {
+        for (g, step) in state.steps()?.into_iter().enumerate() {
+            index.push((step, f, g));
+        }
     }
-    outputs.commit()?;
-    errln!("{}", report.summary(&rows).trim_end());
-    Ok(())
+    index.sort_by_key(|&(step, f, g)| (step, f, g));
+    if index.is_empty() {
+        bail!("{}: the states hold no steps", first.path().display());
+    }
+    let mut state_out = match &args.state_out {
+        Some(p) => {
+            let prov =
+                noise_state::provenance(&tool_name("noise-scale"), &first.source(), &options);
+            Some(StateWriter::create(p, &prov)?)
+        }
+        None => None,
+    };
+    let mut rows = Vec::new();
+    for part in index.chunk_by(|a, b| a.0 == b.0) {
+        let step = part[0].0;
+        let mut acc = NoiseScaleAccumulator::new(dim, ranges.clone(), options.groups, keep_means)?;
+        for &(_, f, g) in part {
+            let s = states[f].batch_state(g, scopes.len(), dim)?;
+            acc.merge_state(s)
+                .with_context(|| format!("{}: step {step}", states[f].path().display()))?;
+        }
+        if let Some(w) = state_out.as_mut() {
+            w.write_step(step, &acc)?;
+        }
+        measure(step, &acc, choice, &scopes, dim, &mut rows)
+            .with_context(|| format!("the merged states: step {step}"))?;
+    }
+    if let Some(w) = state_out {
+        outputs.staged(w.finish()?);
+    }
+    let mut prov = table_provenance(first.source(), options.groups);
+    prov.extra.insert(
+        "merged".into(),
+        args.merge
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    Ok((rows, prov))
 }
 
 /// The rows of one step: by `choice`, from everything its accumulator holds.

@@ -1,5 +1,6 @@
 //! `noise-scale`: NumPy's values on the same gradients through the whole tool (file and
-//! stream), the known noise scale of synthetic Gaussian gradients, and bad input.
+//! stream, one pass and merged states of parts), the known noise scale of synthetic
+//! Gaussian gradients, and bad input.
 
 mod common;
 use assert_cmd::Command;
@@ -14,6 +15,12 @@ const D: usize = 40;
 /// mu_j + sigma_j sqrt(12/B) (u - 1/2) rounded to f32, written as two tensors `a` (25)
 /// and `b` (15) at step 3, samples numbered on across the parts.
 fn write_lcg(path: &Path, parts: &[(u32, u64, u32)]) {
+    write_lcg_part(path, parts, |_| true);
+}
+
+/// [`write_lcg`]'s minibatches whose sample index passes `keep`, numbered as in the
+/// whole matrix: one part of it, as a shard of `dump-grads` writes.
+fn write_lcg_part(path: &Path, parts: &[(u32, u64, u32)], keep: impl Fn(u32) -> bool) {
     let mut meta = Provenance::new("gradient-matrix", "test 0");
     meta.layout = layout_from_shapes(&[("a", vec![25]), ("b", vec![15])]);
     let mut w = GradWriter::create(path, &meta, &WriterOptions::default()).unwrap();
@@ -30,7 +37,9 @@ fn write_lcg(path: &Path, parts: &[(u32, u64, u32)]) {
                     (mu + sigma * (12.0 / batch as f64).sqrt() * (u - 0.5)) as f32
                 })
                 .collect();
-            w.write_sample(3, sample, 0.0, batch, &g).unwrap();
+            if keep(sample) {
+                w.write_sample(3, sample, 0.0, batch, &g).unwrap();
+            }
             sample += 1;
         }
     }
@@ -294,4 +303,176 @@ fn help_and_summary_snapshots() {
             &["-i", g, "--per-tensor", "--groups", "4", "--threads", "1"]
         )
     );
+}
+
+/// Every column of two CSV tables agrees: text columns exactly, numbers to `rel`.
+fn assert_same_tables(a: &Path, b: &Path, rel: f64) {
+    let (x, y) = (read_csv(a), read_csv(b));
+    assert_eq!(x.len(), y.len());
+    for (r, s) in x.iter().zip(&y) {
+        assert_eq!(r.len(), s.len());
+        for (k, v) in r {
+            match (v.parse::<f64>(), s[k].parse::<f64>()) {
+                (Ok(p), Ok(q)) => assert!(
+                    (p - q).abs() <= rel * p.abs().max(q.abs()) || (p.is_nan() && q.is_nan()),
+                    "{k}: {p} merged vs {q} in one pass"
+                ),
+                _ => assert_eq!(v, &s[k], "{k}"),
+            }
+        }
+    }
+}
+
+/// Minibatch parts, NumPy's rows, estimator, batch sizes.
+type Case<'a> = (&'a [(u32, u64, u32)], &'a [[f64; 8]; 3], &'a str, &'a str);
+
+/// `--state-out` on parts of the matrix (samples split by index, as `dump-grads --shard`
+/// does, and unevenly), then `--merge`: the table of one pass to 1e-12 relative, jackknife
+/// intervals included, and NumPy's values (scripts/reference/noise_scale_reference.py, the
+/// constants above) to 1e-11 as the one pass; in any order of the states, for both
+/// estimators.
+#[test]
+fn merged_states_equal_one_pass_and_numpy() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [Case; 2] = [
+        (&[(8, 11, 13)], &ONE_B8, "one-batch-size", "8"),
+        (&[(4, 21, 9), (32, 22, 6)], &TWO_4_32, "batch-sizes", "4 32"),
+    ];
+    for (i, (parts, want, estimator, sizes)) in cases.into_iter().enumerate() {
+        let whole = dir.path().join(format!("whole{i}.parquet"));
+        write_lcg(&whole, parts);
+        let one = dir.path().join(format!("one{i}.csv"));
+        noise_scale()
+            .args(["--per-tensor", "--groups", "4", "-i"])
+            .arg(&whole)
+            .arg("-o")
+            .arg(&one)
+            .assert()
+            .success();
+        // three parts: samples 0 mod 3, 1 mod 3 and 2 mod 3 except 5, which joins the first
+        let keeps: [Box<dyn Fn(u32) -> bool>; 3] = [
+            Box::new(|j| j % 3 == 0 || j == 5),
+            Box::new(|j| j % 3 == 1),
+            Box::new(|j| j % 3 == 2 && j != 5),
+        ];
+        let mut states = Vec::new();
+        for (k, keep) in keeps.iter().enumerate() {
+            let part = dir.path().join(format!("part{i}-{k}.parquet"));
+            write_lcg_part(&part, parts, keep);
+            let state = dir.path().join(format!("state{i}-{k}.parquet"));
+            noise_scale()
+                .args(["--per-tensor", "--groups", "4", "-i"])
+                .arg(&part)
+                .arg("--state-out")
+                .arg(&state)
+                .assert()
+                .success();
+            states.push(state);
+        }
+        for order in [[0, 1, 2], [2, 0, 1]] {
+            let merged = dir.path().join(format!("merged{i}.csv"));
+            let mut c = noise_scale();
+            c.arg("--merge");
+            for k in order {
+                c.arg(&states[k]);
+            }
+            c.arg("-o").arg(&merged).assert().success();
+            assert_same_tables(&merged, &one, 1e-12);
+            assert_table(&merged, want, estimator, sizes);
+        }
+    }
+}
+
+/// A merge of states taken with other options or layouts, or of a file that is no
+/// noise-scale state, is one error line naming the file, and leaves no table.
+#[test]
+fn bad_merges_are_one_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("merged.csv");
+    let g = dir.path().join("g.parquet");
+    write_lcg(&g, &[(4, 21, 9), (32, 22, 6)]);
+    let state = |name: &str, extra: &[&str], input: &Path| {
+        let p = dir.path().join(name);
+        noise_scale()
+            .args(extra)
+            .arg("-i")
+            .arg(input)
+            .arg("--state-out")
+            .arg(&p)
+            .assert()
+            .success();
+        p
+    };
+    let s4 = state("s4.parquet", &["--groups", "4"], &g);
+    let s5 = state("s5.parquet", &["--groups", "5"], &g);
+    let tensors = state("t4.parquet", &["--groups", "4", "--per-tensor"], &g);
+    let sizes = state(
+        "b4.parquet",
+        &["--groups", "4", "--estimator", "batch-sizes"],
+        &g,
+    );
+    // another layout: one tensor of 40 coordinates
+    let other = dir.path().join("other.parquet");
+    {
+        let mut meta = Provenance::new("gradient-matrix", "test 0");
+        meta.layout = layout_from_shapes(&[("w", vec![D])]);
+        let mut w = GradWriter::create(&other, &meta, &WriterOptions::default()).unwrap();
+        for j in 0..6u32 {
+            let v: Vec<f32> = (0..D).map(|c| (c as f32 + j as f32) * 0.01).collect();
+            w.write_sample(3, j, 0.0, 8, &v).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    let other_state = state("o4.parquet", &["--groups", "4"], &other);
+    let table = dir.path().join("table.parquet");
+    noise_scale()
+        .args(["--groups", "4", "-i"])
+        .arg(&g)
+        .arg("-o")
+        .arg(&table)
+        .assert()
+        .success();
+    let cases: [(&Path, &[&str]); 6] = [
+        (
+            &s5,
+            &["s5.parquet", "--groups 5", "s4.parquet", "--groups 4"],
+        ),
+        (&tensors, &["t4.parquet", "--per-tensor true"]),
+        (
+            &sizes,
+            &["b4.parquet", "--estimator batch-sizes", "--estimator auto"],
+        ),
+        (
+            &other_state,
+            &["o4.parquet", "1 tensors, 40 coordinates", "2 tensors"],
+        ),
+        (
+            &g,
+            &["g.parquet", "a gradient matrix, not a noise-scale state"],
+        ),
+        (
+            &table,
+            &[
+                "table.parquet",
+                "a noise-scale table, not a noise-scale state",
+            ],
+        ),
+    ];
+    for (second, needles) in cases {
+        let o = noise_scale()
+            .arg("--merge")
+            .arg(&s4)
+            .arg(second)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_one_error_line(&o, needles, &out);
+    }
+    // --merge takes its options from the states
+    noise_scale()
+        .args(["--groups", "4", "--merge"])
+        .arg(&s4)
+        .assert()
+        .code(2);
 }

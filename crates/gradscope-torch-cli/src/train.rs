@@ -11,7 +11,11 @@
 //! - `metrics.parquet`: per epoch, training loss and accuracy (means over the epoch's
 //!   minibatches, as SGD saw them), validation loss and accuracy (the `--val-size` split,
 //!   or the test split when there is none; BatchNorm in evaluation mode), learning rate,
-//!   cumulative wall time.
+//!   cumulative wall time;
+//! - with `--loss-every K`, `subset_loss.parquet`: every K steps the loss of the current
+//!   parameters over a fixed subset of the training set and the examples used so far;
+//!   with `--target-loss L` the run stops at the first of them at or below L and leaves
+//!   `ckpt/target.safetensors` (steps and examples to a target, McCandlish et al. 2018).
 //!
 //! Reproducibility: the initialisation comes from `--seed` (libtorch's generator), the
 //! minibatches and augmentation from streams of `--seed` indexed by the step (see
@@ -32,8 +36,9 @@ use gradscope_tool::{errln, tool_name, usage_bail};
 use gradscope_torch::device::{device_name, init_torch, parse_device};
 use gradscope_torch::models::{Model, MODELS};
 use gradscope_torch::sharpness::SharpnessTracker;
+use gradscope_torch::subset_loss::SubsetLoss;
 use gradscope_torch::trainer::{
-    read_checkpoint, OptimizerName, RunState, SharpnessRow, TrainConfig, Trainer,
+    read_checkpoint, OptimizerName, RunState, SharpnessRow, SubsetLossRow, TrainConfig, Trainer,
 };
 use gradscope_torch::Split;
 use std::path::{Path, PathBuf};
@@ -160,6 +165,31 @@ pub struct Args {
 
     #[command(flatten)]
     pub sharpness: SharpnessArgs,
+
+    #[command(flatten)]
+    pub subset_loss: SubsetLossArgs,
+}
+
+/// The training loss over a fixed subset, and stopping at a target loss (the steps and
+/// examples to a target of McCandlish et al. 2018, section 2.2).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SubsetLossArgs {
+    /// Every K steps (and before the first), the mean loss and accuracy of the current
+    /// parameters over a fixed subset of the training set (evaluation mode), into
+    /// subset_loss.parquet with the examples used so far (`step` joins metrics.parquet).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub loss_every: Option<u64>,
+
+    /// Training examples in that subset (drawn by --seed; all of them when at least the
+    /// training set's size).
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub loss_samples: usize,
+
+    /// Stop at the first --loss-every measurement whose subset loss is at most L (nats per
+    /// example), writing ckpt/target.safetensors there; a subset loss that is not finite
+    /// (divergence) stops the run too. Without it --epochs bounds the run as usual.
+    #[arg(long, value_name = "L", requires = "loss_every")]
+    pub target_loss: Option<f64>,
 }
 
 /// Sharpness over training (the edge of stability, Cohen et al. 2021).
@@ -386,6 +416,89 @@ fn write_sharpness(dir: &Path, rows: &[SharpnessRow], meta: &Provenance) -> Resu
     )
 }
 
+/// subset_loss.parquet: one row per `--loss-every` measurement, `step` to join
+/// metrics.parquet.
+fn write_subset_loss(dir: &Path, rows: &[SubsetLossRow], meta: &Provenance) -> Result<()> {
+    let batch = TableBuilder::new()
+        .u64("step", rows.iter().map(|r| r.step))
+        .f64("epoch", rows.iter().map(|r| r.epoch))
+        .u64("examples", rows.iter().map(|r| r.examples))
+        .f64("subset_loss", rows.iter().map(|r| r.loss))
+        .f64("subset_acc", rows.iter().map(|r| r.acc))
+        .build()?;
+    write_table(&dir.join("subset_loss.parquet"), &batch, meta)
+}
+
+/// The subset loss after `step` steps, into `state` unless measured there already.
+/// Returns the row at `step` when it ends the run: at or below `target`, or not finite.
+fn track_subset_loss(
+    tracker: &SubsetLoss,
+    trainer: &Trainer,
+    state: &mut RunState,
+    (per_epoch, examples_per_epoch): (u64, u64),
+    target: Option<f64>,
+    device: Device,
+) -> Result<Option<SubsetLossRow>> {
+    let step = state.step;
+    if state.subset_loss.last().is_none_or(|r| r.step < step) {
+        let (loss, acc) = tracker.measure(&trainer.model, device)?;
+        // Every minibatch but an epoch's last is full, so the examples of the steps
+        // taken are the whole epochs' plus B per step of the current one.
+        let examples =
+            (step / per_epoch) * examples_per_epoch + (step % per_epoch) * state.batch_size as u64;
+        state.subset_loss.push(SubsetLossRow {
+            step,
+            epoch: step as f64 / per_epoch as f64,
+            examples,
+            loss,
+            acc,
+        });
+    }
+    let last = state.subset_loss.last().expect("pushed above");
+    Ok(match target {
+        Some(t) if last.step == step && (last.loss <= t || !last.loss.is_finite()) => {
+            Some(last.clone())
+        }
+        _ => None,
+    })
+}
+
+/// With --target-loss: the checkpoint where the target was reached and a line saying
+/// where (or that it was not).
+fn report_target(
+    stopped: &Option<SubsetLossRow>,
+    state: &RunState,
+    target: Option<f64>,
+    ckpt_dir: &Path,
+    trainer: &Trainer,
+) -> Result<()> {
+    let Some(target) = target else {
+        return Ok(());
+    };
+    match stopped {
+        Some(r) if r.loss.is_finite() => {
+            let path = ckpt_dir.join("target.safetensors");
+            trainer.save(state, &path)?;
+            errln!(
+                "train: target loss {target} reached at step {} ({} examples, {:.3} epochs): subset loss {:.4} -> {}",
+                r.step, r.examples, r.epoch, r.loss, path.display()
+            );
+        }
+        Some(r) => errln!(
+            "train: diverged: subset loss {} at step {}, stopped before target loss {target}",
+            r.loss,
+            r.step
+        ),
+        None => errln!(
+            "train: target loss {target} not reached in {} steps (subset loss {:.4} at step {})",
+            state.step,
+            state.subset_loss.last().map_or(f64::NAN, |r| r.loss),
+            state.subset_loss.last().map_or(0, |r| r.step)
+        ),
+    }
+    Ok(())
+}
+
 fn write_metrics(dir: &Path, rows: &[EpochRow], meta: &Provenance) -> Result<()> {
     write_table(
         &dir.join("metrics.parquet"),
@@ -481,6 +594,7 @@ fn train(args: Args) -> Result<()> {
         config: Some(config.clone()),
         preprocess: Some(args.data.preprocess()),
         sharpness: Vec::new(),
+        subset_loss: Vec::new(),
     };
     if let Some((tensors, p)) = loaded {
         let what = format!("checkpoint {}", resume.as_ref().unwrap().display());
@@ -544,11 +658,42 @@ fn train(args: Args) -> Result<()> {
         }
         m
     };
+    let loss_tracker = match args.subset_loss.loss_every {
+        Some(_) => Some(SubsetLoss::new(
+            &data.train,
+            args.subset_loss.loss_samples,
+            args.seed,
+        )?),
+        None => None,
+    };
+    let subset_meta = {
+        let mut m = meta.clone();
+        m.kind = "train-subset-loss".into();
+        if let Some(t) = &loss_tracker {
+            m.extra.insert("loss_samples".into(), t.examples().into());
+        }
+        if let Some(t) = args.subset_loss.target_loss {
+            m.extra.insert("target_loss".into(), t.into());
+        }
+        m
+    };
+    let loss_schedule = (per_epoch.max(1), n as u64);
+    let mut stopped: Option<SubsetLossRow> = None;
     let bar = progress(Some(total_steps), "train");
     bar.set_position(state.step.min(total_steps));
     let mut clock = Instant::now();
     let eval_split = data.val.as_ref().unwrap_or(&data.test);
     while state.step < total_steps {
+        if let (Some(t), Some(k)) = (&loss_tracker, args.subset_loss.loss_every) {
+            if state.step % k == 0 {
+                let target = args.subset_loss.target_loss;
+                stopped =
+                    track_subset_loss(t, &trainer, &mut state, loss_schedule, target, device)?;
+                if stopped.is_some() {
+                    break;
+                }
+            }
+        }
         if let (Some(t), Some(k)) = (tracker.as_mut(), args.sharpness.sharpness_every) {
             if state.step % k == 0 && state.sharpness.last().is_none_or(|r| r.step < state.step) {
                 let epoch = (state.step / per_epoch) as usize;
@@ -600,6 +745,9 @@ fn train(args: Args) -> Result<()> {
             if tracker.is_some() {
                 write_sharpness(&out, &state.sharpness, &sharpness_meta)?;
             }
+            if loss_tracker.is_some() {
+                write_subset_loss(&out, &state.subset_loss, &subset_meta)?;
+            }
             if ckpt_epochs.contains(&(epoch + 1)) {
                 trainer.save(
                     &state,
@@ -610,6 +758,23 @@ fn train(args: Args) -> Result<()> {
         }
     }
     bar.finish_and_clear();
+    if let (Some(t), Some(k)) = (&loss_tracker, args.subset_loss.loss_every) {
+        // The subset loss after the last step, when it falls on the schedule.
+        if stopped.is_none() && state.step % k == 0 {
+            let target = args.subset_loss.target_loss;
+            stopped = track_subset_loss(t, &trainer, &mut state, loss_schedule, target, device)?;
+        }
+        state.wall_s += clock.elapsed().as_secs_f64();
+        write_subset_loss(&out, &state.subset_loss, &subset_meta)?;
+        trainer.save(&state, &ckpt_dir.join("last.safetensors"))?;
+        report_target(
+            &stopped,
+            &state,
+            args.subset_loss.target_loss,
+            &ckpt_dir,
+            &trainer,
+        )?;
+    }
     // The sharpness after the last step, when it falls on the schedule.
     if let (Some(t), Some(k)) = (tracker.as_mut(), args.sharpness.sharpness_every) {
         if state.step % k == 0 && state.sharpness.last().is_none_or(|r| r.step < state.step) {

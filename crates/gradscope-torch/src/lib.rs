@@ -40,6 +40,7 @@ pub mod params;
 pub mod point;
 pub mod sampler;
 pub mod sharpness;
+pub mod subset_loss;
 pub mod torchscript;
 pub mod trainer;
 

@@ -120,6 +120,21 @@ pub struct SharpnessRow {
     pub subset_loss: f64,
 }
 
+/// One row of `train`'s subset_loss.parquet (`--loss-every`): the training loss of the
+/// parameters after `step` steps over a fixed subset of the training set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubsetLossRow {
+    pub step: u64,
+    /// Epochs completed, fractional (step / steps per epoch).
+    pub epoch: f64,
+    /// Training examples the `step` steps used (E = B S with a constant batch size).
+    pub examples: u64,
+    /// Mean loss over the subset (nats per example).
+    pub loss: f64,
+    /// Fraction of the subset classified correctly.
+    pub acc: f64,
+}
+
 /// The run's position and settings, stored in every checkpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunState {
@@ -148,6 +163,9 @@ pub struct RunState {
     /// The sharpness so far (`--sharpness-every`; absent, and not written, otherwise).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sharpness: Vec<SharpnessRow>,
+    /// The subset loss so far (`--loss-every`; absent, and not written, otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subset_loss: Vec<SubsetLossRow>,
 }
 
 /// What one step did.
@@ -455,6 +473,7 @@ mod tests {
             config: Some(a.config.clone()),
             preprocess: Some(Preprocess::default()),
             sharpness: vec![],
+            subset_loss: vec![],
         };
         a.save(&state, &p).unwrap();
         let mut r = replay_from(&p, &[], Device::Cpu).unwrap();
