@@ -14,4 +14,5 @@ pub mod spectra_from_file;
 pub mod synth_grads;
 pub mod vmf_kappa;
 pub mod vmf_null;
+pub mod vmf_state;
 pub mod weight_spectra;

@@ -34,6 +34,16 @@
 //! shape: it is counted in `coords_constant`, noted on stderr, and left out of the
 //! percentage, never counted as Gaussian (scipy would answer p = 1 for it).
 //!
+//! **Split by coordinate** (`--coords START:END`, `--shard I/N`; iteration mode). Each
+//! coordinate's tests depend on that coordinate's samples alone, so a run can be cut into
+//! blocks of the flattened coordinate index, one process each: every part tests all the
+//! coordinates of its block, and the parts' per-coordinate tables concatenated in block
+//! order, then sorted stably by step (a no-op for one step), are the whole run's table
+//! row for row. Summary numbers are combined from that table, not from the parts'
+//! summaries: the percentage of Gaussian coordinates of a tensor is 100 x (rows with p >
+//! alpha) / (rows with a p-value), the mean p-value the mean of the p column, the
+//! quantiles those of the beta_sigma3 and tail_index columns.
+//!
 //! **Memory.** The tests need each coordinate across all samples, but a gradient matrix
 //! is stored sample by sample, so the tool never holds the matrix. A first pass counts
 //! the samples of each step (and checks the whole file: order, NaN, too few samples
@@ -55,6 +65,7 @@ use gradscope_stats::normality::{
 };
 use gradscope_stats::rng::{splitmix64, stream};
 use gradscope_tool::args::{one_stdout, table_path, Json, Threads};
+use gradscope_tool::coord_split::CoordSplit;
 use gradscope_tool::progress::progress;
 use gradscope_tool::table_builder::TableBuilder;
 use gradscope_tool::text_table::{json_num, num, print_table};
@@ -114,10 +125,18 @@ pub struct Args {
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
 
-    /// Test a seeded random subset of K coordinates per tensor (default: all of them).
-    /// The same subset is used at every step.
-    #[arg(long, value_name = "K")]
-    pub coords: Option<usize>,
+    /// K: test a seeded random subset of K coordinates per tensor (default: all of them;
+    /// the same subset at every step). START:END: test the coordinates START..END of the
+    /// flattened gradient (0-based, END excluded), one part of a run split by coordinate:
+    /// the parts' --per-coordinate tables concatenated are the whole run's.
+    #[arg(long, value_name = "K|START:END")]
+    pub coords: Option<String>,
+
+    /// Test only shard I of N (I = 0..N-1) of the coordinates: the I-th of N contiguous
+    /// blocks of the flattened gradient (iteration mode). The N parts' --per-coordinate
+    /// tables concatenated in shard order are the whole run's.
+    #[arg(long, value_name = "I/N", conflicts_with = "coords")]
+    pub shard: Option<String>,
 
     /// Iteration mode: when a step holds more than M gradients, test a seeded random
     /// subset of M of them (kept in sampling order). Shapiro-Wilk needs M <= 5000.
@@ -423,8 +442,28 @@ pub fn run(args: Args) -> Result<()> {
             args.block_mb
         );
     }
-    if args.coords == Some(0) {
+    // --coords is a count (a random subset per tensor) or a range (a part of a split run).
+    let (subset_k, split) = match (&args.coords, &args.shard) {
+        (Some(c), _) if c.contains(':') => (None, Some(CoordSplit::parse_range("--coords", c)?)),
+        (Some(c), _) => {
+            let k: usize = c.trim().parse().map_err(|_| {
+                anyhow!("--coords {c}: expected a number of coordinates K or a range START:END")
+            })?;
+            (Some(k), None)
+        }
+        (None, Some(sh)) => (None, Some(CoordSplit::parse_shard(sh)?)),
+        (None, None) => (None, None),
+    };
+    if subset_k == Some(0) {
         bail!("--coords 0 tests nothing: give a positive number of coordinates per tensor");
+    }
+    if let Some(sp) = split {
+        if args.mode == Mode::Dimension {
+            bail!(
+                "{}: a split by coordinate applies to --mode iteration (dimension-wise tests draw from every coordinate of a gradient)",
+                sp.describe()
+            );
+        }
     }
     one_stdout(
         args.json.enabled,
@@ -587,10 +626,22 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
 
+    // The part of a split run: its coordinates, checked against the dimension.
+    let part = match split {
+        Some(sp) => Some(sp.range(meta.dim())?),
+        None => None,
+    };
     // The tested coordinates, in layout order: (scope, index in the tensor).
     let mut coords: Vec<(u32, u64)> = Vec::new();
     for (t, tensor) in layout.iter().enumerate() {
-        let k = args.coords.unwrap_or(tensor.numel);
+        if let Some(r) = &part {
+            // The tensor's coordinates inside the part, all of them tested.
+            let lo = r.start.clamp(tensor.offset, tensor.offset + tensor.numel);
+            let hi = r.end.clamp(tensor.offset, tensor.offset + tensor.numel);
+            coords.extend((lo..hi).map(|j| (t as u32, (j - tensor.offset) as u64)));
+            continue;
+        }
+        let k = subset_k.unwrap_or(tensor.numel);
         let mut rng = stream(seed_for(args.seed, SALT_COORDS), t as u64);
         coords.extend(
             subset(&mut rng, tensor.numel, k)
@@ -848,7 +899,13 @@ pub fn run(args: Args) -> Result<()> {
         ),
         ("tests", serde_json::json!(tests)),
         ("alpha", serde_json::json!(args.alpha)),
-        ("coords", serde_json::json!(args.coords)),
+        (
+            "coords",
+            match &part {
+                Some(r) => serde_json::json!(format!("{}:{}", r.start, r.end)),
+                None => serde_json::json!(subset_k),
+            },
+        ),
         ("max_samples", serde_json::json!(args.max_samples)),
         (
             "dim_coords",

@@ -12,8 +12,10 @@
 //! `MAX_BLOCK` each, [`BLOCK_BYTES`] at most) 4 bytes per coordinate each. Reading runs
 //! on its own thread while the previous block is being accumulated on the others.
 
-use anyhow::{bail, Result};
+use crate::vmf_state::{self, GroupKey, STATE};
+use anyhow::{bail, Context, Result};
 use clap::Parser;
+use gradscope_io::state_file::{StateFile, StateWriter};
 use gradscope_io::{GradReader, Provenance, Sample};
 use gradscope_stats::vmf::uniformity::{null_kappa, NullKappa};
 use gradscope_stats::vmf::{DirectionalAccumulator, Scope, ScopeStats, MAX_BLOCK};
@@ -61,6 +63,19 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
+    /// Also write the sufficient statistics of every step, batch size and scope to this
+    /// .parquet file (a state), for `--merge`: the table of the states of disjoint parts
+    /// of a gradient matrix merged equals the table of one pass over all of it.
+    #[arg(long, value_name = "FILE", value_parser = state_path)]
+    pub state_out: Option<PathBuf>,
+
+    /// Merge these state files (written by `--state-out` over disjoint parts of one
+    /// gradient matrix, in any order) instead of reading gradients: the table, summary and
+    /// --json of one pass over all the parts' gradients. --per-tensor and --seed come from
+    /// the states.
+    #[arg(long, value_name = "STATE", num_args = 1.., conflicts_with_all = ["input", "per_tensor", "seed"])]
+    pub merge: Vec<PathBuf>,
+
     #[command(flatten)]
     pub threads: Threads,
 
@@ -95,15 +110,40 @@ fn block_len(dim: usize) -> usize {
     (BLOCK_BYTES / (4 * dim.max(1))).clamp(1, MAX_BLOCK)
 }
 
-/// Runs the tool: plan (every check, before any work), measure, emit.
-pub fn run(args: Args) -> Result<()> {
-    let reader = plan(&args)?;
-    let measured = measure(&args, reader)?;
-    emit(&args, &measured)
+/// The value parser of `--state-out`: a .parquet file.
+fn state_path(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    let ext = p
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    if !matches!(ext.as_deref(), Some("parquet") | Some("pq")) {
+        return Err(format!("{s}: a state is written as a .parquet file"));
+    }
+    Ok(p)
 }
 
-/// Every check of the arguments, then the input opened.
-fn plan(args: &Args) -> Result<GradReader> {
+/// Runs the tool: plan (every check, before any work), measure (one pass over the
+/// gradients, or a merge of states), emit.
+pub fn run(args: Args) -> Result<()> {
+    let source = plan(&args)?;
+    let mut outputs = OutputSet::new();
+    let measured = match source {
+        Source::Gradients(reader) => measure(&args, reader, &mut outputs)?,
+        Source::States(states) => merge(&args, states, &mut outputs)?,
+    };
+    emit(&args, &measured, outputs)
+}
+
+/// What the run reads.
+enum Source {
+    Gradients(GradReader),
+    States(Vec<StateFile>),
+}
+
+/// Every check of the arguments, then the input opened (every state checked against the
+/// first: the same layout and options).
+fn plan(args: &Args) -> Result<Source> {
     if args.angle_bins == 0 || 4000 % args.angle_bins != 0 {
         bail!(
             "--angle-bins {} must divide 4000 (e.g. 50, 100, 200, 400)",
@@ -115,37 +155,156 @@ fn plan(args: &Args) -> Result<GradReader> {
         [args.output.as_deref(), args.angles_hist.as_deref()],
     )?;
     args.threads.init();
-    GradReader::open(&args.input)
+    if args.merge.is_empty() {
+        return Ok(Source::Gradients(GradReader::open(&args.input)?));
+    }
+    let mut states: Vec<StateFile> = Vec::with_capacity(args.merge.len());
+    for path in &args.merge {
+        let s = StateFile::open(path, &STATE)?;
+        if let Some(first) = states.first() {
+            s.check_same_run(first)?;
+        }
+        states.push(s);
+    }
+    Ok(Source::States(states))
 }
 
-/// What one pass over the input measured.
+/// What one pass over the input, or a merge, measured.
 #[derive(Debug)]
 pub struct Measured {
     pub rows: Vec<Row>,
     hist_rows: HistRows,
     meta: Provenance,
+    seed: u64,
 }
 
-/// One pass over the gradients: the rows and the angle histograms. Writes nothing.
-fn measure(args: &Args, mut reader: GradReader) -> Result<Measured> {
+/// The scopes measured besides the whole vector: each tensor with `--per-tensor`.
+fn scopes_of(meta: &Provenance, per_tensor: bool) -> Vec<Scope> {
+    if !per_tensor {
+        return Vec::new();
+    }
+    meta.layout
+        .iter()
+        .map(|t| Scope {
+            name: t.name.clone(),
+            start: t.offset,
+            len: t.numel,
+        })
+        .collect()
+}
+
+/// The options a state records: those that change the statistics it holds.
+fn state_options(per_tensor: bool, seed: u64) -> serde_json::Map<String, serde_json::Value> {
+    let mut o = serde_json::Map::new();
+    o.insert("--per-tensor".into(), per_tensor.into());
+    o.insert("--seed".into(), seed.into());
+    o
+}
+
+/// Turns each finished group (one step and batch size) into result rows, its angle
+/// histograms and, with `--state-out`, its rows of the state file: the one code path of
+/// both a pass over gradients and a merge, so that their tables agree.
+struct Groups<'a> {
+    args: &'a Args,
+    seed: u64,
+    scopes: Vec<Scope>,
+    rows: Vec<Row>,
+    hist_rows: HistRows,
+    null_cache: HashMap<(u64, usize), NullKappa>,
+    state: Option<StateWriter>,
+}
+
+impl<'a> Groups<'a> {
+    fn new(args: &'a Args, meta: &Provenance, per_tensor: bool, seed: u64) -> Result<Self> {
+        let state = match &args.state_out {
+            Some(path) => {
+                let prov = STATE.provenance(
+                    &tool_name("vmf-kappa"),
+                    meta,
+                    state_options(per_tensor, seed),
+                );
+                Some(StateWriter::create(path, vmf_state::schema(), &prov)?)
+            }
+            None => None,
+        };
+        Ok(Self {
+            args,
+            seed,
+            scopes: scopes_of(meta, per_tensor),
+            rows: Vec::new(),
+            hist_rows: Vec::new(),
+            null_cache: HashMap::new(),
+            state,
+        })
+    }
+
+    fn finish(&mut self, key: GroupKey, acc: DirectionalAccumulator, loss_sum: f64) -> Result<()> {
+        let args = self.args;
+        let (step, bs) = (key.step, key.batch_size as u32);
+        let n = acc.count();
+        let hists = if args.angles_hist.is_some() {
+            acc.angle_histograms(args.angle_bins)
+        } else {
+            Vec::new()
+        };
+        for (i, st) in acc.finish().into_iter().enumerate() {
+            let null = if args.null_reps > 0 && st.n > 0 {
+                let seed = self.seed;
+                *self
+                    .null_cache
+                    .entry((st.n, st.dim))
+                    .or_insert_with(|| null_kappa(st.n as usize, st.dim, args.null_reps, seed))
+            } else {
+                NullKappa {
+                    mean: f64::NAN,
+                    sd: f64::NAN,
+                    replicates: 0,
+                }
+            };
+            if let Some(h) = hists.get(i) {
+                self.hist_rows.push((step, bs, st.scope.clone(), h.clone()));
+            }
+            self.rows.push(Row {
+                step,
+                stats: st,
+                null,
+                mean_loss: loss_sum / n as f64,
+                batch_size: bs,
+            });
+        }
+        if let Some(w) = &mut self.state {
+            w.write_group(&vmf_state::to_batch(
+                key,
+                loss_sum,
+                &self.scopes,
+                acc.into_state(),
+            )?)?;
+        }
+        Ok(())
+    }
+
+    /// The measured rows; the state file staged with the run's outputs.
+    fn done(self, meta: Provenance, outputs: &mut OutputSet) -> Result<Measured> {
+        if let Some(w) = self.state {
+            outputs.staged(w.finish()?);
+        }
+        Ok(Measured {
+            rows: self.rows,
+            hist_rows: self.hist_rows,
+            meta,
+            seed: self.seed,
+        })
+    }
+}
+
+/// One pass over the gradients: the rows and the angle histograms (and the state file,
+/// staged). Writes nothing.
+fn measure(args: &Args, mut reader: GradReader, outputs: &mut OutputSet) -> Result<Measured> {
     let meta = reader.meta().clone();
     let dim = reader.dim();
-    let scopes: Vec<Scope> = if args.per_tensor {
-        meta.layout
-            .iter()
-            .map(|t| Scope {
-                name: t.name.clone(),
-                start: t.offset,
-                len: t.numel,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let mut groups = Groups::new(args, &meta, args.per_tensor, args.seed)?;
+    let scopes = groups.scopes.clone();
     let bar = progress(None, "vmf-kappa");
-    let mut rows: Vec<Row> = Vec::new();
-    let mut hist_rows: HistRows = Vec::new();
-    let mut null_cache: HashMap<(u64, usize), NullKappa> = HashMap::new();
     // The reader thread fills buffers; this thread accumulates them a block at a time.
     // 2 blocks + 1 buffers circulate, so the reader fills the next block while this
     // one is accumulated.
@@ -168,39 +327,9 @@ fn measure(args: &Args, mut reader: GradReader) -> Result<Measured> {
             }
             Ok(())
         });
-        let mut current: Option<(u64, DirectionalAccumulator, f64, u32)> = None;
-        let want_hist = args.angles_hist.is_some();
-        let mut finish = |step: u64, acc: DirectionalAccumulator, loss_sum: f64, bs: u32| {
-            let n = acc.count();
-            let hists = if want_hist {
-                acc.angle_histograms(args.angle_bins)
-            } else {
-                Vec::new()
-            };
-            for (i, st) in acc.finish().into_iter().enumerate() {
-                let null = if args.null_reps > 0 && st.n > 0 {
-                    *null_cache.entry((st.n, st.dim)).or_insert_with(|| {
-                        null_kappa(st.n as usize, st.dim, args.null_reps, args.seed)
-                    })
-                } else {
-                    NullKappa {
-                        mean: f64::NAN,
-                        sd: f64::NAN,
-                        replicates: 0,
-                    }
-                };
-                if let Some(h) = hists.get(i) {
-                    hist_rows.push((step, bs, st.scope.clone(), h.clone()));
-                }
-                rows.push(Row {
-                    step,
-                    stats: st,
-                    null,
-                    mean_loss: loss_sum / n as f64,
-                    batch_size: bs,
-                });
-            }
-        };
+        // The group being accumulated: its key (first_sample the smallest sample index
+        // seen), accumulator and summed loss.
+        let mut current: Option<(GroupKey, DirectionalAccumulator, f64)> = None;
         // Accumulates the pending gradients and hands their buffers back to the reader
         // (which may have finished: then they are dropped).
         let flush = |acc: &mut DirectionalAccumulator, pending: &mut Vec<Sample>| {
@@ -215,20 +344,24 @@ fn measure(args: &Args, mut reader: GradReader) -> Result<Measured> {
             // A new group at each new step or batch size.
             if current
                 .as_ref()
-                .is_some_and(|c| (c.0, c.3) != (buf.step, buf.batch_size))
+                .is_some_and(|c| (c.0.step, c.0.batch_size) != (buf.step, buf.batch_size as u64))
             {
-                let (step, mut acc, loss, bs) = current.take().expect("checked");
+                let (key, mut acc, loss) = current.take().expect("checked");
                 flush(&mut acc, &mut pending);
-                finish(step, acc, loss, bs);
+                groups.finish(key, acc, loss)?;
             }
             let cur = current.get_or_insert_with(|| {
                 (
-                    buf.step,
+                    GroupKey {
+                        step: buf.step,
+                        batch_size: buf.batch_size as u64,
+                        first_sample: buf.sample as u64,
+                    },
                     DirectionalAccumulator::new(dim, scopes.clone(), args.seed),
                     0.0,
-                    buf.batch_size,
                 )
             });
+            cur.0.first_sample = cur.0.first_sample.min(buf.sample as u64);
             cur.2 += buf.loss;
             bar.inc(1);
             pending.push(buf);
@@ -242,37 +375,106 @@ fn measure(args: &Args, mut reader: GradReader) -> Result<Measured> {
             .join()
             .map_err(|_| anyhow::anyhow!("the reader thread failed"))?;
         joined?;
-        if let Some((step, mut acc, loss, bs)) = current.take() {
+        if let Some((key, mut acc, loss)) = current.take() {
             flush(&mut acc, &mut pending);
-            finish(step, acc, loss, bs);
+            groups.finish(key, acc, loss)?;
         }
         drop(free_tx);
         Ok(())
     });
     bar.finish_and_clear();
     read_result?;
-    if rows.is_empty() {
+    if groups.rows.is_empty() {
         bail!(
             "{}: the gradient matrix holds no samples",
             args.input.display()
         );
     }
+    groups.done(meta, outputs)
+}
 
-    Ok(Measured {
-        rows,
-        hist_rows,
-        meta,
-    })
+/// The states merged, group by group: every state file's groups are indexed (their keys
+/// only), then each group's parts are read, one at a time, and merged in the order of
+/// their first sample (so the bits do not depend on the order of the files), and the
+/// group is finished as a pass over its gradients would finish it. Memory: two groups'
+/// states, whatever the number of groups and files. Writes nothing.
+fn merge(args: &Args, states: Vec<StateFile>, outputs: &mut OutputSet) -> Result<Measured> {
+    let first = &states[0];
+    let opts = first.options();
+    let name = first.path().display();
+    let per_tensor = opts
+        .get("--per-tensor")
+        .and_then(|v| v.as_bool())
+        .with_context(|| format!("{name}: the state's options lack --per-tensor"))?;
+    let seed = opts
+        .get("--seed")
+        .and_then(|v| v.as_u64())
+        .with_context(|| format!("{name}: the state's options lack --seed"))?;
+    let meta = match &first.provenance().source {
+        Some(s) => (**s).clone(),
+        None => Provenance::inferred(first.layout().to_vec()),
+    };
+    let dim = meta.dim();
+    let mut groups = Groups::new(args, &meta, per_tensor, seed)?;
+    let scopes = groups.scopes.clone();
+    // (step, batch size) -> the parts: (first sample, file, row group).
+    let mut parts: HashMap<(u64, u64), Vec<(u64, usize, usize)>> = HashMap::new();
+    for (f, s) in states.iter().enumerate() {
+        for g in 0..s.row_groups() {
+            let key = vmf_state::key_of(s.path(), &s.read(g, Some(&vmf_state::KEY_COLUMNS))?)?;
+            parts
+                .entry((key.step, key.batch_size))
+                .or_default()
+                .push((key.first_sample, f, g));
+        }
+    }
+    let mut order: Vec<GroupKey> = parts
+        .iter_mut()
+        .map(|(&(step, batch_size), p)| {
+            p.sort_unstable();
+            GroupKey {
+                step,
+                batch_size,
+                first_sample: p[0].0,
+            }
+        })
+        .collect();
+    order.sort_unstable_by_key(|k| (k.step, k.first_sample, k.batch_size));
+    for key in order {
+        let mut merged: Option<(DirectionalAccumulator, f64)> = None;
+        for &(_, f, g) in &parts[&(key.step, key.batch_size)] {
+            let s = &states[f];
+            let (_, loss, state) =
+                vmf_state::from_batch(s.path(), &s.read(g, None)?, dim, &scopes)?;
+            let acc = DirectionalAccumulator::from_state(dim, scopes.clone(), seed, state)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", s.path().display()))?;
+            match &mut merged {
+                None => merged = Some((acc, loss)),
+                Some((m, l)) => {
+                    m.merge(&acc)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", s.path().display()))?;
+                    *l += loss;
+                }
+            }
+        }
+        let (acc, loss) = merged.expect("every key has a part");
+        groups.finish(key, acc, loss)?;
+    }
+    if groups.rows.is_empty() {
+        bail!("{name}: the states hold no gradients");
+    }
+    groups.done(meta, outputs)
 }
 
 /// The results table, the angle histogram, the summary on stderr and `--json`.
-fn emit(args: &Args, m: &Measured) -> Result<()> {
+fn emit(args: &Args, m: &Measured, mut outputs: OutputSet) -> Result<()> {
     let mut prov = Provenance::new("vmf-kappa", &tool_name("vmf-kappa"));
     prov.source = Some(Box::new(m.meta.clone()));
     prov.extra.insert("null_reps".into(), args.null_reps.into());
-    prov.extra.insert("seed".into(), args.seed.into());
+    // The seed in its own field: a second `seed` key in `extra` would make the
+    // provenance unreadable by `Provenance::from_json` (a duplicate field).
+    prov.seed = Some(m.seed);
     let report = report();
-    let mut outputs = OutputSet::new();
     if let Some(out) = &args.output {
         outputs.table(out, &report.table(&m.rows)?, &prov)?;
     }

@@ -11,6 +11,8 @@
 //! - [`values_chunk_writer`] and [`values_page_decoder`]: the Parquet `values` column
 //!   written, and decoded, page by page without per-value level bookkeeping;
 //! - [`decoder_guard`]: panics inside arrow-rs and parquet on corrupt input, as errors;
+//! - [`state_file`]: state files, the sufficient statistics of a run over one part of
+//!   the data, and the checks that let only parts of the same run merge;
 //! - [`safetensors_file`]: tensors of a safetensors file (weights, checkpoints), read one
 //!   at a time with the header checked against the file;
 //! - [`atomic`]: outputs are written to a temporary file and renamed, so a failed run
@@ -28,6 +30,7 @@ pub mod pipe;
 pub mod provenance;
 pub mod result_table;
 pub mod safetensors_file;
+pub mod state_file;
 pub mod values_chunk_writer;
 pub mod values_page_decoder;
 

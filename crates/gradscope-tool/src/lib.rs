@@ -6,6 +6,7 @@
 //!   any other write error the one-line error and exit 1, never a panic;
 //! - [`args`]: argument groups shared by the tools (`--threads`, `--json`, `--device`) and
 //!   the value parser of result-table paths (format checked once, when parsing);
+//! - [`coord_split`]: a run split by coordinate (`--coords START:END`, `--shard I/N`);
 //! - [`threads`]: rayon's pool from `--threads`, within a cap;
 //! - [`progress`]: progress bars on stderr, hidden when it is not a terminal;
 //! - [`outputs`]: the files of one run, written to temporaries and renamed together only
@@ -17,6 +18,7 @@
 
 pub mod args;
 pub mod console;
+pub mod coord_split;
 pub mod exit;
 pub mod outputs;
 pub mod progress;

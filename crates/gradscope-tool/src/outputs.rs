@@ -70,6 +70,12 @@ impl OutputSet {
         Ok(())
     }
 
+    /// Stages a file already written to its temporary (a state file written group by
+    /// group while the run measured).
+    pub fn staged(&mut self, file: AtomicFile) {
+        self.files.push(file);
+    }
+
     /// Stages `bytes` as the file `path`.
     pub fn bytes(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
         self.written(path, |f| {

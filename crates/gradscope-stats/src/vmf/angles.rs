@@ -34,7 +34,11 @@ pub struct AngleAccumulator {
     under: u64,
     over: u64,
     n: u64,
-    mean: f64,
+    /// The running mean of theta - 90 degrees (not of theta): the angles sit within a few
+    /// null sds of 90, so their mean's distance from 90, which `mean_z` divides by a tiny
+    /// standard error, would otherwise be the difference of two nearly equal numbers and
+    /// lose digits in every update and merge.
+    mean_dev: f64,
     m2: f64,
 }
 
@@ -70,7 +74,7 @@ impl AngleAccumulator {
             under: 0,
             over: 0,
             n: 0,
-            mean: 0.0,
+            mean_dev: 0.0,
             m2: 0.0,
         }
     }
@@ -78,10 +82,11 @@ impl AngleAccumulator {
     /// Adds the angle whose cosine is `cos` (clamped into [-1, 1]).
     pub fn push_cos(&mut self, cos: f64) {
         let deg = cos.clamp(-1.0, 1.0).acos().to_degrees();
+        let dev = deg - 90.0;
         self.n += 1;
-        let delta = deg - self.mean;
-        self.mean += delta / self.n as f64;
-        self.m2 += delta * (deg - self.mean);
+        let delta = dev - self.mean_dev;
+        self.mean_dev += delta / self.n as f64;
+        self.m2 += delta * (dev - self.mean_dev);
         let pos = (deg - self.lo) / self.width;
         if pos < 0.0 {
             self.under += 1;
@@ -101,9 +106,9 @@ impl AngleAccumulator {
         if other.n == 0 {
             return;
         }
-        let delta = other.mean - self.mean;
+        let delta = other.mean_dev - self.mean_dev;
         let (na, nb) = (self.n as f64, other.n as f64);
-        self.mean += delta * nb / n as f64;
+        self.mean_dev += delta * nb / n as f64;
         self.m2 += other.m2 + delta * delta * na * nb / n as f64;
         self.n = n;
         self.under += other.under;
@@ -113,12 +118,12 @@ impl AngleAccumulator {
         }
     }
 
-    /// The accumulator's state, to store and merge elsewhere: (n, mean, m2, under, over,
-    /// the FINE_BINS counts).
+    /// The accumulator's state, to store and merge elsewhere: (n, the mean of theta - 90
+    /// degrees, m2 (degrees squared), under, over, the FINE_BINS counts).
     pub fn parts(&self) -> (u64, f64, f64, u64, u64, &[u64]) {
         (
             self.n,
-            self.mean,
+            self.mean_dev,
             self.m2,
             self.under,
             self.over,
@@ -131,7 +136,7 @@ impl AngleAccumulator {
     pub fn from_parts(
         d: usize,
         n: u64,
-        mean: f64,
+        mean_dev: f64,
         m2: f64,
         under: u64,
         over: u64,
@@ -149,7 +154,7 @@ impl AngleAccumulator {
             return None;
         }
         acc.n = n;
-        acc.mean = mean;
+        acc.mean_dev = mean_dev;
         acc.m2 = m2;
         acc.under = under;
         acc.over = over;
@@ -186,10 +191,10 @@ impl AngleAccumulator {
         }
         AngleSummary {
             n,
-            mean: self.mean,
+            mean: 90.0 + self.mean_dev,
             sd,
             null_sd: self.null_sd,
-            mean_z: (self.mean - 90.0) / (self.null_sd / (n as f64).sqrt()),
+            mean_z: self.mean_dev / (self.null_sd / (n as f64).sqrt()),
             sd_ratio: sd / self.null_sd,
             ks,
         }

@@ -359,18 +359,35 @@ impl DirectionalAccumulator {
             mean: self.mean.clone(),
             unit_all: self.unit_all.clone(),
             unit_scope: self.unit_scope.clone(),
-            moments: std::iter::once(&self.all)
-                .chain(&self.each)
-                .map(|st| ScopeMoments {
-                    n_dir: st.n_dir,
-                    n_zero: st.n_zero,
-                    norm_mean: st.norm_mean,
-                    norm_m2: st.norm_m2,
-                    m2: st.m2,
-                    angles: st.angles.clone(),
-                })
-                .collect(),
+            moments: self.moments(),
         }
+    }
+
+    /// The state, moving the per-coordinate vectors out rather than copying them (a
+    /// state file written as each parameter point ends needs no second copy of them).
+    pub fn into_state(self) -> DirectionalState {
+        let moments = self.moments();
+        DirectionalState {
+            total: self.total,
+            mean: self.mean,
+            unit_all: self.unit_all,
+            unit_scope: self.unit_scope,
+            moments,
+        }
+    }
+
+    fn moments(&self) -> Vec<ScopeMoments> {
+        std::iter::once(&self.all)
+            .chain(&self.each)
+            .map(|st| ScopeMoments {
+                n_dir: st.n_dir,
+                n_zero: st.n_zero,
+                norm_mean: st.norm_mean,
+                norm_m2: st.norm_m2,
+                m2: st.m2,
+                angles: st.angles.clone(),
+            })
+            .collect()
     }
 
     /// An accumulator with a stored state, for the same `dim`, `scopes` and `angle_seed`
