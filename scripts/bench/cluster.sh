@@ -2,11 +2,12 @@
 # Past one machine (`make bench BENCH=cluster`), two measurements:
 #   1. scale: vmf-kappa on a synthetic matrix of SCALE_DIM coordinates (default
 #      124,439,808, GPT-2 small's parameter count), SCALE_N gradients (default 4),
-#      streamed from synth-grads through a pipe so the matrix never touches the disk; the
-#      peak resident memory of vmf-kappa alone (GNU time, max RSS) per coordinate, and
-#      with --state-out the state file's size per coordinate; then the merge of two such
-#      states (the one-pass state written twice under different names would be read as
-#      duplicate rows, so the second is a second seed's run) timed with its peak memory.
+#      streamed from synth-grads through a pipe so the matrix never touches the disk: the
+#      peak resident memory of vmf-kappa alone (GNU time, max RSS) per coordinate. Then
+#      the state's costs at STATE_DIM coordinates (default 4,000,000: writing a state
+#      takes about 124 bytes per coordinate, 15 GB at GPT-2 small's size; docs/scaling.md):
+#      --state-out's time, memory and file size per coordinate, and the merge of two
+#      states (two seeds' runs) timed with its peak memory.
 #   2. shards against one process on the same cores: fnn on MNIST at initialisation,
 #      SHARD_SAMPLES (default 1,000) gradients of batch 64. One process,
 #        dump-grads --threads T | vmf-kappa --threads T -o one.parquet,
@@ -23,6 +24,7 @@ PY="${PY:-.venv/bin/python}"
 THREADS="${THREADS:-$(nproc)}"
 REPEAT="${REPEAT:-3}"
 DIM="${SCALE_DIM:-124439808}"
+SDIM="${STATE_DIM:-4000000}"
 NS="${SCALE_N:-4}"
 NSH="${SHARD_SAMPLES:-1000}"
 OUT=results/bench
@@ -35,29 +37,29 @@ range() { tr ' ' '\n' | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { pri
 
 # --- 1. scale --------------------------------------------------------------------------
 if [ "${CLUSTER_SCALE:-1}" = 1 ]; then
-synth() { echo "$BIN/synth-grads --dim $DIM -n $NS --kappa 100000 --norm lognormal:0.3 --seed $1 -o -"; }
+synth() { echo "$BIN/synth-grads --dim $2 -n $NS --kappa 100000 --norm lognormal:0.3 --seed $1 -o -"; }
 # vmf-kappa alone under GNU time, synth-grads feeding it.
 timed_kappa() {
     local name="$1"; shift
-    bash -c "$(synth "$1") 2>/dev/null | /usr/bin/time -f '%e %M' -o $OUT/$name.time $BIN/vmf-kappa -i - --threads $THREADS ${*:2}" \
+    bash -c "$(synth "$1" "$2") 2>/dev/null | /usr/bin/time -f '%e %M' -o $OUT/$name.time $BIN/vmf-kappa -i - --threads $THREADS ${*:3}" \
         2>"$OUT/$name.log" >/dev/null || { cat "$OUT/$name.log" >&2; exit 1; }
     cat "$OUT/$name.time"
 }
-read -r w_k m_k <<< "$(timed_kappa kappa-124m 1 -o "$work/kappa.parquet")"
-read -r w_s m_s <<< "$(timed_kappa state-124m-a 1 --state-out "$work/state-a.parquet")"
-read -r w_s2 m_s2 <<< "$(timed_kappa state-124m-b 2 --state-out "$work/state-b.parquet")"
+read -r w_k m_k <<< "$(timed_kappa kappa-124m 1 "$DIM" -o "$work/kappa.parquet")"
+read -r w_s m_s <<< "$(timed_kappa state-a 1 "$SDIM" --state-out "$work/state-a.parquet")"
+read -r w_s2 m_s2 <<< "$(timed_kappa state-b 2 "$SDIM" --state-out "$work/state-b.parquet")"
 sbytes=$(stat -c %s "$work/state-a.parquet")
-read -r w_m m_m <<< "$(measure merge-124m "$BIN/vmf-kappa" --merge "$work/state-a.parquet" "$work/state-b.parquet" -o "$work/merged.parquet" --threads "$THREADS")"
-awk -v d="$DIM" -v n="$NS" -v t="$THREADS" -v wk="$w_k" -v mk="$m_k" -v ws="$w_s" -v ms="$m_s" -v sb="$sbytes" -v wm="$w_m" -v mm="$m_m" 'BEGIN {
-    printf "vmf-kappa at %d coordinates, %d gradients streamed from synth-grads, %d threads\n", d, n, t
-    printf "  vmf-kappa -o table          %7.2f s  peak RSS %8.1f MiB = %5.1f bytes per coordinate\n", wk, mk/1024, mk*1024/d
-    printf "  vmf-kappa --state-out       %7.2f s  peak RSS %8.1f MiB = %5.1f bytes per coordinate; state file %.1f MiB = %.2f bytes per coordinate\n", ws, ms/1024, ms*1024/d, sb/1048576, sb/d
-    printf "  vmf-kappa --merge (2 states) %6.2f s  peak RSS %8.1f MiB = %5.1f bytes per coordinate (%.0f MB/s of state read)\n", wm, mm/1024, mm*1024/d, 2*sb/1e6/wm
+read -r w_m m_m <<< "$(measure merge-2 "$BIN/vmf-kappa" --merge "$work/state-a.parquet" "$work/state-b.parquet" -o "$work/merged.parquet" --threads "$THREADS")"
+awk -v d="$DIM" -v sd="$SDIM" -v n="$NS" -v t="$THREADS" -v wk="$w_k" -v mk="$m_k" -v ws="$w_s" -v ms="$m_s" -v sb="$sbytes" -v wm="$w_m" -v mm="$m_m" 'BEGIN {
+    printf "vmf-kappa, %d gradients streamed from synth-grads, %d threads\n", n, t
+    printf "  %d coordinates, -o table     %7.2f s  peak RSS %8.1f MiB = %5.1f bytes per coordinate\n", d, wk, mk/1024, mk*1024/d
+    printf "  %d coordinates, --state-out  %7.2f s  peak RSS %8.1f MiB = %5.1f bytes per coordinate; state file %.1f MiB = %.2f bytes per coordinate\n", sd, ws, ms/1024, ms*1024/sd, sb/1048576, sb/sd
+    printf "  %d coordinates, --merge of 2 %7.2f s  peak RSS %8.1f MiB = %5.1f bytes per coordinate\n", sd, wm, mm/1024, mm*1024/sd
 }' | tee "$OUT/cluster-scale.txt" >&2
 printf "bench,dim,n,threads,seconds,peak_rss_mib,bytes_per_coordinate,state_bytes\nvmf-kappa,%s,%s,%s,%s,%s,%s,\nvmf-kappa-state-out,%s,%s,%s,%s,%s,%s,%s\nvmf-kappa-merge-2,%s,%s,%s,%s,%s,%s,\n" \
     "$DIM" "$NS" "$THREADS" "$w_k" "$(awk -v m="$m_k" 'BEGIN{print m/1024}')" "$(awk -v m="$m_k" -v d="$DIM" 'BEGIN{print m*1024/d}')" \
-    "$DIM" "$NS" "$THREADS" "$w_s" "$(awk -v m="$m_s" 'BEGIN{print m/1024}')" "$(awk -v m="$m_s" -v d="$DIM" 'BEGIN{print m*1024/d}')" "$sbytes" \
-    "$DIM" "$((2 * NS))" "$THREADS" "$w_m" "$(awk -v m="$m_m" 'BEGIN{print m/1024}')" "$(awk -v m="$m_m" -v d="$DIM" 'BEGIN{print m*1024/d}')" \
+    "$SDIM" "$NS" "$THREADS" "$w_s" "$(awk -v m="$m_s" 'BEGIN{print m/1024}')" "$(awk -v m="$m_s" -v d="$SDIM" 'BEGIN{print m*1024/d}')" "$sbytes" \
+    "$SDIM" "$((2 * NS))" "$THREADS" "$w_m" "$(awk -v m="$m_m" 'BEGIN{print m/1024}')" "$(awk -v m="$m_m" -v d="$SDIM" 'BEGIN{print m*1024/d}')" \
     > "$OUT/cluster-scale.csv"
 rm -f "$work"/*.parquet
 fi
