@@ -189,7 +189,7 @@ test-readme: setup
 	else echo "skip: the study texts are not in $(STUDY_TEXTS); scripts/papers/*.csv not checked"; fi
 
 # The cluster scripts (scripts/cluster/): the local driver runs the Slurm array's steps
-# without Slurm (about 15 s; part of `make test`); test-slurm submits them to a real
+# without Slurm (41 s on 2 loaded cores; part of `make test`); test-slurm submits them to a real
 # one-node Slurm that the test starts and stops (not in `make test`: it needs root and
 # installs packages).
 .PHONY: test-cluster test-slurm

@@ -8,7 +8,7 @@
 # batch sizes 8 and 16, 6 gradients of each, as an array of 3 shard tasks and a merge job
 # that depends on them; its table must equal one vmf-kappa pass over the unsharded dump
 # (same_table.py, 1e-12 relative). A second submission whose shards fail must leave the
-# merge cancelled and no table. About 40 s once the packages are there.
+# merge cancelled and no table. 29 s once the packages are there.
 #   GRADSCOPE_SLURM_PORT  slurmctld's port (default 16817; slurmd takes the next)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
