@@ -19,6 +19,8 @@
 #   make test               every test (unit, CLI, end-to-end, the Python package's pytest suite; the fuzz tests
 #                           with their default budgets)
 #   make fuzz               the readers' fuzz tests for longer (FUZZ_CASES=N cases each, default 100000)
+#   make test-slurm         the Slurm job-array scripts (scripts/cluster/) on a one-node Slurm started
+#                           here from Debian's packages (installed when missing; root)
 #
 # `make setup` creates the project's Python environment (.venv) with torch==2.13.0 from
 # PyPI, which provides libtorch for the tch crate (LIBTORCH_USE_PYTORCH=1), and the
@@ -48,6 +50,7 @@ help:
 	@echo "make build             release binaries in $(RELEASE)/"
 	@echo "make test              all tests"
 	@echo "make fuzz              the readers' fuzz tests, FUZZ_CASES=N cases each (default 100000; make test runs a few thousand)"
+	@echo "make test-slurm        scripts/cluster/ on a real one-node Slurm started by the test (apt-get installs slurm-wlm, munge when missing; root)"
 	@echo "make lint              rustfmt --check and clippy -D warnings"
 	@echo "make demo              train fnn on MNIST briefly, dump gradients, vmf-kappa, plot kappa (a few minutes)"
 	@echo "make example-transformer  your own model: a small GPT on README's bytes via TorchScript + --inputs, then vmf-kappa, normtest, powerlaw-fit (results/examples/transformer)"
@@ -205,6 +208,20 @@ test-readme: setup
 	GRADSCOPE_BIN=target/debug bash tests/readme_blocks.sh
 	if [ -d $(STUDY_TEXTS) ]; then $(PY) scripts/papers/check.py $(STUDY_TEXTS); \
 	else echo "skip: the study texts are not in $(STUDY_TEXTS); scripts/papers/*.csv not checked"; fi
+
+# The cluster scripts (scripts/cluster/): the local driver runs the Slurm array's steps
+# without Slurm (41 s on 2 loaded cores; part of `make test`); test-slurm submits them to a real
+# one-node Slurm that the test starts and stops (not in `make test`: it needs root and
+# installs packages).
+.PHONY: test-cluster test-slurm
+test: test-cluster
+test-cluster: setup
+	$(CARGO) build --workspace --bins
+	GRADSCOPE_BIN=target/debug PY=$(abspath $(PY)) bash scripts/cluster/test_local.sh
+
+test-slurm: setup
+	$(CARGO) build --workspace --bins
+	GRADSCOPE_BIN=target/debug PY=$(abspath $(PY)) bash scripts/cluster/test_slurm.sh
 
 DATASETS ?= mnist fashion-mnist
 data:

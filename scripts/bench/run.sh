@@ -10,7 +10,7 @@ THREADS=$(nproc)
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 
 # BENCH="normtest powerlaw ..." runs only the named sections (vmf-kappa, powerlaw,
-# spectrum, normtest, weight-spectra, dump-grads, walk, sharpness); unset, all of them.
+# spectrum, normtest, weight-spectra, dump-grads, walk, sharpness, cluster); unset, all of them.
 want() { [ -z "${BENCH:-}" ] || [[ " $BENCH " == *" $1 "* ]]; }
 
 # measure NAME CMD...: wall seconds and peak resident memory (KiB) via GNU time.
@@ -171,4 +171,10 @@ fi
 # --- train --sharpness-every: the overhead of tracking the sharpness -------------------
 if want sharpness; then
 GRADSCOPE_BIN="$BIN" THREADS="$THREADS" bash scripts/bench/sharpness.sh
+fi
+
+# --- cluster: vmf-kappa at GPT-2 small's size, and shards against one process ---------
+# (scripts/bench/cluster.sh says what each part runs; CLUSTER_SCALE=0 or CLUSTER_SHARDS=0 skips one.)
+if want cluster; then
+GRADSCOPE_BIN="$BIN" PY="$PY" THREADS="$THREADS" bash scripts/bench/cluster.sh
 fi
