@@ -416,17 +416,24 @@ fn write_sharpness(dir: &Path, rows: &[SharpnessRow], meta: &Provenance) -> Resu
     )
 }
 
-/// subset_loss.parquet: one row per `--loss-every` measurement, `step` to join
+/// subset_loss.parquet's columns: one row per `--loss-every` measurement, `step` to join
 /// metrics.parquet.
+pub fn subset_loss_report() -> Report<SubsetLossRow> {
+    Report::new(vec![
+        Column::u64("step", |r: &SubsetLossRow| r.step),
+        Column::f64("epoch", |r: &SubsetLossRow| r.epoch),
+        Column::u64("examples", |r: &SubsetLossRow| r.examples),
+        Column::f64("subset_loss", |r: &SubsetLossRow| r.loss).unit("nats"),
+        Column::f64("subset_acc", |r: &SubsetLossRow| r.acc),
+    ])
+}
+
 fn write_subset_loss(dir: &Path, rows: &[SubsetLossRow], meta: &Provenance) -> Result<()> {
-    let batch = TableBuilder::new()
-        .u64("step", rows.iter().map(|r| r.step))
-        .f64("epoch", rows.iter().map(|r| r.epoch))
-        .u64("examples", rows.iter().map(|r| r.examples))
-        .f64("subset_loss", rows.iter().map(|r| r.loss))
-        .f64("subset_acc", rows.iter().map(|r| r.acc))
-        .build()?;
-    write_table(&dir.join("subset_loss.parquet"), &batch, meta)
+    write_table(
+        &dir.join("subset_loss.parquet"),
+        &subset_loss_report().table(rows)?,
+        meta,
+    )
 }
 
 /// The subset loss after `step` steps, into `state` unless measured there already.
