@@ -13,7 +13,7 @@ pub struct GradInput {
     /// matrix in parts, read as one in (step, sample) order: a directory (every *.parquet
     /// below it; hive partitions such as step=938/ understood), a quoted glob
     /// ('grads/**/*.parquet'), or several files (-i a.parquet b.parquet).
-    #[arg(short = 'i', long = "input", value_name = "PATH", num_args = 1.., default_value = "-")]
+    #[arg(id = "input", short = 'i', long = "input", value_name = "PATH", num_args = 1.., default_value = "-")]
     pub paths: Vec<PathBuf>,
 }
 
