@@ -227,7 +227,7 @@ fn entries(dir: &Path) -> Vec<(String, PathBuf, bool)> {
 /// or `_`.
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     for (name, path, is_dir) in entries(dir) {
-        if name.starts_with('.') || name.starts_with('_') {
+        if hidden(&name) {
             continue;
         }
         if is_dir {
@@ -236,6 +236,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(path);
         }
     }
+}
+
+/// Names that writers keep for themselves: temporary files and folders (`.tmp-*`,
+/// Spark's and Hadoop's `_temporary/`, `_SUCCESS`), never parts of the matrix.
+fn hidden(name: &str) -> bool {
+    name.starts_with('.') || name.starts_with('_')
 }
 
 /// The files matching the glob `pattern` (a directory it matches is walked).
@@ -279,7 +285,7 @@ fn expand(dir: &Path, comps: &[&str], out: &mut Vec<PathBuf>) {
     if c == "**" {
         expand(dir, rest, out);
         for (name, _, is_dir) in entries(&here(dir)) {
-            if is_dir && !name.starts_with('.') {
+            if is_dir && !hidden(&name) {
                 expand(&dir.join(&name), comps, out);
             }
         }
@@ -287,7 +293,9 @@ fn expand(dir: &Path, comps: &[&str], out: &mut Vec<PathBuf>) {
         take(dir.join(c), out);
     } else {
         for (name, _, _) in entries(&here(dir)) {
-            if name.starts_with('.') && !c.starts_with('.') {
+            // As a directory walk, a wildcard passes over hidden names (`.tmp-*`,
+            // `_SUCCESS`, `_temporary/`) unless the pattern itself begins that way.
+            if hidden(&name) && !hidden(c) {
                 continue;
             }
             if matches(c.as_bytes(), name.as_bytes()) {
