@@ -45,7 +45,16 @@ fn install_signal_cleanup() {
             .spawn(move || {
                 if let Some(signal) = signals.forever().next() {
                     remove_live_files();
-                    std::process::exit(128 + signal);
+                    // _exit, not exit: the other threads are still running (libtorch
+                    // among them), and exit's static destructors under their feet can
+                    // crash the process (a segfault instead of 130 in dump-grads
+                    // interrupted while loading). Nothing is left to flush: the outputs
+                    // are temporary files, removed above.
+                    // SAFETY: _exit takes no pointers and does not return.
+                    #[allow(unsafe_code)]
+                    unsafe {
+                        libc::_exit(128 + signal)
+                    }
                 }
             });
         drop(spawned);
