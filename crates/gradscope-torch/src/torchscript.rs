@@ -20,6 +20,11 @@ pub struct TorchScriptNet(tch::CModule);
 
 impl Net for TorchScriptNet {
     fn forward(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
+        // The graph executor's optimisations (profiling, then fused kernels) would make
+        // a module's first calls round differently from its later ones, so a gradient
+        // would depend on how many the same replica computed before it (that is, on
+        // --threads). The switch is per thread, so it is set where the forward runs.
+        tch::jit::set_graph_executor_optimize(false);
         match self.0.forward_is(&[IValue::Tensor(x.shallow_clone())])? {
             IValue::Tensor(t) => Ok(t),
             IValue::Tuple(v) | IValue::GenericList(v) => match v.into_iter().next() {
