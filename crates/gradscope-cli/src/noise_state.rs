@@ -9,44 +9,34 @@
 //! order of floating-point additions, and since a minibatch's group is its sample index
 //! mod K, not the order it arrived in, the jackknife intervals merge too.
 //!
-//! Format (the conventions `vmf-kappa --state-out` follows, kept in this file until the
-//! tools share one module): a Parquet file whose gradscope provenance has kind
-//! `noise-scale-state`, `state_version` [`STATE_VERSION`], `options` (`--groups`,
-//! `--per-tensor`, `--estimator`: what changes the statistics), the input's parameter
-//! layout and its provenance as `source`. One row group per step and batch size, one row
+//! Format: the state-file conventions every mergeable tool shares
+//! (`gradscope_io::state_file`): kind `noise-scale-state`, version [`STATE`]`.version`,
+//! `options` (`--groups`, `--per-tensor`, `--estimator`: what changes the statistics), the
+//! input's parameter layout and its provenance as `source`. One row group per step and batch size, one row
 //! per jackknife group: `step`, `batch_size`, `group`, `count`, `sq_norms` (list<f64>: the
 //! whole vector, then each tensor with `--per-tensor`) and `sums` (list<f64> of the
 //! gradient's dimension; empty when `--estimator batch-sizes` keeps no means). Memory: a
 //! writer holds one step's accumulator, a merge one step's parts.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use arrow::array::{
     Array, ArrayRef, Float64Array, Float64Builder, ListArray, ListBuilder, UInt32Array, UInt64Array,
 };
-use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use gradscope_io::atomic::AtomicFile;
-use gradscope_io::{Provenance, TensorLayout, METADATA_KEY};
+use gradscope_io::state_file::{self, StateKind};
+use gradscope_io::{Provenance, TensorLayout};
 use gradscope_stats::noise_scale::{BatchState, NoiseScaleAccumulator};
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
-use parquet::arrow::{ArrowWriter, ProjectionMask};
-use parquet::basic::Compression;
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-/// The provenance kind of a noise-scale state.
-pub const KIND: &str = "noise-scale-state";
-
-/// The version of the state table this build writes and reads; raised whenever its
-/// columns or their meaning change.
-pub const STATE_VERSION: u64 = 1;
-
-const VERSION_KEY: &str = "state_version";
-const OPTIONS_KEY: &str = "options";
+/// The state files of `noise-scale`, in the version this build writes and reads (raised
+/// whenever the columns or their meaning change).
+pub const STATE: StateKind = StateKind {
+    tool: "noise-scale",
+    version: 1,
+};
 
 /// The options that change the statistics a state holds; states merge only when equal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,15 +50,15 @@ pub struct StateOptions {
 }
 
 impl StateOptions {
-    fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "--groups": self.groups,
-            "--per-tensor": self.per_tensor,
-            "--estimator": self.estimator,
-        })
+    fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("--groups".into(), self.groups.into());
+        m.insert("--per-tensor".into(), self.per_tensor.into());
+        m.insert("--estimator".into(), self.estimator.clone().into());
+        m
     }
 
-    fn from_json(v: &serde_json::Value) -> Option<Self> {
+    fn from_json(v: &serde_json::Map<String, serde_json::Value>) -> Option<Self> {
         Some(Self {
             groups: usize::try_from(v.get("--groups")?.as_u64()?).ok()?,
             per_tensor: v.get("--per-tensor")?.as_bool()?,
@@ -80,12 +70,7 @@ impl StateOptions {
 /// The provenance of a state written by `tool` (name and version) from an input whose
 /// provenance is `source`.
 pub fn provenance(tool: &str, source: &Provenance, options: &StateOptions) -> Provenance {
-    let mut p = Provenance::new(KIND, tool);
-    p.layout = source.layout.clone();
-    p.source = Some(Box::new(source.clone()));
-    p.extra.insert(VERSION_KEY.into(), STATE_VERSION.into());
-    p.extra.insert(OPTIONS_KEY.into(), options.to_json());
-    p
+    STATE.provenance(tool, source, options.to_json())
 }
 
 fn schema() -> SchemaRef {
@@ -102,49 +87,22 @@ fn schema() -> SchemaRef {
 
 /// A state file being written, one row group per step and batch size, to a temporary
 /// renamed into place with the run's other outputs.
-pub struct StateWriter {
-    file: AtomicFile,
-    writer: ArrowWriter<File>,
-}
-
-impl std::fmt::Debug for StateWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StateWriter")
-            .field("dest", &self.file.dest())
-            .finish()
-    }
-}
+#[derive(Debug)]
+pub struct StateWriter(state_file::StateWriter);
 
 impl StateWriter {
     /// Starts the state file `path` with provenance `prov` (from [`provenance`]).
     pub fn create(path: &Path, prov: &Provenance) -> Result<Self> {
-        let file = AtomicFile::create(path)?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .set_key_value_metadata(Some(vec![KeyValue::new(
-                METADATA_KEY.to_string(),
-                prov.to_json(),
-            )]))
-            .build();
-        let writer = ArrowWriter::try_new(file.file()?, schema(), Some(props))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(Self { file, writer })
+        Ok(Self(state_file::StateWriter::create(path, schema(), prov)?))
     }
 
     /// Writes the state of `step`: one row group per batch size.
     pub fn write_step(&mut self, step: u64, acc: &NoiseScaleAccumulator) -> Result<()> {
+        let item = || Field::new("item", DataType::Float64, false);
         for b in acc.states() {
             let k = b.group_counts.len();
-            let mut sq = ListBuilder::new(Float64Builder::new()).with_field(Field::new(
-                "item",
-                DataType::Float64,
-                false,
-            ));
-            let mut sums = ListBuilder::new(Float64Builder::new()).with_field(Field::new(
-                "item",
-                DataType::Float64,
-                false,
-            ));
+            let mut sq = ListBuilder::new(Float64Builder::new()).with_field(item());
+            let mut sums = ListBuilder::new(Float64Builder::new()).with_field(item());
             for g in 0..k {
                 sq.values().append_slice(&b.group_sq_norms[g]);
                 sq.append(true);
@@ -161,97 +119,55 @@ impl StateWriter {
                 Arc::new(sq.finish()),
                 Arc::new(sums.finish()),
             ];
-            let batch = RecordBatch::try_new(schema(), columns)?;
-            let name = || format!("cannot write {}", self.file.dest().display());
-            self.writer.write(&batch).with_context(name)?;
-            self.writer.flush().with_context(name)?;
+            self.0
+                .write_group(&RecordBatch::try_new(schema(), columns)?)?;
         }
         Ok(())
     }
 
     /// Finishes the file and returns it uncommitted.
     pub fn finish(self) -> Result<AtomicFile> {
-        let name = format!("cannot write {}", self.file.dest().display());
-        self.writer.close().context(name)?;
-        Ok(self.file)
+        self.0.finish()
     }
 }
 
 /// A state file opened for merging: its provenance checked, its row groups unread.
 #[derive(Debug)]
 pub struct StateFile {
-    path: PathBuf,
-    prov: Provenance,
+    file: state_file::StateFile,
     options: StateOptions,
-    meta: ArrowReaderMetadata,
 }
 
 impl StateFile {
-    /// Opens `path` and checks that it is a noise-scale state of this version; the error
-    /// names the file and what it holds instead.
+    /// Opens `path` and checks that it is a noise-scale state of this version with
+    /// readable options and the state's columns; the error names the file and what it
+    /// holds instead.
     pub fn open(path: &Path) -> Result<Self> {
+        let file = state_file::StateFile::open(path, &STATE)?;
         let name = path.display();
-        let hint = "a merge takes the files that noise-scale --state-out writes";
-        let file = File::open(path).with_context(|| format!("cannot open {name}"))?;
-        let meta = ArrowReaderMetadata::load(&file, Default::default())
-            .with_context(|| format!("{name}: not a Parquet file; {hint}"))?;
-        let json = meta
-            .metadata()
-            .file_metadata()
-            .key_value_metadata()
-            .and_then(|kv| kv.iter().find(|k| k.key == METADATA_KEY))
-            .and_then(|k| k.value.clone());
-        let Some(json) = json else {
-            bail!("{name}: not a noise-scale state (no gradscope metadata); {hint}");
-        };
-        let prov = Provenance::from_json(&json)
-            .with_context(|| format!("{name}: unreadable gradscope metadata"))?;
-        if prov.kind != KIND {
-            let what = if prov.kind == "gradient-matrix" {
-                "a gradient matrix".to_string()
-            } else if let Some(tool) = prov.kind.strip_suffix("-state") {
-                format!("a {tool} state")
-            } else {
-                format!("a {} table", prov.kind)
-            };
-            bail!("{name}: {what}, not a noise-scale state; {hint}");
-        }
-        let version = prov.extra.get(VERSION_KEY).and_then(|v| v.as_u64());
-        if version != Some(STATE_VERSION) {
-            let v = version.map_or("no version".to_string(), |v| format!("version {v}"));
-            bail!(
-                "{name}: noise-scale state of {v}, this noise-scale reads version {STATE_VERSION} (write the states again with this version)"
-            );
-        }
-        let Some(options) = prov
-            .extra
-            .get(OPTIONS_KEY)
-            .and_then(StateOptions::from_json)
-        else {
+        let Some(options) = StateOptions::from_json(file.options()) else {
             bail!("{name}: the state's metadata has no readable options");
         };
-        if meta.schema().fields() != schema().fields() {
-            bail!("{name}: the state's columns are not those of a noise-scale state version {STATE_VERSION}");
+        if file.schema().fields() != schema().fields() {
+            bail!(
+                "{name}: the state's columns are not those of a noise-scale state version {}",
+                STATE.version
+            );
         }
-        Ok(Self {
-            path: path.to_path_buf(),
-            prov,
-            options,
-            meta,
-        })
+        Ok(Self { file, options })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     /// The provenance of the gradient matrix the state was taken from.
     pub fn source(&self) -> Provenance {
-        self.prov
-            .source
+        let prov = self.file.provenance();
+        prov.source
             .as_deref()
             .cloned()
-            .unwrap_or_else(|| self.prov.clone())
+            .unwrap_or_else(|| prov.clone())
     }
 
     pub fn options(&self) -> &StateOptions {
@@ -259,49 +175,20 @@ impl StateFile {
     }
 
     pub fn layout(&self) -> &[TensorLayout] {
-        &self.prov.layout
+        self.file.layout()
     }
 
     /// Checks that this state can be merged with `first`: the same layout and options.
     pub fn check_same_run(&self, first: &StateFile) -> Result<()> {
-        let (name, other) = (self.path.display(), first.path.display());
-        if self.layout() != first.layout() {
-            let describe = |l: &[TensorLayout]| {
-                let dim: usize = l.iter().map(|t| t.numel).sum();
-                format!("{} tensors, {dim} coordinates", l.len())
-            };
-            bail!(
-                "{name}: its parameter layout ({}) differs from {other}'s ({}): states merge only over the same parameters",
-                describe(self.layout()),
-                describe(first.layout())
-            );
-        }
-        let (a, b) = (&self.options, &first.options);
-        let differ = |flag: &str, x: String, y: String| -> Result<()> {
-            bail!("{name}: taken with {flag} {x}, {other} with {flag} {y}: states merge only when taken with the same options")
-        };
-        if a.groups != b.groups {
-            differ("--groups", a.groups.to_string(), b.groups.to_string())?;
-        }
-        if a.per_tensor != b.per_tensor {
-            differ(
-                "--per-tensor",
-                a.per_tensor.to_string(),
-                b.per_tensor.to_string(),
-            )?;
-        }
-        if a.estimator != b.estimator {
-            differ("--estimator", a.estimator.clone(), b.estimator.clone())?;
-        }
-        Ok(())
+        self.file.check_same_run(&first.file)
     }
 
     /// The step of every row group, in file order.
     pub fn steps(&self) -> Result<Vec<u64>> {
-        let n = self.meta.metadata().num_row_groups();
+        let n = self.file.row_groups();
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
-            let b = self.read(i, Some(0))?;
+            let b = self.file.read(i, Some(&["step"]))?;
             let steps = b
                 .column(0)
                 .as_any()
@@ -311,7 +198,7 @@ impl StateFile {
                 Some(Some(s)) if steps.iter().all(|x| x == Some(s)) => out.push(s),
                 _ => bail!(
                     "{}: row group {i}: not one step (a damaged noise-scale state)",
-                    self.path.display()
+                    self.path().display()
                 ),
             }
         }
@@ -321,11 +208,11 @@ impl StateFile {
     /// Row group `i` (one step and batch size) as the accumulator's per-batch state for
     /// `scopes` scopes besides the whole vector and a gradient of `dim` coordinates.
     pub fn batch_state(&self, i: usize, scopes: usize, dim: usize) -> Result<BatchState> {
-        let name = self.path.display();
+        let name = self.path().display();
         let bad = |what: &str| {
             anyhow::anyhow!("{name}: row group {i}: {what} (a damaged noise-scale state)")
         };
-        let b = self.read(i, None)?;
+        let b = self.file.read(i, None)?;
         let u64s = |c: usize| -> &UInt64Array {
             b.column(c)
                 .as_any()
@@ -403,26 +290,5 @@ impl StateFile {
             }
         }
         Ok(state)
-    }
-
-    /// Row group `i`, all columns or only column `column`, as one batch.
-    fn read(&self, i: usize, column: Option<usize>) -> Result<RecordBatch> {
-        let name = self.path.display();
-        let file = File::open(&self.path).with_context(|| format!("cannot open {name}"))?;
-        let mut builder =
-            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
-                .with_row_groups(vec![i]);
-        if let Some(c) = column {
-            builder =
-                builder.with_projection(ProjectionMask::roots(self.meta.parquet_schema(), [c]));
-        }
-        let reader = builder
-            .build()
-            .with_context(|| format!("{name}: cannot read the state"))?;
-        let schema = arrow::record_batch::RecordBatchReader::schema(&reader);
-        let batches = reader
-            .collect::<Result<Vec<_>, _>>()
-            .with_context(|| format!("{name}: cannot read the state"))?;
-        Ok(concat_batches(&schema, &batches)?)
     }
 }

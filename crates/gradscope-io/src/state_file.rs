@@ -195,8 +195,11 @@ impl StateFile {
         for key in keys {
             let (x, y) = (a.get(key), b.get(key));
             if x != y {
-                let show = |v: Option<&serde_json::Value>| {
-                    v.map_or("(not set)".to_string(), |v| v.to_string())
+                // Strings unquoted, as they are written on the command line.
+                let show = |v: Option<&serde_json::Value>| match v {
+                    None => "(not set)".to_string(),
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(v) => v.to_string(),
                 };
                 bail!(
                     "{name}: taken with {key} {}, {other} with {key} {}: states merge only when taken with the same options",
@@ -206,6 +209,11 @@ impl StateFile {
             }
         }
         Ok(())
+    }
+
+    /// The state's columns (a tool checks them against the ones it writes).
+    pub fn schema(&self) -> &SchemaRef {
+        self.meta.schema()
     }
 
     /// The number of row groups (units of merging).
