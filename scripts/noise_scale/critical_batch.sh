@@ -53,14 +53,7 @@ common=(--dataset mnist --eval-samples 2000 --seed 0 --device "$DEVICE" --thread
 
 # Steps to the target of run $1 (empty when not reached).
 steps_to_target() {
-    "$PY" - "$1" "$TARGET" <<'PYEOF'
-import sys, polars as pl
-from pathlib import Path
-p = Path(sys.argv[1]) / "subset_loss.parquet"
-d = pl.read_parquet(p) if p.exists() else pl.DataFrame({"step": [], "subset_loss": []})
-hit = d.filter(pl.col("subset_loss") <= float(sys.argv[2]))
-print(hit["step"][0] if hit.height and hit["subset_loss"][0] == hit["subset_loss"][0] else "")
-PYEOF
+    "$PY" scripts/noise_scale/steps_to_target.py "$1" "$TARGET"
 }
 
 # One run of model $1 at batch size $2 and learning rate $3 for at most $4 epochs; sets S
