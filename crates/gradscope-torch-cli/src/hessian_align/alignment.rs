@@ -11,7 +11,6 @@ use gradscope_stats::describe::mean_sd;
 use gradscope_tool::progress::progress;
 use gradscope_torch::hessian::LossHessian;
 use gradscope_torch::sampler;
-use gradscope_torch::trainer::replay_from;
 use tch::{Device, Kind, Tensor};
 
 /// The alignment and top-k share of `--minibatches` minibatches per batch size (one for
@@ -24,8 +23,8 @@ pub fn measure(
     hess: &mut LossHessian,
     basis: Option<&Tensor>,
 ) -> Result<Vec<SampleRow>> {
-    let train = &plan.replay.data.train;
-    let model = &plan.replay.trainer.model;
+    let train = &plan.run.replay.data.train;
+    let model = &plan.run.replay.trainer.model;
     let n = plan.examples;
     let total: usize = plan
         .sizes
@@ -58,7 +57,7 @@ pub fn measure(
                 None => f64::NAN,
             };
             samples.push(SampleRow {
-                step: plan.replay.state.step,
+                step: plan.run.replay.state.step,
                 batch_size: b as u64,
                 sample: i as u64,
                 loss,
@@ -94,7 +93,7 @@ pub fn by_batch_size(
             let (alignment_mean, alignment_sd) = of(|r| r.alignment);
             let (topk_share_mean, topk_share_sd) = of(|r| r.topk_share);
             BatchSizeRow {
-                step: plan.replay.state.step,
+                step: plan.run.replay.state.step,
                 epoch: plan.epoch,
                 batch_size: b as u64,
                 full: b == plan.examples,
@@ -125,13 +124,13 @@ pub fn cosine_trajectories(args: &Args, plan: &Plan) -> Result<Vec<CosineRow>> {
     if plan.cos_sizes.is_empty() || args.cosine_steps == 0 {
         return Ok(rows);
     }
-    let state = &plan.replay.state;
+    let state = &plan.run.replay.state;
     let bar = progress(
         Some((plan.cos_sizes.len() * args.cosine_steps) as u64),
         "trajectories",
     );
     for &b in &plan.cos_sizes {
-        let mut r = replay_from(&args.checkpoint, &plan.data_dirs, plan.device)?;
+        let mut r = plan.run.reopen(&args.checkpoint, plan.device)?;
         let start = if b == state.batch_size {
             state.step
         } else {

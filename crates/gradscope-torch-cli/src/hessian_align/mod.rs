@@ -45,6 +45,7 @@ pub mod curvature;
 pub mod figures;
 pub mod report;
 
+use crate::checkpoint_run::CheckpointRun;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use curvature::{curvature, Curvature};
@@ -54,11 +55,9 @@ use gradscope_tool::args::{
 };
 use gradscope_tool::text_table::num;
 use gradscope_tool::{errln, tool_name, OutputSet};
-use gradscope_torch::device::{device_name, init_torch, parse_device};
+use gradscope_torch::device::{device_name, parse_device};
 use gradscope_torch::hessian::LossHessian;
 use gradscope_torch::hessian_blocks::{Block, BlockSpec};
-use gradscope_torch::sampler;
-use gradscope_torch::trainer::Replay;
 use report::{Cost, SampleRow};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -256,9 +255,8 @@ fn parse_sizes(list: &[String], n: usize, flag: &str) -> Result<Vec<usize>> {
 /// and of the `--cost-batch` minibatch.
 pub struct Plan {
     pub device: Device,
-    /// Where the dataset files are looked up (the cosine trajectories replay afresh).
-    pub data_dirs: Vec<PathBuf>,
-    pub replay: Replay,
+    /// The checkpoint's replay (the cosine trajectories replay it afresh).
+    pub run: CheckpointRun,
     /// The training split's examples.
     pub examples: usize,
     /// Completed epochs at the checkpoint.
@@ -325,14 +323,17 @@ fn plan(args: &Args) -> Result<Plan> {
         bail!("--blocks: nothing to measure per block: ask for -k, --trace-probes or --density");
     }
     let device = parse_device(&args.device.name)?;
-    init_torch(args.threads.count, args.seed);
-    let data_dirs = gradscope_torch::datasets::search_dirs(args.data_dir.as_deref());
-    let replay = gradscope_torch::trainer::replay_from(&args.checkpoint, &data_dirs, device)?;
-    let train = &replay.data.train;
-    let n = train.len();
+    let run = CheckpointRun::open(
+        &args.checkpoint,
+        args.data_dir.as_deref(),
+        device,
+        args.threads.count,
+        args.seed,
+    )?;
+    let n = run.examples();
     let sizes = parse_sizes(&args.batch_sizes, n, "--batch-sizes")?;
     let cos_sizes = parse_sizes(&args.cosine_batch_sizes, n, "--cosine-batch-sizes")?;
-    let model = &replay.trainer.model;
+    let model = &run.replay.trainer.model;
     let d = model.store.numel();
     if args.top_k > d {
         bail!("--top-k {} exceeds the model's {d} parameters", args.top_k);
@@ -341,34 +342,32 @@ fn plan(args: &Args) -> Result<Plan> {
         Some(spec) => gradscope_torch::hessian_blocks::blocks(spec, &model.store.layout())?,
         None => Vec::new(),
     };
-    let per_epoch = replay.trainer.batches_per_epoch();
-    let epoch = replay.state.step / per_epoch.max(1);
-    let hessian_idx: Vec<i64> = if args.hessian_samples == 0 {
-        (0..n as i64).collect()
-    } else if args.hessian_samples > n {
-        bail!(
-            "--hessian-samples {} exceeds the {n} training examples",
-            args.hessian_samples
-        );
-    } else {
-        sampler::independent(n, args.hessian_samples, args.seed, u64::MAX)
-    };
-    let hessian_set = train.batch(&hessian_idx, Device::Cpu)?;
+    let per_epoch = run.replay.trainer.batches_per_epoch();
+    let epoch = run.replay.state.step / per_epoch.max(1);
+    let hessian_idx = run
+        .subset(args.hessian_samples, args.seed, u64::MAX)
+        .with_context(|| {
+            format!(
+                "--hessian-samples {} exceeds the {n} training examples",
+                args.hessian_samples
+            )
+        })?;
+    let hessian_set = run.batch(&hessian_idx)?;
     let cost_set = if args.cost_batch > 0 {
-        if args.cost_batch > n {
-            bail!(
-                "--cost-batch {} exceeds the {n} training examples",
-                args.cost_batch
-            );
-        }
-        let idx = sampler::independent(n, args.cost_batch, args.seed, u64::MAX - 1);
-        Some(train.batch(&idx, Device::Cpu)?)
+        let idx = run
+            .subset(args.cost_batch, args.seed, u64::MAX - 1)
+            .with_context(|| {
+                format!(
+                    "--cost-batch {} exceeds the {n} training examples",
+                    args.cost_batch
+                )
+            })?;
+        Some(run.batch(&idx)?)
     } else {
         None
     };
     Ok(Plan {
         device,
-        data_dirs,
         examples: n,
         epoch,
         sizes,
@@ -378,7 +377,7 @@ fn plan(args: &Args) -> Result<Plan> {
         hessian_idx,
         hessian_set,
         cost_set,
-        replay,
+        run,
     })
 }
 
@@ -399,7 +398,7 @@ pub struct Measured {
 /// (its vector from libtorch's generator), the curvature of H and of each block, the
 /// minibatch alignments, then the cosine trajectories.
 fn measure(args: &Args, plan: &Plan) -> Result<Measured> {
-    let model = &plan.replay.trainer.model;
+    let model = &plan.run.replay.trainer.model;
     let (hx, hy) = &plan.hessian_set;
     let mut hess = LossHessian::new(model, hx, hy, args.chunk, true)?;
     let cost = match &plan.cost_set {
@@ -448,7 +447,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The tables, the figures, the summary and `--json`.
 fn emit(args: &Args, plan: &Plan, m: &Measured, secs: f64) -> Result<()> {
-    let state = &plan.replay.state;
+    let state = &plan.run.replay.state;
     let step = state.step;
     let whole = &m.whole;
     let batch_sizes = alignment::by_batch_size(
