@@ -8,7 +8,8 @@
 //! gets an equal share of every batch size (a list such as 2,4,...,4096 is not split into
 //! cheap and expensive shards).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
+use gradscope_tool::coord_split::CoordSplit;
 
 /// Shard `index` of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,27 +26,13 @@ impl Default for Shard {
 }
 
 impl Shard {
-    /// Parses `I/N` (0 <= I < N).
+    /// Parses `I/N` (0 <= I < N), as every tool's `--shard` is parsed
+    /// (`gradscope_tool::coord_split`), with the same error texts.
     pub fn parse(s: &str) -> Result<Shard> {
-        let (i, n) = s
-            .split_once('/')
-            .with_context(|| format!("--shard {s}: expected I/N, e.g. 0/4"))?;
-        let parse = |v: &str, what: &str| -> Result<usize> {
-            v.trim()
-                .parse()
-                .with_context(|| format!("--shard {s}: {what} {v:?} is not a whole number"))
-        };
-        let (index, count) = (parse(i, "shard index")?, parse(n, "shard count")?);
-        if count == 0 {
-            bail!("--shard {s}: the shard count must be at least 1");
+        match CoordSplit::parse_shard(s)? {
+            CoordSplit::Shard { index, count } => Ok(Shard { index, count }),
+            CoordSplit::Range { .. } => bail!("--shard {s}: expected I/N, e.g. 0/4"),
         }
-        if index >= count {
-            bail!(
-                "--shard {s}: shard index {index} is outside 0..{count} (shards are numbered 0 to {})",
-                count - 1
-            );
-        }
-        Ok(Shard { index, count })
     }
 
     /// Whether gradient `j` of a point is this shard's.

@@ -27,11 +27,12 @@
 use crate::common::DataArgs;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
-use gradscope_io::{write_table, Provenance};
+use gradscope_io::{write_table, Provenance, TensorLayout};
 use gradscope_tool::args::{Device as DeviceArg, TorchThreads};
 use gradscope_tool::console::out_json;
 use gradscope_tool::progress::progress;
-use gradscope_tool::report::{Column, Report};
+use gradscope_tool::report::{Column, Report, Value};
+use gradscope_tool::text_table::num;
 use gradscope_tool::{errln, tool_name, usage_bail};
 use gradscope_torch::device::{device_name, init_torch, parse_device};
 use gradscope_torch::models::{Model, MODELS};
@@ -239,6 +240,88 @@ pub fn run(args: Args) -> Result<()> {
     train(args)
 }
 
+/// `--describe`'s rows: one per parameter tensor of the model (name, shape, values, and
+/// the offset of its first value in the flattened parameter vector). The text listing
+/// shows the columns with a summary label; `--json`'s `parameters` carries every column,
+/// the shape as an array.
+pub fn tensors_report() -> Report<TensorLayout> {
+    Report::new(vec![
+        Column::str("name", |t: &TensorLayout| t.name.as_str())
+            .summary("tensor")
+            .json(),
+        Column::string("shape", |t: &TensorLayout| format!("{:?}", t.shape))
+            .summary("shape")
+            .json_with(|t| serde_json::json!(t.shape)),
+        Column::u64("numel", |t: &TensorLayout| t.numel as u64)
+            .unit("parameters")
+            .summary("count")
+            .json(),
+        Column::u64("offset", |t: &TensorLayout| t.offset as u64).json(),
+    ])
+}
+
+/// The least width of each column of `--describe`'s listing (tensor, shape, count): the
+/// listing's columns line up whatever the model, text left-aligned, counts right-aligned.
+const DESCRIBE_WIDTHS: [usize; 3] = [28, 20, 12];
+
+/// `--describe`'s listing: a header of the summary labels, one line per tensor, and a
+/// `total` line with the parameter count.
+fn describe_listing(
+    report: &Report<TensorLayout>,
+    layout: &[TensorLayout],
+    total: usize,
+) -> String {
+    let shown: Vec<&Column<TensorLayout>> = report
+        .columns
+        .iter()
+        .filter(|c| c.summary.is_some())
+        .collect();
+    let line = |cells: &[(String, bool)]| -> String {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(DESCRIBE_WIDTHS)
+            .map(|((text, right), w)| {
+                if *right {
+                    format!("{text:>w$}")
+                } else {
+                    format!("{text:<w$}")
+                }
+            })
+            .collect();
+        format!("{}\n", parts.join(" "))
+    };
+    let mut text = line(
+        &shown
+            .iter()
+            .map(|c| {
+                (
+                    c.summary.unwrap_or_default().to_string(),
+                    matches!(c.value, Value::U64(_)),
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    for t in layout {
+        let cells: Vec<(String, bool)> = shown
+            .iter()
+            .map(|c| match &c.value {
+                Value::U64(f) => (f(t).to_string(), true),
+                Value::F64(f) => (num(f(t)), true),
+                Value::Str(f) => (f(t).to_string(), false),
+                Value::String(f) => (f(t), false),
+                Value::Bool(f) => (f(t).to_string(), false),
+            })
+            .collect();
+        text.push_str(&line(&cells));
+    }
+    text.push_str(&line(&[
+        ("total".into(), false),
+        (String::new(), false),
+        (total.to_string(), true),
+    ]));
+    text
+}
+
 fn describe(args: &Args) -> Result<()> {
     let name = args.model.as_deref().context("--model is required")?;
     init_torch(args.threads.count, args.seed);
@@ -246,11 +329,12 @@ fn describe(args: &Args) -> Result<()> {
     let model = Model::new(name, &spec, Device::Cpu)?;
     let layout = model.store.layout();
     let total = model.store.numel();
+    let report = tensors_report();
     if args.json {
         let v = serde_json::json!({
             "model": name, "dataset": args.data.dataset,
             "input": [spec.channels, spec.height, spec.width], "classes": spec.classes,
-            "parameters": layout, "total": total,
+            "parameters": report.json(&layout), "total": total,
             "buffers": model.store.buffers().iter().map(|b| serde_json::json!({"name": b.name, "shape": b.tensor.size()})).collect::<Vec<_>>(),
         });
         out_json(&v)?;
@@ -259,19 +343,7 @@ fn describe(args: &Args) -> Result<()> {
             "{name} on {}x{}x{} inputs, {} classes\n",
             spec.channels, spec.height, spec.width, spec.classes
         );
-        text.push_str(&format!(
-            "{:<28} {:<20} {:>12}\n",
-            "tensor", "shape", "count"
-        ));
-        for t in &layout {
-            text.push_str(&format!(
-                "{:<28} {:<20} {:>12}\n",
-                t.name,
-                format!("{:?}", t.shape),
-                t.numel
-            ));
-        }
-        text.push_str(&format!("{:<28} {:<20} {:>12}\n", "total", "", total));
+        text.push_str(&describe_listing(&report, &layout, total));
         gradscope_tool::console::out(&text)?;
     }
     Ok(())

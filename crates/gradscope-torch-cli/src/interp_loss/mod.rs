@@ -52,6 +52,7 @@ pub mod figure;
 pub mod replay;
 pub mod report;
 
+use crate::checkpoint_run::CheckpointRun;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use gradscope_io::Provenance;
@@ -60,10 +61,9 @@ use gradscope_tool::args::{
     one_stdout, png_path, table_path, Device as DeviceArg, Json, TorchThreads,
 };
 use gradscope_tool::{errln, tool_name, OutputSet};
-use gradscope_torch::device::{device_name, init_torch, parse_device};
+use gradscope_torch::device::{device_name, parse_device};
 use gradscope_torch::point::EvalSet;
-use gradscope_torch::trainer::{replay_from, Replay};
-use gradscope_torch::{datasets, sampler};
+use gradscope_torch::trainer::Replay;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -213,9 +213,14 @@ fn plan(args: &Args) -> Result<Plan> {
     }
     let device = parse_device(&args.device.name)?;
     let epochs = parse_epochs(&args.epochs)?;
-    init_torch(args.threads.count, 0);
-    let dirs = datasets::search_dirs(args.data_dir.as_deref());
-    let replay = replay_from(&args.checkpoint, &dirs, device)?;
+    let run = CheckpointRun::open(
+        &args.checkpoint,
+        args.data_dir.as_deref(),
+        device,
+        args.threads.count,
+        0,
+    )?;
+    let replay = &run.replay;
     let per_epoch = replay.trainer.batches_per_epoch();
     let start = replay.state.step;
     // the 0-based updates to interpolate
@@ -240,24 +245,20 @@ fn plan(args: &Args) -> Result<Plan> {
             .flat_map(|e| (e - 1) * per_epoch..e * per_epoch)
             .collect()
     };
-    let train = &replay.data.train;
-    let n = train.len();
-    let eval_idx: Vec<i64> = if args.eval_samples == 0 {
-        (0..n as i64).collect()
-    } else if args.eval_samples > n {
-        bail!(
-            "--eval-samples {} exceeds the {n} training examples of {}",
-            args.eval_samples,
-            replay.state.data
-        );
-    } else {
-        sampler::independent(n, args.eval_samples, args.eval_seed, 0)
-    };
-    let (ex, ey) = train.batch(&eval_idx, tch::Device::Cpu)?;
+    let n = run.examples();
+    let eval_idx = run
+        .subset(args.eval_samples, args.eval_seed, 0)
+        .with_context(|| {
+            format!(
+                "--eval-samples {} exceeds the {n} training examples of {}",
+                args.eval_samples, replay.state.data
+            )
+        })?;
+    let (ex, ey) = run.batch(&eval_idx)?;
     let eval = EvalSet::new(&ex, &ey, args.eval_batch, device)?;
     Ok(Plan {
         device,
-        replay,
+        replay: run.replay,
         start,
         window,
         eval,
