@@ -11,7 +11,9 @@
 //! its sd, a dash for a missing fit) or give JSON a richer value than the table's
 //! ([`Column::json_with`]: a shape as an array); a value that only JSON carries (a
 //! message) is a [`Column::json_only`] column, which the table leaves out; a column whose
-//! table name depends on the mode keeps one JSON key ([`Column::json_as`]).
+//! table name depends on the mode keeps one JSON key ([`Column::json_as`]); a column
+//! the summary shows as a placeholder where the table leaves it out is a
+//! [`Column::summary_only`] column.
 
 use crate::table_builder::TableBuilder;
 use crate::text_table::{json_num, num, render_table};
@@ -83,6 +85,16 @@ impl<R> Column<R> {
         c.in_table = false;
         c.json = true;
         c.json_value = Some(value);
+        c
+    }
+    /// A column only the stderr summary shows, under `label`, its cell written by `text`
+    /// (the table and `--json` leave it out): the summary keeps the place of an optional
+    /// column that is off in this run (a `-` where no p-value was computed).
+    pub fn summary_only(label: &'static str, text: fn(&R) -> String) -> Self {
+        let mut c = Self::new(label, Value::Str(|_| ""));
+        c.in_table = false;
+        c.summary = Some(label);
+        c.summary_text = Some(text);
         c
     }
     fn new(name: &'static str, value: Value<R>) -> Self {
@@ -321,5 +333,21 @@ mod tests {
         assert_eq!(j[0]["tested"], 7);
         assert!(j[0].get("coords_tested").is_none());
         assert_eq!(j[0]["scope"], "fc1");
+    }
+
+    #[test]
+    fn summary_only_columns() {
+        let report = Report::new(vec![
+            Column::u64("step", |r: &Row| r.step).summary("step").json(),
+            Column::summary_only("p_gof", |_: &Row| "-".into()),
+        ]);
+        let rows = vec![Row {
+            step: 3,
+            scope: "all".into(),
+            kappa: 1.0,
+        }];
+        assert_eq!(report.table(&rows).unwrap().num_columns(), 1);
+        assert_eq!(report.summary(&rows), "step  p_gof\n   3      -\n");
+        assert!(report.json(&rows)[0].get("p_gof").is_none());
     }
 }
