@@ -20,16 +20,20 @@
 //! Every output is computed before anything is written, so a failed fit leaves no file.
 //!
 //! The module's parts: [`plan`] (every check of the arguments, before any work),
-//! [`data_sets`] (the column, the spectra, the Gram parts), [`fits`] (the fits, the
-//! bootstrap and the comparisons), [`views`] (`--views`), [`report`] (the fits, the
-//! comparisons, the eigenvalues and the view rates, each described once) and [`figure`]
-//! (`--plot`).
+//! [`data_sets`] (what is fitted) from [`column`] (`--column`), [`spectra`]
+//! (`--spectrum` from a gradient matrix, and `--gram-out`) or [`gram_merge`] (`--gram`),
+//! [`fits`] (the fits, the bootstrap and the comparisons), [`views`] (`--views`),
+//! [`report`] (the fits, the comparisons, the eigenvalues and the view rates, each
+//! described once) and [`figure`] (`--plot`).
 
+pub mod column;
 pub mod data_sets;
 pub mod figure;
 pub mod fits;
+pub mod gram_merge;
 pub mod plan;
 pub mod report;
+pub mod spectra;
 pub mod views;
 
 use anyhow::{anyhow, bail, Result};
