@@ -73,11 +73,7 @@ pub fn coordinate_lines<'a>(
 /// `wise` is a table column in dimension mode only; `--json` carries both under one
 /// name whatever the mode (`tested`, `constant`, `undefined`, `wise`).
 pub fn summary_report(dimension: bool) -> Report<Row> {
-    let (tested, constant, undefined) = if dimension {
-        ("sets_tested", "sets_constant", "sets_undefined")
-    } else {
-        ("coords_tested", "coords_constant", "coords_undefined")
-    };
+    let (tested, constant, undefined) = count_columns(dimension);
     let wise = if dimension {
         Column::str("wise", |r: &Row| r.wise).summary("wise").json()
     } else {
@@ -120,6 +116,16 @@ pub fn summary_report(dimension: bool) -> Report<Row> {
     ])
 }
 
+/// The table names of the tested, constant and undefined counts: sets with
+/// dimension-wise rows beside the iteration-wise ones, coordinates otherwise.
+fn count_columns(dimension: bool) -> (&'static str, &'static str, &'static str) {
+    if dimension {
+        ("sets_tested", "sets_constant", "sets_undefined")
+    } else {
+        ("coords_tested", "coords_constant", "coords_undefined")
+    }
+}
+
 /// The per-coordinate rows, described once (a table only; NaN: a test not run or
 /// undefined).
 pub fn coordinate_report<'a>() -> Report<CoordLine<'a>> {
@@ -157,7 +163,7 @@ pub fn print_summary(report: &Report<Row>, rows: &[Row], dimension: bool, alpha:
     if !constant.is_empty() {
         errln!(
             "note: constant coordinates (every gradient equal, e.g. dead units), not tested and left out of gaussian % (column {}): {}",
-            if dimension { "sets_constant" } else { "coords_constant" },
+            count_columns(dimension).1,
             constant.join("; ")
         );
     }
