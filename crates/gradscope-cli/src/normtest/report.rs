@@ -173,3 +173,73 @@ pub fn print_summary(report: &Report<Row>, rows: &[Row], dimension: bool, alpha:
     }
     errln!("gaussian %: share of tested non-constant sets with p > {alpha}");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> Row {
+        Row {
+            step: 2,
+            tensor: "fc1".into(),
+            wise: "iteration",
+            test: "shapiro",
+            n: 40,
+            batch_size: 8,
+            tested: 20,
+            constant: 1,
+            undefined: 0,
+            gaussian: 18,
+            gaussian_pct: 18.0 / 19.0 * 100.0,
+            mean_p: 0.5,
+            beta_q: [1.0, 1.5, 2.0],
+            tail_q: [f64::NAN; 3],
+        }
+    }
+
+    #[test]
+    fn table_names_follow_the_mode_json_keys_do_not() {
+        let rows = [row()];
+        for dimension in [false, true] {
+            let report = summary_report(dimension);
+            let t = report.table(&rows).unwrap();
+            let names: Vec<String> = t
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            let prefix = if dimension { "sets" } else { "coords" };
+            assert!(names.contains(&format!("{prefix}_tested")), "{names:?}");
+            assert_eq!(names.contains(&"wise".to_string()), dimension);
+            let j = report.json(&rows);
+            let mut keys: Vec<&String> = j[0].as_object().unwrap().keys().collect();
+            keys.sort();
+            assert_eq!(
+                keys,
+                [
+                    "batch_size",
+                    "beta_sigma3_q50",
+                    "constant",
+                    "gaussian",
+                    "gaussian_pct",
+                    "mean_p",
+                    "n",
+                    "step",
+                    "tail_index_q50",
+                    "tensor",
+                    "test",
+                    "tested",
+                    "undefined",
+                    "wise"
+                ]
+            );
+            assert_eq!(j[0]["tail_index_q50"], serde_json::Value::Null);
+        }
+        assert_eq!(
+            summary_report(false).summary(&rows),
+            "step  tensor     test   n  tested  constant  gaussian %    mean p  beta/s3 q50  tail q50\n   \
+             2     fc1  shapiro  40      20         1     94.7368  0.500000      1.50000       NaN\n"
+        );
+    }
+}
