@@ -10,7 +10,10 @@
 //! A column may format its summary cell its own way ([`Column::summary_with`]: a mean with
 //! its sd, a dash for a missing fit) or give JSON a richer value than the table's
 //! ([`Column::json_with`]: a shape as an array); a value that only JSON carries (a
-//! message) is a [`Column::json_only`] column, which the table leaves out.
+//! message) is a [`Column::json_only`] column, which the table leaves out; a column whose
+//! table name depends on the mode keeps one JSON key ([`Column::json_as`]); a column
+//! the summary shows as a placeholder where the table leaves it out is a
+//! [`Column::summary_only`] column.
 
 use crate::table_builder::TableBuilder;
 use crate::text_table::{json_num, num, render_table};
@@ -41,6 +44,8 @@ pub struct Column<R> {
     pub json: bool,
     /// The JSON value, when not the table's value.
     pub json_value: Option<fn(&R) -> serde_json::Value>,
+    /// The JSON key, when not the table's name.
+    pub json_key: Option<&'static str>,
     /// Whether the result table has it (false for JSON-only columns).
     pub in_table: bool,
 }
@@ -52,6 +57,7 @@ impl<R> std::fmt::Debug for Column<R> {
             .field("unit", &self.unit)
             .field("summary", &self.summary)
             .field("json", &self.json)
+            .field("json_key", &self.json_key)
             .field("in_table", &self.in_table)
             .finish()
     }
@@ -81,6 +87,16 @@ impl<R> Column<R> {
         c.json_value = Some(value);
         c
     }
+    /// A column only the stderr summary shows, under `label`, its cell written by `text`
+    /// (the table and `--json` leave it out): the summary keeps the place of an optional
+    /// column that is off in this run (a `-` where no p-value was computed).
+    pub fn summary_only(label: &'static str, text: fn(&R) -> String) -> Self {
+        let mut c = Self::new(label, Value::Str(|_| ""));
+        c.in_table = false;
+        c.summary = Some(label);
+        c.summary_text = Some(text);
+        c
+    }
     fn new(name: &'static str, value: Value<R>) -> Self {
         Self {
             name,
@@ -90,6 +106,7 @@ impl<R> Column<R> {
             summary_text: None,
             json: false,
             json_value: None,
+            json_key: None,
             in_table: true,
         }
     }
@@ -118,6 +135,13 @@ impl<R> Column<R> {
     pub fn json_with(mut self, value: fn(&R) -> serde_json::Value) -> Self {
         self.json = true;
         self.json_value = Some(value);
+        self
+    }
+    /// Carried by `--json` under `key` rather than the table's name: a key that stays the
+    /// same where the table's name depends on the mode (`coords_tested`, `sets_tested`).
+    pub fn json_as(mut self, key: &'static str) -> Self {
+        self.json = true;
+        self.json_key = Some(key);
         self
     }
     fn text(&self, row: &R) -> String {
@@ -205,7 +229,7 @@ impl<R> Report<R> {
                 .map(|r| {
                     let mut o = serde_json::Map::new();
                     for c in self.columns.iter().filter(|c| c.json) {
-                        o.insert(c.name.to_string(), c.json_value(r));
+                        o.insert(c.json_key.unwrap_or(c.name).to_string(), c.json_value(r));
                     }
                     serde_json::Value::Object(o)
                 })
@@ -287,5 +311,43 @@ mod tests {
         assert_eq!(j[0]["scope"], serde_json::json!([3]));
         assert_eq!(j[0]["note"], true);
         assert!(j[0].get("kappa").is_none());
+    }
+
+    #[test]
+    fn json_key_other_than_the_table_name() {
+        let report = Report::new(vec![
+            Column::u64("coords_tested", |r: &Row| r.step)
+                .summary("tested")
+                .json_as("tested"),
+            Column::str("scope", |r: &Row| r.scope.as_str()).json(),
+        ]);
+        let rows = vec![Row {
+            step: 7,
+            scope: "fc1".into(),
+            kappa: 1.0,
+        }];
+        let t = report.table(&rows).unwrap();
+        assert_eq!(t.schema().field(0).name(), "coords_tested");
+        assert_eq!(report.summary(&rows), "tested\n     7\n");
+        let j = report.json(&rows);
+        assert_eq!(j[0]["tested"], 7);
+        assert!(j[0].get("coords_tested").is_none());
+        assert_eq!(j[0]["scope"], "fc1");
+    }
+
+    #[test]
+    fn summary_only_columns() {
+        let report = Report::new(vec![
+            Column::u64("step", |r: &Row| r.step).summary("step").json(),
+            Column::summary_only("p_gof", |_: &Row| "-".into()),
+        ]);
+        let rows = vec![Row {
+            step: 3,
+            scope: "all".into(),
+            kappa: 1.0,
+        }];
+        assert_eq!(report.table(&rows).unwrap().num_columns(), 1);
+        assert_eq!(report.summary(&rows), "step  p_gof\n   3      -\n");
+        assert!(report.json(&rows)[0].get("p_gof").is_none());
     }
 }
