@@ -1,4 +1,7 @@
-//! `hessian-align`: a snapshot of its `--help` (its behaviour is tested in cli.rs and walk.rs).
+//! `hessian-align`: snapshots of its `--help` and of its stderr summary on a fixed input
+//! (its alignment is tested in cli.rs and walk.rs), the density and the per-block curvature.
+
+mod common;
 
 #[test]
 fn help_snapshot() {
@@ -11,6 +14,35 @@ fn help_snapshot() {
         .unwrap();
     assert!(o.status.success());
     insta::assert_snapshot!("hessian-align --help", String::from_utf8(o.stdout).unwrap());
+}
+
+/// The stderr summary on a fixed input: the tiny run's initial checkpoint, the top 2
+/// eigenvalues by Lanczos on 64 examples, 4 minibatches of 8 (seconds masked; one thread, as
+/// every test binary runs, so the float32 products are summed in one order).
+#[test]
+fn summary_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = common::tiny_run(dir.path());
+    let out = dir.path().join("align.csv");
+    let summary = common::summary_of(
+        "hessian-align",
+        &[
+            "--checkpoint",
+            ck.to_str().unwrap(),
+            "-k",
+            "2",
+            "-n",
+            "4",
+            "-b",
+            "8",
+            "--hessian-samples",
+            "64",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    insta::assert_snapshot!("hessian-align summary", summary);
 }
 
 /// `--density`: the table integrates to 1, every probe's quadrature weights sum to 1, the

@@ -54,7 +54,7 @@ pub fn mask_times(text: &str) -> String {
                     let next = words.get(i + 1).copied().unwrap_or("");
                     let number = w.trim_start_matches('(').parse::<f64>().is_ok();
                     match (number, next) {
-                        (true, "s" | "s,") => "T",
+                        (true, "s" | "s," | "s)") => "T",
                         (true, n) if n.starts_with("gradients/s") => "(R",
                         _ => w,
                     }
