@@ -103,9 +103,9 @@ test: setup
 # given FUZZ_CASES; crashing inputs are kept in target/fuzz-crashes/.
 FUZZ_CASES ?= 100000
 fuzz: setup
-	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test -p gradscope-io --test fuzz_readers -- --nocapture
-	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test -p gradscope-cli --test fuzz_read_column -- --nocapture
-	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test -p gradscope-torch --test fuzz_checkpoint -- --nocapture
+	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --workspace --test fuzz_readers -- --nocapture
+	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --workspace --test fuzz_read_column -- --nocapture
+	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --workspace --test fuzz_checkpoint -- --nocapture
 
 lint: setup
 	$(CARGO) fmt --all -- --check
