@@ -33,7 +33,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -288,8 +288,13 @@ impl StateWriter {
     /// [`StateKind::provenance`]).
     pub fn create(path: &Path, schema: SchemaRef, prov: &Provenance) -> Result<Self> {
         let file = AtomicFile::create(path)?;
+        // Sums of floats over millions of coordinates: neither dictionaries nor Snappy
+        // shrink them, and page statistics of them serve no reader, so the writer skips
+        // all three (they cost most of the time and memory of writing a large state).
         let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
+            .set_compression(Compression::UNCOMPRESSED)
+            .set_dictionary_enabled(false)
+            .set_statistics_enabled(EnabledStatistics::None)
             .set_key_value_metadata(Some(vec![KeyValue::new(
                 METADATA_KEY.to_string(),
                 prov.to_json(),
