@@ -186,10 +186,17 @@ impl AtomicFile {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let (tmp, registration) = Registration::create(|| {
-            tempfile::Builder::new()
-                .prefix(&format!(".{name}."))
-                .suffix(suffix)
-                .tempfile_in(&dir)
+            let prefix = format!(".{name}.");
+            let mut b = tempfile::Builder::new();
+            b.prefix(&prefix).suffix(suffix);
+            // The output is a file like any other once renamed: readable as the umask
+            // allows (0644 under the usual 022), not the temporary's private 0600.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                b.permissions(std::fs::Permissions::from_mode(0o666));
+            }
+            b.tempfile_in(&dir)
         })
         .with_context(|| {
             format!(
@@ -262,6 +269,21 @@ pub fn write_bytes(dest: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A committed output has an ordinary file's mode (0666 less the umask), as a file
+    /// written by `>` would, not the temporary's 0600.
+    #[cfg(unix)]
+    #[test]
+    fn outputs_have_an_ordinary_files_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain.txt");
+        std::fs::write(&plain, b"x").unwrap();
+        let dest = dir.path().join("out.csv");
+        write_bytes(&dest, b"a,b\n").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dest), mode(&plain));
+    }
 
     #[test]
     fn nothing_appears_until_commit() {
