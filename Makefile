@@ -160,6 +160,9 @@ reproduce-noise-scale: build data
 reproduce-gaussianity: build data
 	bash scripts/normality/gaussianity.sh
 
+reproduce-gaussianity-resnet: build data
+	bash scripts/normality/resnet.sh
+
 reproduce-structure-table2: build data
 	bash scripts/structure/table2.sh
 
@@ -188,9 +191,9 @@ reproduce-vmf-snr: build data
 # Every reproduction, one after the other, then the report. The time is the sum of the
 # targets' measured times on 2 cores (README's table), an estimate.
 REPRODUCTIONS := reproduce-table1 reproduce-vmf-figures reproduce-vmf-snr reproduce-walk-table1 \
-	reproduce-walk-figures reproduce-walk-figure4 reproduce-gaussianity reproduce-structure-table2 \
+	reproduce-walk-figures reproduce-walk-figure4 reproduce-gaussianity reproduce-gaussianity-resnet reproduce-structure-table2 \
 	reproduce-structure-spectra reproduce-structure-fcn reproduce-structure-lnn
-.PHONY: reproduce-all report test-readme reproduce-structure-fcn reproduce-structure-lnn reproduce-walk-figure4 reproduce-vmf-snr
+.PHONY: reproduce-all report test-readme reproduce-gaussianity-resnet reproduce-structure-fcn reproduce-structure-lnn reproduce-walk-figure4 reproduce-vmf-snr
 reproduce-all: $(REPRODUCTIONS)
 	$(PY) scripts/report/report.py
 

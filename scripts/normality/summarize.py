@@ -30,6 +30,30 @@ assert all(len(v) == len(BS) for t in PAPER.values() for v in t.values())
 # (weight sizes 23,232 ... 589,824 and 2,560; its table leaves out the two hidden linear layers).
 ALEX_LAYER = {"conv1.weight": 1, "conv2.weight": 2, "conv3.weight": 3, "conv4.weight": 4,
               "conv5.weight": 5, "fc3.weight": 6}
+# Tables 3 (200 minibatches) and 4 (600) for ResNet-56: minibatches -> layer name -> [(mean, sd)].
+RES_PAPER = {}
+for r in papers.load("gaussianity", network="ResNet"):
+    RES_PAPER.setdefault(int(r["minibatches"]), {}).setdefault(r["layer"], []).append(
+        (float(r["gaussian_pct"]), float(r["sd"])))
+RES_BS = [64, 128, 256, 512]
+assert all(len(v) == len(RES_BS) for t in RES_PAPER.values() for v in t.values())
+
+
+def resnet_layer(tensor):
+    """The paper's name of a ResNet-56 weight in its Tables 3-4, or None: the first
+    convolution, the 1st, 9th and 18th convolution of each of the three stages (stage s
+    has 9 blocks of 2 convolutions: `layer{s}.{i}.conv{c}` is its convolution 2 i + c) and
+    the final linear layer."""
+    if tensor == "conv1.weight":
+        return "First Layer"
+    if tensor == "fc.weight":
+        return "Final Layer"
+    parts = tensor.split(".")
+    if len(parts) == 4 and parts[0].startswith("layer") and parts[2].startswith("conv"):
+        k = 2 * int(parts[1]) + int(parts[2][4:])
+        if k in (1, 9, 18):
+            return f"Block {parts[0][5:]} Layer {k}"
+    return None
 SOURCE = {
     "cifar10": "CIFAR-10 (real)",
     "mnist": "MNIST (real; the paper used CIFAR-10)",
@@ -98,6 +122,13 @@ for key in {(r["model"], r["dataset"], r["minibatches"]) for r in rows}:
         if (r["model"], r["dataset"], r["minibatches"]) != key:
             continue
         r["layer"] = num[r["tensor"]]
+        if r["model"] == "resnet56":
+            name = resnet_layer(r["tensor"])
+            vals = RES_PAPER.get(r["minibatches"], {}).get(name)
+            p, psd = vals[RES_BS.index(r["batch_size"])] if vals and r["batch_size"] in RES_BS else (None, None)
+            r.update(paper_layer=name or "", paper_pct=p, paper_sd=psd,
+                     paper_note="same layer, ResNet-56 on CIFAR-10" if p is not None else "")
+            continue
         if r["model"].startswith("alexnet-cifar"):
             pl = ALEX_LAYER.get(r["tensor"])
             note = "same layer, AlexNet on CIFAR-10"
@@ -136,6 +167,9 @@ for key in sorted({(r["model"], r["dataset"], r["minibatches"]) for r in rows}):
             r = lr.get(b)
             cells.append(f"{fmt(r and r['gaussian_pct']):>7} | {fmt(r and r['paper_pct']):>6}")
         print(f"  {str(layer) + ' ' + r0['tensor']:<18}{r0['coords']:>8}  " + "  ".join(f"{c:>16}" for c in cells))
+    if model == "resnet56":
+        print(f"  (paper column: ResNet-56 on CIFAR-10, the same layers; paper Table {3 if m == 200 else 4})")
+        continue
     note = "the paper's same layers" if model.startswith("alexnet-cifar") else \
         "paper column: AlexNet on CIFAR-10, its layer 1 beside our first layer and its last layer beside ours"
     print(f"  ({note}; paper Table {1 if m == 200 else 2})")

@@ -283,12 +283,18 @@ def gaussianity():
              ["gaussianity-paper-table1.png", "gaussianity-lenet-mnist-200.png", "gaussianity-lenet-mnist-600.png",
               "gaussianity-lenet-fashion-mnist-200.png", "gaussianity-lenet-fashion-mnist-600.png",
               "gaussianity-alexnet-cifar-synthetic-cifar-200.png"]),
+            ((3, 4), ("resnet56/epoch-0/gaussianity.csv", "resnet56/epoch-1/gaussianity.csv"), "ResNet-56",
+             "make reproduce-gaussianity-resnet",
+             ["normality/resnet56/epoch-0/gaussianity-resnet56-fashion-mnist-200.png",
+              "normality/resnet56/epoch-1/gaussianity-resnet56-fashion-mnist-200.png",
+              "normality/resnet56/epoch-1/gaussianity-resnet56-fashion-mnist-600.png"]),
             ):
         t = Table(f"Tables {tables[0]}-{tables[1]}: Gaussian coordinates (%) per layer against batch size "
                   f"({net} on CIFAR-10, 200 and 600 minibatches)", target,
                   f"{net} on CIFAR-10 where its files exist; otherwise stand-ins, each row says which", tol,
                   figures=figs)
-        rows = read("normality", fname)
+        files = [read("normality", f) for f in ((fname,) if isinstance(fname, str) else fname)]
+        rows = None if all(f is None for f in files) else [r for f in files for r in f or []]
         for r in rows or []:
             if r["paper_pct"] in ("", None):
                 continue
@@ -297,26 +303,22 @@ def gaussianity():
             size = f"{'CPU' if int(r['repeats']) < 5 else 'full'} size: {r['repeats']} repeat(s), epoch {r['epoch']}; " \
                    f"{r['data_source']}"
             v = (AGREE if within(o, p, tol_abs=max(3 * psd, 2.0)) else DISAGREE) if same else NC_DATA
-            t.add(f"{r['model']} {r['tensor']} (paper: {r['paper_layer_name'] if 'paper_layer_name' in r else 'layer ' + r['paper_layer']}), "
+            pl = r["paper_layer"]
+            t.add(f"{r['model']} {r['tensor']} (paper: {'layer ' + pl if pl.isdigit() else pl}), "
                   f"B = {r['batch_size']}, {r['minibatches']} minibatches",
                   f"{o:.2f}", f"{p:.2f} +- {psd:.2f}", size, v)
         if rows is None:
             t.add("all rows", "-", f"Tables {tables[0]}-{tables[1]}", "-", NC_NORUN)
+        elif tables == (3, 4):
+            # the paper's batch sizes the CPU size leaves out, one row per table
+            ours = {(r["minibatches"], r["batch_size"]) for r in rows if r["paper_pct"] not in ("", None)}
+            for tb in tables:
+                pr = papers.load("gaussianity", table=tb)
+                left = sorted({int(r["batch_size"]) for r in pr if (r["minibatches"], r["batch_size"]) not in ours})
+                if left:
+                    n = sum(1 for r in pr if int(r["batch_size"]) in left)
+                    t.add(f"Table {tb}: B = {', '.join(map(str, left))}", "-", f"{n} values", "-", NC_COST)
         out.append(t)
-    t = Table("Tables 3-4: Gaussian coordinates (%) per layer of ResNet-56 on CIFAR-10 (200 and 600 minibatches)", "-",
-              "not measured: one minibatch gradient of resnet56 (B = 64) takes about 4 s on one core of this CPU, so "
-              "the tables' 200 minibatches at 4 batch sizes are about 2 hours a dataset; no target measures them yet "
-              "(`scripts/normality/gaussianity.sh` with RUNS=\"resnet56:fashion-mnist\" DEVICE=cuda measures every "
-              "layer, but sets it beside AlexNet's tables)",
-              tol)
-    for tb in (3, 4):
-        pr = papers.load("gaussianity", table=tb)
-        blocks = [float(r["gaussian_pct"]) for r in pr if r["layer"].startswith("Block")]
-        final = [float(r["gaussian_pct"]) for r in pr if r["layer"] == "Final Layer"]
-        t.add(f"Table {tb}: 11 layers x 4 batch sizes", "-",
-              f"{len(pr)} values: blocks {min(blocks):.2f}-{max(blocks):.2f}%, final layer {min(final):.2f}-{max(final):.2f}%",
-              "-", NC_COST)
-    out.append(t)
 
 
 # --------------------------------------------------------------------------- structure ----
