@@ -127,9 +127,21 @@ pub fn curvature(
     let k = args.top_k.min(dim);
     let mut eigen: Vec<EigenRun> = Vec::new();
     if k > 0 {
-        if matches!(args.method, Method::Lanczos | Method::Both) {
+        let solvers = [
+            (
+                "lanczos",
+                matches!(args.method, Method::Lanczos | Method::Both),
+            ),
+            ("power", matches!(args.method, Method::Power | Method::Both)),
+        ];
+        for (method, _) in solvers.into_iter().filter(|s| s.1) {
+            let solve = if method == "lanczos" {
+                lanczos
+            } else {
+                power_iteration
+            };
             let c = Instant::now();
-            let e = lanczos(
+            let e = solve(
                 dim,
                 k,
                 args.max_iter,
@@ -139,24 +151,7 @@ pub fn curvature(
                 &mut counted,
             )?;
             eigen.push(EigenRun {
-                method: "lanczos",
-                eigen: e,
-                seconds: c.elapsed().as_secs_f64(),
-            });
-        }
-        if matches!(args.method, Method::Power | Method::Both) {
-            let c = Instant::now();
-            let e = power_iteration(
-                dim,
-                k,
-                args.max_iter,
-                args.tol,
-                args.seed,
-                device,
-                &mut counted,
-            )?;
-            eigen.push(EigenRun {
-                method: "power",
+                method,
                 eigen: e,
                 seconds: c.elapsed().as_secs_f64(),
             });
