@@ -65,6 +65,7 @@ help:
 	@echo "make reproduce-structure-spectra  the structure study's Tables 1, 4, 5 and Figure 1: eigengap and spectrum power laws (~27 min; FULL=1: T = 5,000, batch sizes to 10,000)"
 	@echo "make reproduce-structure-fcn  the structure study's Table 6: second-moment spectra of FCNs of widths 70/30/10, one and two layers, B = 10 (~21 min under load; FULL=1: T = 5,000)"
 	@echo "make reproduce-structure-lnn  the structure study's Table 7: second-moment spectra of the 4-layer linear network, plain, BatchNorm, ReLU (~12 min under load; FULL=1: T = 5,000)"
+	@echo "make reproduce-structure-table3  the structure study's Table 3: ResNet-18, B = 100, dimension- vs iteration-wise, random and pretrained (~45 min; FULL=1: 200 epochs of pretraining)"
 	@echo "make reproduce-spectra-side-by-side  per layer of lenet and fcn on MNIST, at init and after 1 epoch: power laws of the gradient covariance, Hessian block and weight spectra (~15 min; FULL=1: 50 epochs, bigger)"
 	@echo "make reproduce-walk-figure4   the walk study's Figure 4 for the MLP: barriers per epoch over 40 epochs (loss on 200 images; FULL=1: 60,000)"
 	@echo "make reproduce-vmf-snr        the vMF study's Figure 7 / appendix G: SNR, normSNR, kappa-hat over training (CIFAR-10 if present, else Fashion-MNIST)"
@@ -182,6 +183,9 @@ reproduce-structure-fcn: build data
 reproduce-structure-lnn: build data
 	bash scripts/structure/table7.sh
 
+reproduce-structure-table3: build data
+	bash scripts/structure/table3.sh
+
 reproduce-walk-figure4: build data
 	bash scripts/walk/figure4.sh
 
@@ -192,8 +196,8 @@ reproduce-vmf-snr: build data
 # targets' measured times on 2 cores (README's table), an estimate.
 REPRODUCTIONS := reproduce-table1 reproduce-vmf-figures reproduce-vmf-snr reproduce-walk-table1 \
 	reproduce-walk-figures reproduce-walk-figure4 reproduce-gaussianity reproduce-gaussianity-resnet reproduce-structure-table2 \
-	reproduce-structure-spectra reproduce-structure-fcn reproduce-structure-lnn
-.PHONY: reproduce-all report test-readme reproduce-gaussianity-resnet reproduce-structure-fcn reproduce-structure-lnn reproduce-walk-figure4 reproduce-vmf-snr
+	reproduce-structure-spectra reproduce-structure-fcn reproduce-structure-lnn reproduce-structure-table3
+.PHONY: reproduce-all report test-readme reproduce-structure-table3 reproduce-gaussianity-resnet reproduce-structure-fcn reproduce-structure-lnn reproduce-walk-figure4 reproduce-vmf-snr
 reproduce-all: $(REPRODUCTIONS)
 	$(PY) scripts/report/report.py
 

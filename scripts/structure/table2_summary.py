@@ -8,9 +8,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "papers"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import papers  # noqa: E402
+import views_raw  # noqa: E402
 
-import duckdb  # noqa: E402
 out, T, batches = sys.argv[1], int(sys.argv[2]), [int(b) for b in sys.argv[3].split()]
 values = "|g|" if sys.argv[4] == "1" else "|g - g_bar|"
 # Table 2 of the study: (d_ks bar, power-law rate %, p-value bar, Gaussian rate %).
@@ -20,21 +21,11 @@ paper = {view: {int(r["batch_size"]): (float(r["d_ks"]), float(r["power_law_rate
          for view in ("iteration", "dimension")}
 rows = []
 for b in batches:
-    nt = {w: (p, g, n) for w, p, g, n in duckdb.sql(f"""
-        SELECT wise, mean_p, gaussian_pct, sets_tested FROM read_csv('{out}/raw/table2-normtest-b{b}.csv')
-        WHERE tensor = 'all' AND test = 'dagostino'""").fetchall()}
-    pl = {v: (ks, rate, t, s, c) for v, ks, rate, t, s, c in duckdb.sql(f"""
-        SELECT view, mean_ks_d, power_law_rate, sets_tested, sets_skipped, ks_crit
-        FROM read_csv('{out}/raw/table2-views-b{b}.csv')""").fetchall()}
+    ours = views_raw.read(f"{out}/raw/table2-normtest-b{b}.csv", f"{out}/raw/table2-views-b{b}.csv")
     for view in ("iteration", "dimension"):
         pk, pr, pp, pg = paper[view][b]
-        ks, rate, tested, skipped, dc = pl[view]
-        mp, gp, ntested = nt[view]
         rows.append(dict(type=view, training="random", batch_size=b, gradients=T, powerlaw_values=values,
-                         ks_d_mean=ks, ks_crit=dc, power_law_rate_pct=100 * rate,
-                         powerlaw_sets_tested=tested, powerlaw_sets_skipped=skipped,
-                         p_mean=mp, gaussian_rate_pct=gp, normtest_sets=ntested,
-                         paper_ks_d_mean=pk, paper_power_law_rate_pct=pr, paper_p_mean=pp,
+                         **ours[view], paper_ks_d_mean=pk, paper_power_law_rate_pct=pr, paper_p_mean=pp,
                          paper_gaussian_rate_pct=pg))
 rows.sort(key=lambda r: (r["type"] != "iteration", r["batch_size"]))
 with open(f"{out}/table2.csv", "w", newline="") as f:
