@@ -1,5 +1,9 @@
-# Sourced by table6.sh and table7.sh: the two steps every row of the structure study's
-# Tables 6 and 7 takes, so both tables pretrain and measure alike.
+# Sourced by table6.sh and table7.sh: the settings both tables share and the two steps
+# every row of the structure study's Tables 6 and 7 takes, so both pretrain and measure alike.
+#
+# Settings (environment, with defaults): BIN (target/release), PY (.venv/bin/python),
+# DEVICE (cpu), THREADS (0: one per core), OUT (results/structure), WORK (runs/structure),
+# PRE_EPOCHS (50), T (2,500 gradients a point; FULL=1: the study's 5,000).
 #
 #   pretrain MODEL   trains MODEL as appendix A.3 when its checkpoint is absent (per-pixel
 #                    standardisation, SGD lr 0.1 divided by 10 at 40% and 80% of the epochs,
@@ -10,9 +14,20 @@
 #                    BatchNorm on the minibatch's statistics, as in training), then
 #                    powerlaw-fit's top-1,000 fit of their second-moment spectrum through the
 #                    T x T Gram matrix: raw/sm-MODEL-POINT-b10.csv.
-# Each step's seconds go to raw/$SECONDS_CSV as MODEL,POINT,SECONDS.
-# Expects BIN, OUT, WORK, T, THREADS, PRE_EPOCHS, SECONDS_CSV and the array common
-# (--device, --threads).
+# Each step's seconds go to raw/$SECONDS_CSV as MODEL,POINT,SECONDS (the sourcing script
+# sets SECONDS_CSV; sourcing empties that file).
+
+BIN="${GRADSCOPE_BIN:-target/release}"
+PY="${PY:-.venv/bin/python}"
+DEVICE="${DEVICE:-cpu}"
+THREADS="${THREADS:-0}"
+OUT="${OUT:-results/structure}"
+WORK="${WORK:-runs/structure}"
+PRE_EPOCHS="${PRE_EPOCHS:-50}"
+if [ "${FULL:-0}" = 1 ]; then T="${T:-5000}"; else T="${T:-2500}"; fi
+mkdir -p "$OUT/raw" "$WORK"
+common=(--device "$DEVICE" --threads "$THREADS")
+: >"$OUT/raw/$SECONDS_CSV"
 
 pretrain() {
     local m=$1 start=$SECONDS

@@ -17,22 +17,11 @@
 # pretrainings (PRE_EPOCHS) unless their checkpoints are in WORK; see README for the time.
 # Writes results/structure/table6.csv (ours beside the paper's) and prints it.
 set -euo pipefail
-BIN="${GRADSCOPE_BIN:-target/release}"
-PY="${PY:-.venv/bin/python}"
-DEVICE="${DEVICE:-cpu}"
-THREADS="${THREADS:-0}"
-OUT="${OUT:-results/structure}"
-WORK="${WORK:-runs/structure}"
 INIT_SEED="${INIT_SEED:-1}"
-PRE_EPOCHS="${PRE_EPOCHS:-50}"
 NOISE="${NOISE:-0.4}"
 MODELS="${MODELS:-fcn fcn-w30 fcn-w10 fcn1}"
-if [ "${FULL:-0}" = 1 ]; then T="${T:-5000}"; else T="${T:-2500}"; fi
 SECONDS_CSV=table6-seconds.csv
-mkdir -p "$OUT/raw" "$WORK"
-common=(--device "$DEVICE" --threads "$THREADS")
 source "$(dirname "$0")/second_moment.sh"
-: >"$OUT/raw/$SECONDS_CSV"
 
 for m in $MODELS; do
     pretrain "$m"

@@ -13,20 +13,9 @@
 # pretrainings (PRE_EPOCHS) unless their checkpoints are in WORK; see README for the time.
 # Writes results/structure/table7.csv (ours beside the paper's) and prints it.
 set -euo pipefail
-BIN="${GRADSCOPE_BIN:-target/release}"
-PY="${PY:-.venv/bin/python}"
-DEVICE="${DEVICE:-cpu}"
-THREADS="${THREADS:-0}"
-OUT="${OUT:-results/structure}"
-WORK="${WORK:-runs/structure}"
-PRE_EPOCHS="${PRE_EPOCHS:-50}"
 MODELS="${MODELS:-lnn lnn-bn lnn-relu}"
-if [ "${FULL:-0}" = 1 ]; then T="${T:-5000}"; else T="${T:-2500}"; fi
 SECONDS_CSV=table7-seconds.csv
-mkdir -p "$OUT/raw" "$WORK"
-common=(--device "$DEVICE" --threads "$THREADS")
 source "$(dirname "$0")/second_moment.sh"
-: >"$OUT/raw/$SECONDS_CSV"
 
 for m in $MODELS; do
     pretrain "$m"
