@@ -419,7 +419,7 @@ def structure():
         size = f"T = {int(r['gradients']):,} gradients (the paper's)" + \
             (f"; pretrained {r['pretraining']}" if r["training"] == "pretrain" else "") + f"; {r['dataset']}"
         v = NC_DATA if r["dataset"] != "cifar10" else AGREE if not off else f"{DISAGREE} ({', '.join(off)})"
-        t.add(f"{r['training']} {r['type']}-wise (CIFAR-10)", ours, paper, size, v)
+        t.add(f"{r['training']} {r['type']}-wise (beside the paper's CIFAR-10 row)", ours, paper, size, v)
     for r in papers.load("structure", table=3):
         if rows is None or r["dataset"] != "CIFAR-10":
             t.add(f"{r['training'].lower()} {r['view'].lower()}-wise ({r['dataset']})", "-",
