@@ -42,10 +42,14 @@
 //! Eigengaps and the top-k fit live in [`crate::powerlaw::top_k`].
 
 pub mod direct;
+pub mod eigenvalues;
 pub mod gram;
+pub mod root_free_ql;
+pub mod tridiagonalisation;
 pub mod views;
 
 pub use direct::DirectAccumulator;
+pub use eigenvalues::symmetric_eigenvalues_lower;
 pub use gram::GramAccumulator;
 pub use views::{dimension_wise, iteration_wise, view_fits, ViewFits};
 
@@ -141,6 +145,16 @@ pub enum SpectrumError {
         sample: usize,
         /// Column of `X`.
         coordinate: usize,
+        /// The value.
+        value: f64,
+    },
+    /// NaN or infinity in a matrix handed to the eigensolver (row, column).
+    #[error("matrix entry ({row}, {column}) = {value} is not finite")]
+    NotFiniteEntry {
+        /// Row.
+        row: usize,
+        /// Column.
+        column: usize,
         /// The value.
         value: f64,
     },
