@@ -3,8 +3,9 @@
 //! weight-spectra case), and reports how far the two spectra are apart.
 //!
 //! `cargo run --release -p gradscope-stats --example symmetric_eigenvalues_timing -- 512 1024`
-//! (orders; default 512 1024 2048). Each order runs `REPEATS` times alternating the two
-//! solvers; the minimum and median wall times are printed in seconds, and the two
+//! (orders; default 512 1024 2048). Each order runs `REPEATS` times alternating the new
+//! solver on one thread, on two (`Par::rayon(2)`; its eigenvalues must equal the
+//! one-thread ones bit for bit) and faer's on one; the minimum and median wall times are printed in seconds, and the two
 //! stages of the new solver (reduction, root-free QL) are timed once on stderr. With
 //! `EIGENVALUES_DUMP=DIR` the matrix (`g{n}.f64`, column-major) and both spectra
 //! (`new{n}.f64`, `faer{n}.f64`, descending) are also written there as raw little-endian
@@ -36,7 +37,9 @@ fn main() {
     } else {
         orders
     };
-    println!("n\tnew_min_s\tnew_median_s\tfaer_min_s\tfaer_median_s\tmax_abs_diff_over_lambda_max");
+    println!(
+        "n\tnew_min_s\tnew_median_s\tnew_2threads_min_s\tnew_2threads_median_s\tfaer_min_s\tfaer_median_s\tmax_abs_diff_over_lambda_max"
+    );
     for n in orders {
         let mut r = rng::seeded(n as u64);
         let rows = 2 * n;
@@ -58,13 +61,18 @@ fn main() {
             std::fs::write(dir.join(format!("new{n}.f64")), bytes(&new)).expect("writes");
             std::fs::write(dir.join(format!("faer{n}.f64")), bytes(&old)).expect("writes");
         }
-        let (mut tn, mut tf) = (Vec::new(), Vec::new());
+        let (mut tn, mut tp, mut tf) = (Vec::new(), Vec::new(), Vec::new());
         let (mut new, mut old) = (Vec::new(), Vec::new());
         for _ in 0..REPEATS {
             let a = g.clone();
             let t0 = Instant::now();
             new = symmetric_eigenvalues_lower(a, Par::Seq).expect("converges");
             tn.push(t0.elapsed().as_secs_f64());
+            let a = g.clone();
+            let t0 = Instant::now();
+            let two = symmetric_eigenvalues_lower(a, Par::rayon(2)).expect("converges");
+            tp.push(t0.elapsed().as_secs_f64());
+            assert_eq!(two, new, "the thread count changed the eigenvalues");
             let t0 = Instant::now();
             old = g.self_adjoint_eigenvalues(Side::Lower).expect("converges");
             tf.push(t0.elapsed().as_secs_f64());
@@ -86,7 +94,10 @@ fn main() {
             .fold(0.0f64, f64::max)
             / old[0];
         let (nmin, nmed) = summary(tn);
+        let (pmin, pmed) = summary(tp);
         let (fmin, fmed) = summary(tf);
-        println!("{n}\t{nmin:.4}\t{nmed:.4}\t{fmin:.4}\t{fmed:.4}\t{diff:.2e}");
+        println!(
+            "{n}\t{nmin:.4}\t{nmed:.4}\t{pmin:.4}\t{pmed:.4}\t{fmin:.4}\t{fmed:.4}\t{diff:.2e}"
+        );
     }
 }
