@@ -23,10 +23,11 @@
 //! first (`conv2d_norm`): a constant factor per layer, which changes `xmin` and
 //! `lambda_max` by that factor and leaves the exponent and the KS distance unchanged.
 //!
-//! Eigenvalues: faer's self-adjoint eigensolver on the smaller Gram matrix `W^T W`
-//! (`M x M`, lower triangle only) rather than an SVD of `W`. Its cost is `N M^2` for the
-//! product (a symmetric rank-`N` update, parallel) plus `~4/3 M^3` for the
-//! tridiagonalisation, where a singular-value decomposition costs `~4 N M^2 - 4/3 M^3`
+//! Eigenvalues: [`crate::spectrum::symmetric_eigenvalues_lower`] (a blocked
+//! tridiagonalisation and the root-free QL iteration, as LAPACK's `dsyevd` without
+//! vectors) on the smaller Gram matrix `W^T W` (`M x M`, lower triangle only) rather than
+//! an SVD of `W`. Its cost is `N M^2` for the product (a symmetric rank-`N` update,
+//! parallel) plus `~4/3 M^3` for the tridiagonalisation, where a singular-value decomposition costs `~4 N M^2 - 4/3 M^3`
 //! for the bidiagonalisation; and the squared singular values are exactly the quantity
 //! wanted. The price of squaring: an eigenvalue's absolute error is about
 //! `M * eps * lambda_max` instead of `eps * sigma_i * sigma_max`, so eigenvalues below
@@ -45,7 +46,7 @@
 use crate::powerlaw::{
     fit, FitOptions, PowerLawError, PowerLawFit, ScanOptions, Support, XminRule,
 };
-use crate::spectrum::symmetric_eigenvalues;
+use crate::spectrum::symmetric_eigenvalues_lower;
 use faer::linalg::matmul::triangular::{matmul, BlockStructure};
 use faer::{Accum, Mat, Par};
 use rayon::prelude::*;
@@ -326,7 +327,7 @@ pub fn weight_spectrum(
             1.0 / n as f64,
             par,
         );
-        symmetric_eigenvalues(&g).map_err(|_| WeightSpectrumError::NoConvergence)
+        symmetric_eigenvalues_lower(g, par).map_err(|_| WeightSpectrumError::NoConvergence)
     };
     let parts: Vec<Vec<f64>> = if s.slices == 1 {
         vec![one(0, Par::rayon(0))?]

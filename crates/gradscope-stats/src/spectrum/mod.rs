@@ -28,9 +28,9 @@
 //!   merges per-block co-moment matrices with the pairwise update of Chan, Golub and
 //!   LeVeque (1979), again without the cancellation of `sum x x^T - n mean mean^T`.
 //!
-//! Eigenvalues come from faer's dense self-adjoint eigensolver (Householder
-//! tridiagonalisation, then a tridiagonal eigensolver); nothing here is a
-//! hand-written eigensolver. A spectrum keeps `min(n, d)` eigenvalues in descending order;
+//! Eigenvalues come from [`symmetric_eigenvalues_lower`] ([`eigenvalues`]: a blocked
+//! Householder tridiagonalisation, [`tridiagonalisation`], then the root-free QL
+//! iteration, [`root_free_ql`], as LAPACK's `dsyevd` without vectors). A spectrum keeps `min(n, d)` eigenvalues in descending order;
 //! the other `d - n` eigenvalues of the `d x d` matrix are exactly zero. Eigenvalues at
 //! or below the rank tolerance `lambda_max * max(n, d) * eps` (numpy's `matrix_rank`
 //! convention) are rounding noise of a rank-deficient matrix (the covariance of `n`
@@ -42,14 +42,18 @@
 //! Eigengaps and the top-k fit live in [`crate::powerlaw::top_k`].
 
 pub mod direct;
+pub mod eigenvalues;
 pub mod gram;
+pub mod root_free_ql;
+pub mod tridiagonalisation;
 pub mod views;
 
 pub use direct::DirectAccumulator;
+pub use eigenvalues::symmetric_eigenvalues_lower;
 pub use gram::GramAccumulator;
 pub use views::{dimension_wise, iteration_wise, view_fits, ViewFits};
 
-use faer::{Mat, Side};
+use faer::{Mat, Par};
 use thiserror::Error;
 
 /// Which second-order matrix of the gradients.
@@ -144,6 +148,16 @@ pub enum SpectrumError {
         /// The value.
         value: f64,
     },
+    /// NaN or infinity in a matrix handed to the eigensolver (row, column).
+    #[error("matrix entry ({row}, {column}) = {value} is not finite")]
+    NotFiniteEntry {
+        /// Row.
+        row: usize,
+        /// Column.
+        column: usize,
+        /// The value.
+        value: f64,
+    },
     /// The eigensolver did not converge.
     #[error("the symmetric eigensolver did not converge")]
     NoConvergence,
@@ -209,13 +223,10 @@ impl Spectrum {
 }
 
 /// Eigenvalues, descending, of the symmetric matrix whose lower triangle `a` holds
-/// (the upper triangle is not read).
+/// (the upper triangle is not read): [`symmetric_eigenvalues_lower`] on a copy, with the
+/// level-3 part of the reduction on all of rayon's threads.
 pub fn symmetric_eigenvalues(a: &Mat<f64>) -> Result<Vec<f64>, SpectrumError> {
-    let mut ev = a
-        .self_adjoint_eigenvalues(Side::Lower)
-        .map_err(|_| SpectrumError::NoConvergence)?;
-    ev.sort_unstable_by(|x, y| y.total_cmp(x));
-    Ok(ev)
+    symmetric_eigenvalues_lower(a.clone(), Par::rayon(0))
 }
 
 /// The spectrum of the `n x d` row-major matrix `x` (row `t` = gradient `t`), by the
