@@ -27,9 +27,9 @@
 //! tridiagonalisation and the root-free QL iteration, as LAPACK's `dsyevd` without
 //! vectors) on the smaller Gram matrix `W^T W` (`M x M`, lower triangle only) rather than
 //! an SVD of `W`. Its cost is `N M^2` for the product (a symmetric rank-`N` update,
-//! parallel) plus `~4/3 M^3` for the tridiagonalisation, where a singular-value decomposition costs `~4 N M^2 - 4/3 M^3`
-//! for the bidiagonalisation; and the squared singular values are exactly the quantity
-//! wanted. The price of squaring: an eigenvalue's absolute error is about
+//! parallel) plus `~4/3 M^3` for the tridiagonalisation, where a singular-value
+//! decomposition costs `~4 N M^2 - 4/3 M^3` for the bidiagonalisation; and the squared
+//! singular values are exactly the quantity wanted. The price of squaring: an eigenvalue's absolute error is about
 //! `M * eps * lambda_max` instead of `eps * sigma_i * sigma_max`, so eigenvalues below
 //! about `1e-13 lambda_max` lose their relative accuracy. Those are what
 //! [`WeightSpectrum::significant`] leaves out as numerical zeros (`lambda <= lambda_max *

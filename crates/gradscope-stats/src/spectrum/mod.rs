@@ -30,11 +30,11 @@
 //!
 //! Eigenvalues come from [`symmetric_eigenvalues_lower`] ([`eigenvalues`]: a blocked
 //! Householder tridiagonalisation, [`tridiagonalisation`], then the root-free QL
-//! iteration, [`root_free_ql`], as LAPACK's `dsyevd` without vectors). A spectrum keeps `min(n, d)` eigenvalues in descending order;
-//! the other `d - n` eigenvalues of the `d x d` matrix are exactly zero. Eigenvalues at
-//! or below the rank tolerance `lambda_max * max(n, d) * eps` (numpy's `matrix_rank`
-//! convention) are rounding noise of a rank-deficient matrix (the covariance of `n`
-//! samples has rank at most `n - 1`): [`Spectrum::significant`] leaves them out, which is
+//! iteration, [`root_free_ql`], as LAPACK's `dsyevd` without vectors). A spectrum keeps
+//! `min(n, d)` eigenvalues in descending order; the other `d - n` eigenvalues of the
+//! `d x d` matrix are exactly zero. Eigenvalues at or below the rank tolerance
+//! `lambda_max * max(n, d) * eps` (numpy's `matrix_rank` convention) are rounding noise
+//! of a rank-deficient matrix (the covariance of `n` samples has rank at most `n - 1`): [`Spectrum::significant`] leaves them out, which is
 //! what power-law fits need.
 //!
 //! [`views`] holds the study's element views of the same matrix: dimension-wise (the
