@@ -24,17 +24,17 @@
 //! `lambda_max` by that factor and leaves the exponent and the KS distance unchanged.
 //!
 //! Eigenvalues: [`crate::spectrum::symmetric_eigenvalues_lower`] (a blocked
-//! tridiagonalisation and the root-free QL iteration, as LAPACK's `dsyevd` without
-//! vectors) on the smaller Gram matrix `W^T W` (`M x M`, lower triangle only) rather than
-//! an SVD of `W`. Its cost is `N M^2` for the product (a symmetric rank-`N` update,
-//! parallel) plus `~4/3 M^3` for the tridiagonalisation, where a singular-value
-//! decomposition costs `~4 N M^2 - 4/3 M^3` for the bidiagonalisation; and the squared
-//! singular values are exactly the quantity wanted. The price of squaring: an eigenvalue's absolute error is about
-//! `M * eps * lambda_max` instead of `eps * sigma_i * sigma_max`, so eigenvalues below
-//! about `1e-13 lambda_max` lose their relative accuracy. Those are what
-//! [`WeightSpectrum::significant`] leaves out as numerical zeros (`lambda <= lambda_max *
-//! N * eps`, numpy's `matrix_rank` tolerance, as [`crate::spectrum`]), so nothing a
-//! power-law fit sees is affected.
+//! tridiagonalisation and the root-free QL iteration, as LAPACK's `dsyevd` without vectors)
+//! on the smaller Gram matrix `W^T W` (`M x M`, lower triangle only) rather than an SVD of
+//! `W`. Its cost is `N M^2` for the product (a symmetric rank-`N` update, parallel) plus
+//! `~4/3 M^3` for the tridiagonalisation, where a singular-value decomposition costs
+//! `~4 N M^2 - 4/3 M^3` for the bidiagonalisation; and the squared singular values are exactly
+//! the quantity wanted. The price of squaring: an eigenvalue's absolute error is about
+//! `M * eps * lambda_max` instead of `eps * sigma_i * sigma_max`, so eigenvalues below about
+//! `1e-13 lambda_max` lose their relative accuracy. Those are what
+//! [`WeightSpectrum::significant`] leaves out as numerical zeros (`lambda <=
+//! lambda_max * N * eps`, numpy's `matrix_rank` tolerance, as [`crate::spectrum`]), so
+//! nothing a power-law fit sees is affected.
 //!
 //! Norms (Martin and Mahoney's "norm metrics"): the spectral norm `||W||_2 = sigma_max`
 //! (the largest singular value over the layer's matrices, in the weights' own units) and

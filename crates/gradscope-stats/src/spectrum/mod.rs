@@ -29,13 +29,13 @@
 //!   LeVeque (1979), again without the cancellation of `sum x x^T - n mean mean^T`.
 //!
 //! Eigenvalues come from [`symmetric_eigenvalues_lower`] ([`eigenvalues`]: a blocked
-//! Householder tridiagonalisation, [`tridiagonalisation`], then the root-free QL
-//! iteration, [`root_free_ql`], as LAPACK's `dsyevd` without vectors). A spectrum keeps
-//! `min(n, d)` eigenvalues in descending order; the other `d - n` eigenvalues of the
-//! `d x d` matrix are exactly zero. Eigenvalues at or below the rank tolerance
-//! `lambda_max * max(n, d) * eps` (numpy's `matrix_rank` convention) are rounding noise
-//! of a rank-deficient matrix (the covariance of `n` samples has rank at most `n - 1`): [`Spectrum::significant`] leaves them out, which is
-//! what power-law fits need.
+//! Householder tridiagonalisation, [`tridiagonalisation`], then the root-free QL iteration,
+//! [`root_free_ql`], as LAPACK's `dsyevd` without vectors). A spectrum keeps `min(n, d)`
+//! eigenvalues in descending order; the other `d - n` eigenvalues of the `d x d` matrix are
+//! exactly zero. Eigenvalues at or below the rank tolerance `lambda_max * max(n, d) * eps`
+//! (numpy's `matrix_rank` convention) are rounding noise of a rank-deficient matrix (the
+//! covariance of `n` samples has rank at most `n - 1`): [`Spectrum::significant`] leaves
+//! them out, which is what power-law fits need.
 //!
 //! [`views`] holds the study's element views of the same matrix: dimension-wise (the
 //! `d` elements of one gradient) and iteration-wise (the `n` values of one coordinate).
