@@ -1,9 +1,8 @@
 # Sourced by table6.sh and table7.sh: the settings both tables share and the two steps
 # every row of the structure study's Tables 6 and 7 takes, so both pretrain and measure alike.
 #
-# Settings (environment, with defaults): BIN (target/release), PY (.venv/bin/python),
-# DEVICE (cpu), THREADS (0: one per core), OUT (results/structure), WORK (runs/structure),
-# PRE_EPOCHS (50), T (2,500 gradients a point; FULL=1: the study's 5,000).
+# Settings: settings.sh's, and PRE_EPOCHS (50) and T (2,500 gradients a point; FULL=1:
+# the study's 5,000).
 #
 #   pretrain MODEL   trains MODEL as appendix A.3 when its checkpoint is absent (per-pixel
 #                    standardisation, SGD lr 0.1 divided by 10 at 40% and 80% of the epochs,
@@ -17,16 +16,9 @@
 # Each step's seconds go to raw/$SECONDS_CSV as MODEL,POINT,SECONDS (the sourcing script
 # sets SECONDS_CSV; sourcing empties that file).
 
-BIN="${GRADSCOPE_BIN:-target/release}"
-PY="${PY:-.venv/bin/python}"
-DEVICE="${DEVICE:-cpu}"
-THREADS="${THREADS:-0}"
-OUT="${OUT:-results/structure}"
-WORK="${WORK:-runs/structure}"
+source "$(dirname "${BASH_SOURCE[0]}")/settings.sh"
 PRE_EPOCHS="${PRE_EPOCHS:-50}"
 if [ "${FULL:-0}" = 1 ]; then T="${T:-5000}"; else T="${T:-2500}"; fi
-mkdir -p "$OUT/raw" "$WORK"
-common=(--device "$DEVICE" --threads "$THREADS")
 : >"$OUT/raw/$SECONDS_CSV"
 
 pretrain() {

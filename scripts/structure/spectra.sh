@@ -29,22 +29,15 @@
 # Writes results/structure/table1.csv, table4.csv, table5.csv (ours beside the paper's),
 # results/structure-figure1-*.png and results/structure-spectra-*.png.
 set -euo pipefail
-BIN="${GRADSCOPE_BIN:-target/release}"
-PY="${PY:-.venv/bin/python}"
-DEVICE="${DEVICE:-cpu}"
-THREADS="${THREADS:-0}"
-OUT="${OUT:-results/structure}"
-WORK="${WORK:-runs/structure}"
+source "$(dirname "${BASH_SOURCE[0]}")/settings.sh"
 FIG="${FIG:-results}"
-INIT_SEED="${INIT_SEED:-1}"
 if [ "${FULL:-0}" = 1 ]; then
     T="${T:-5000}"; PRE_EPOCHS="${PRE_EPOCHS:-50}"; SPEC_BS="${SPEC_BS:-1 10 100 1000 10000}"
 else
     T="${T:-2500}"; PRE_EPOCHS="${PRE_EPOCHS:-50}"; SPEC_BS="${SPEC_BS:-1 10 100}"
 fi
 FULL_BATCH="${FULL_BATCH:-1}"
-mkdir -p "$OUT/raw" "$WORK" "$FIG"
-common=(--device "$DEVICE" --threads "$THREADS")
+mkdir -p "$FIG"
 fit=(--threads "$THREADS" --block-mb 4096)
 : >"$OUT/raw/spectra-seconds.csv"
 

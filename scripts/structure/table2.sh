@@ -28,17 +28,10 @@
 #
 # Writes results/structure/table2.csv (ours beside the paper's) and prints it.
 set -euo pipefail
-BIN="${GRADSCOPE_BIN:-target/release}"
-PY="${PY:-.venv/bin/python}"
-DEVICE="${DEVICE:-cpu}"
-THREADS="${THREADS:-0}"
-OUT="${OUT:-results/structure}"
-WORK="${WORK:-runs/structure}"
-INIT_SEED="${INIT_SEED:-1}"
+source "$(dirname "${BASH_SOURCE[0]}")/settings.sh"
 BATCHES="${BATCHES:-1 3 10 30 100 300 1000}"
 if [ "${FULL:-0}" = 1 ]; then T="${T:-5000}"; else T="${T:-2000}"; fi
 raw_flag=(--views-raw); [ "${VIEWS_CENTRED:-0}" = 1 ] && raw_flag=()
-mkdir -p "$OUT/raw" "$WORK"
 : >"$OUT/raw/table2-seconds.csv"
 
 for b in $BATCHES; do

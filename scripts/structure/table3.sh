@@ -24,17 +24,11 @@
 # on a 15,000-example part of the training set (--val-size 45000 holds the rest out): a
 # network early in training, not a converged one, which the table says.
 #
-# Time here (2 cores, release binaries): about 45 minutes (pretraining ~7, each point's
-# 200 gradients ~9, its tests ~6). Writes results/structure/table3.csv (ours beside the
-# paper's) and prints it.
+# Time here (2 cores, release binaries, a build beside it): 52 minutes (the random point
+# 17, the pretraining 12, the pretrained point 23; the 200 gradients 12-16 of each point).
+# Writes results/structure/table3.csv (ours beside the paper's) and prints it.
 set -euo pipefail
-BIN="${GRADSCOPE_BIN:-target/release}"
-PY="${PY:-.venv/bin/python}"
-DEVICE="${DEVICE:-cpu}"
-THREADS="${THREADS:-0}"
-OUT="${OUT:-results/structure}"
-WORK="${WORK:-runs/structure}"
-INIT_SEED="${INIT_SEED:-1}"
+source "$(dirname "${BASH_SOURCE[0]}")/settings.sh"
 T="${T:-200}"
 B=100
 data=fashion-mnist
@@ -46,8 +40,6 @@ if [ "${FULL:-0}" = 1 ]; then
 else
     PRE_EPOCHS="${PRE_EPOCHS:-1}"; pre=(--val-size 45000 --eval-samples 1000)
 fi
-mkdir -p "$OUT/raw" "$WORK"
-common=(--device "$DEVICE" --threads "$THREADS")
 : >"$OUT/raw/table3-seconds.csv"
 
 ck="$WORK/table3-pretrain-resnet18-$data/ckpt/epoch-$(printf %03d "$PRE_EPOCHS").safetensors"
