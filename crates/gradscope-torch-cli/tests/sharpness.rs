@@ -4,7 +4,7 @@
 //! errors.
 
 mod common;
-use common::{bin, read_csv};
+use common::{bin, read_csv, step_columns};
 use std::path::Path;
 
 fn train(dir: &Path, sharpness: bool) {
@@ -55,28 +55,10 @@ fn top_eigenvalue(ckpt: &Path, dir: &Path) -> (f64, Vec<String>) {
 
 /// (step, sharpness, two_over_lr) of train's sharpness.parquet.
 fn sharpness_rows(path: &Path) -> Vec<(u64, f64, f64)> {
-    use arrow::array::{Float64Array, UInt64Array};
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let file = std::fs::File::open(path).unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap()
-        .build()
-        .unwrap();
-    let mut out = Vec::new();
-    for batch in reader {
-        let b = batch.unwrap();
-        let col = |n: &str| b.column(b.schema().index_of(n).unwrap()).clone();
-        let step = col("step");
-        let step = step.as_any().downcast_ref::<UInt64Array>().unwrap();
-        let s = col("sharpness");
-        let s = s.as_any().downcast_ref::<Float64Array>().unwrap();
-        let t = col("two_over_lr");
-        let t = t.as_any().downcast_ref::<Float64Array>().unwrap();
-        for i in 0..b.num_rows() {
-            out.push((step.value(i), s.value(i), t.value(i)));
-        }
-    }
-    out
+    step_columns(path, &["sharpness", "two_over_lr"])
+        .into_iter()
+        .map(|(step, v)| (step, v[0], v[1]))
+        .collect()
 }
 
 #[test]

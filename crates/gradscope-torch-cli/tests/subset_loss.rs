@@ -5,7 +5,7 @@
 //! checkpoint, and bad settings are errors.
 
 mod common;
-use common::bin;
+use common::{bin, step_columns};
 use std::path::Path;
 
 /// SGD of the walk MLP on the 512-image synthetic split, batch 64 (8 steps an epoch), 3
@@ -29,33 +29,6 @@ fn train(dir: &Path, extra: &[&str]) {
         .success();
 }
 
-/// The f64 columns `cols` and the u64 column `step` of a Parquet table.
-fn columns(path: &Path, cols: &[&str]) -> Vec<(u64, Vec<f64>)> {
-    use arrow::array::{Array, Float64Array, UInt64Array};
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let file = std::fs::File::open(path).unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap()
-        .build()
-        .unwrap();
-    let mut out = Vec::new();
-    for batch in reader {
-        let b = batch.unwrap();
-        let col = |n: &str| b.column(b.schema().index_of(n).unwrap()).clone();
-        let step = col("step");
-        let step = step.as_any().downcast_ref::<UInt64Array>().unwrap();
-        let values: Vec<_> = cols.iter().map(|c| col(c)).collect();
-        for i in 0..b.num_rows() {
-            let v = values
-                .iter()
-                .map(|a| a.as_any().downcast_ref::<Float64Array>().unwrap().value(i))
-                .collect();
-            out.push((step.value(i), v));
-        }
-    }
-    out
-}
-
 /// The mean loss over the whole training split at a checkpoint, by dump-grads.
 fn full_batch_loss(ckpt: &Path, dir: &Path) -> f64 {
     let g = dir.join("full.parquet");
@@ -66,7 +39,7 @@ fn full_batch_loss(ckpt: &Path, dir: &Path) -> f64 {
         .arg(&g)
         .assert()
         .success();
-    columns(&g, &["loss"])[0].1[0]
+    step_columns(&g, &["loss"])[0].1[0]
 }
 
 #[test]
@@ -80,7 +53,7 @@ fn subset_loss_equals_the_full_batch_loss_and_the_target_stops_the_run() {
     // every 4 steps over all 512 images (the subset is the training split)
     train(&with, &["--loss-every", "4", "--loss-samples", "100000"]);
     train(&without, &[]);
-    let rows = columns(&with.join("subset_loss.parquet"), &["subset_loss"]);
+    let rows = step_columns(&with.join("subset_loss.parquet"), &["subset_loss"]);
     let steps: Vec<u64> = rows.iter().map(|r| r.0).collect();
     assert_eq!(steps, vec![0, 4, 8, 12, 16, 20, 24]);
     for (step, ckpt) in [(0, "epoch-000"), (16, "epoch-002")] {
@@ -92,7 +65,7 @@ fn subset_loss_equals_the_full_batch_loss_and_the_target_stops_the_run() {
         );
     }
     // Tracking the loss changes no step: the same epoch metrics to the last bit.
-    let m = |d: &Path| columns(&d.join("metrics.parquet"), &["train_loss", "val_loss"]);
+    let m = |d: &Path| step_columns(&d.join("metrics.parquet"), &["train_loss", "val_loss"]);
     assert_eq!(m(&with), m(&without));
     // The target: the loss measured at step 12 stops a run at step 12 (the first
     // measurement at or below it, the loss falling here), with its checkpoint.
@@ -110,7 +83,7 @@ fn subset_loss_equals_the_full_batch_loss_and_the_target_stops_the_run() {
             &target,
         ],
     );
-    let stopped = columns(&stop.join("subset_loss.parquet"), &["subset_loss"]);
+    let stopped = step_columns(&stop.join("subset_loss.parquet"), &["subset_loss"]);
     assert_eq!(stopped, rows[..4].to_vec());
     let ckpt = stop.join("ckpt/target.safetensors");
     assert!(ckpt.is_file());

@@ -86,3 +86,31 @@ pub fn tiny_run(dir: &Path) -> std::path::PathBuf {
         .success();
     run.join("ckpt/epoch-000.safetensors")
 }
+
+/// The u64 column `step` and the f64 columns `cols` of a Parquet table the tools wrote
+/// (metrics, subset losses, sharpness), row by row.
+pub fn step_columns(path: &Path, cols: &[&str]) -> Vec<(u64, Vec<f64>)> {
+    use arrow::array::{Array, Float64Array, UInt64Array};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = std::fs::File::open(path).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut out = Vec::new();
+    for batch in reader {
+        let b = batch.unwrap();
+        let col = |n: &str| b.column(b.schema().index_of(n).unwrap()).clone();
+        let step = col("step");
+        let step = step.as_any().downcast_ref::<UInt64Array>().unwrap();
+        let values: Vec<_> = cols.iter().map(|c| col(c)).collect();
+        for i in 0..b.num_rows() {
+            let v = values
+                .iter()
+                .map(|a| a.as_any().downcast_ref::<Float64Array>().unwrap().value(i))
+                .collect();
+            out.push((step.value(i), v));
+        }
+    }
+    out
+}
