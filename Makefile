@@ -96,6 +96,7 @@ test: setup
 	$(CARGO) test --workspace
 	GRADSCOPE_BIN=target/debug bash tests/pipeline.sh
 	GRADSCOPE_BIN=target/debug $(PY) scripts/check_results_open.py
+	$(PY) scripts/check_summaries.py
 	rc=0; GRADSCOPE_BIN=target/debug $(PY) -m pytest -q python/tests || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests from python/tests" >&2; fi; exit $$rc
 

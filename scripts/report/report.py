@@ -46,6 +46,13 @@ def read(*p):
         return list(csv.DictReader(fh))
 
 
+def read_sizes(study, fname):
+    """The rows of a table at the CPU size (fname) and then at the study's size (FULL=1:
+    the same name ending -full.csv), whichever ran; None when neither did."""
+    sizes = [read(study, f) for f in (fname, fname.replace(".csv", "-full.csv"))]
+    return None if all(x is None for x in sizes) else [r for x in sizes for r in x or []]
+
+
 def num(v):
     return None if v in (None, "") else float(v)
 
@@ -200,7 +207,7 @@ def vmf():
                   "SNR and kappa-hat almost entirely correlated; normSNR less", f"{r['checkpoints']} checkpoints; {r['size']}",
                   (AGREE if holds else DISAGREE) if same else NC_DATA)
     if read("vmf", "fig7-summary.csv") is None:
-        t.add("CNN, CNN+BN, CNN+Res+BN", "-", "Figure 7", "not run here: about an hour at the CPU size on 2 busy cores (one epoch measured: 143 s)", NC_NORUN)
+        t.add("CNN, CNN+BN, CNN+Res+BN", "-", "Figure 7", "not run yet: about 15 minutes at the CPU size on 2 cores", NC_NORUN)
     out.append(t)
 
 
@@ -338,8 +345,8 @@ def structure():
     t = Table("Table 2: iteration-wise against dimension-wise gradients, LeNet on MNIST at a random initialisation",
               "make reproduce-structure-table2", "LeNet on MNIST, as the paper",
               "mean d_ks within 25%; power-law rate within 5 points; mean p-value within 0.05; Gaussian rate within 10 points",
-              figures=["structure/table2-iteration.png", "structure/table2-dimension.png"])
-    rows = read("structure", "table2.csv")
+              figures=[f"structure/table2-{v}{tag}.png" for tag in ("", "-full") for v in ("iteration", "dimension")])
+    rows = read_sizes("structure", "table2.csv")
     for r in rows or []:
         T = int(r["gradients"])
         ours, paper, off = views_row(r)
@@ -358,7 +365,7 @@ def structure():
 
     def spectra(title, table, target, fname, key, data, figures, paper_rows):
         t = Table(title, target, data, "power law Yes/No the same; d_ks within 0.01; s-hat within 20%", figures=figures)
-        rows = read("structure", fname)
+        rows = read_sizes("structure", fname)
         for r in rows or []:
             pk, ppl, ps = r["paper_ks_d"], r["paper_power_law"], r["paper_s_hat"]
             ours = "-" if r.get("note", "").startswith(("not measured", "no result yet")) else \
@@ -393,12 +400,14 @@ def structure():
 
     spectra("Table 1: covariance eigengaps of LeNet and FCN, B = 1", 1, "make reproduce-structure-spectra", "table1.csv",
             "model_training", "LeNet and FCN on MNIST, as the paper",
-            ["structure-figure1-lenet-pretrain.png", "structure-figure1-lenet-random.png",
-             "structure-figure1-fcn-pretrain.png", "structure-figure1-fcn-random.png"], ["all rows"])
+            [f"structure-figure1-{m}-{pt}{tag}.png" for tag in ("", "-full") for m in ("lenet", "fcn")
+             for pt in ("pretrain", "random")], ["all rows"])
     spectra("Table 4: second-moment spectra of LeNet on MNIST", 4, "make reproduce-structure-spectra", "table4.csv",
-            "training_batch", "LeNet on MNIST, as the paper", ["structure-spectra-lenet-pretrain.png"], [("all rows", "Table 4")])
+            "training_batch", "LeNet on MNIST, as the paper", ["structure-spectra-lenet-pretrain.png",
+                                                                 "structure-spectra-lenet-pretrain-full.png"], [("all rows", "Table 4")])
     spectra("Table 5: covariance spectra of LeNet on MNIST", 5, "make reproduce-structure-spectra", "table5.csv",
-            "training_batch", "LeNet on MNIST, as the paper", ["structure-spectra-lenet-random.png"], [("all rows", "Table 5")])
+            "training_batch", "LeNet on MNIST, as the paper", ["structure-spectra-lenet-random.png",
+                                                                 "structure-spectra-lenet-random-full.png"], [("all rows", "Table 5")])
     spectra("Table 6: second-moment spectra of FCN on MNIST, B = 10", 6, "make reproduce-structure-fcn", "table6.csv",
             "row", "MNIST, as the paper: FCNs with two hidden layers of 70, 30 and 10 units and with one of 70 "
             "(ReLU, BatchNorm), pretrained and at a random initialisation",

@@ -12,14 +12,17 @@
 #                    T minibatch gradients at B = 10 at one parameter point (dump-grads,
 #                    BatchNorm on the minibatch's statistics, as in training), then
 #                    powerlaw-fit's top-1,000 fit of their second-moment spectrum through the
-#                    T x T Gram matrix: raw/sm-MODEL-POINT-b10.csv.
-# Each step's seconds go to raw/$SECONDS_CSV as MODEL,POINT,SECONDS (the sourcing script
-# sets SECONDS_CSV; sourcing empties that file).
+#                    T x T Gram matrix: raw/sm-MODEL-POINT-b10$TAG.csv.
+# Each step's seconds go to raw/$SECONDS_CSV$TAG.csv as MODEL,POINT,SECONDS (the sourcing
+# script sets SECONDS_CSV, without .csv; sourcing empties that file). TAG is "-full" at the
+# study's T (5,000 or more), empty below, so both sizes' tables stand side by side in
+# results/ and the report shows both.
 
 source "$(dirname "${BASH_SOURCE[0]}")/settings.sh"
 PRE_EPOCHS="${PRE_EPOCHS:-50}"
 if [ "${FULL:-0}" = 1 ]; then T="${T:-5000}"; else T="${T:-2500}"; fi
-: >"$OUT/raw/$SECONDS_CSV"
+TAG=$(size_tag "$T")
+: >"$OUT/raw/$SECONDS_CSV$TAG.csv"
 
 pretrain() {
     local m=$1 start=$SECONDS
@@ -28,7 +31,7 @@ pretrain() {
         "$BIN/train" --model "$m" --dataset mnist --standardize -b 128 --optimizer sgd --lr 0.1 \
             --lr-decay-at 0.4,0.8 --lr-decay 0.1 --weight-decay 5e-4 --epochs "$PRE_EPOCHS" \
             --checkpoint-epochs "$PRE_EPOCHS" --seed 0 --fresh -o "$WORK/pretrain-$m" "${common[@]}" 2>&1 | tail -1
-        echo "$m,pretraining,$((SECONDS - start))" >>"$OUT/raw/$SECONDS_CSV"
+        echo "$m,pretraining,$((SECONDS - start))" >>"$OUT/raw/$SECONDS_CSV$TAG.csv"
         echo "  $m pretrained ($PRE_EPOCHS epochs): $((SECONDS - start)) s" >&2
     fi
 }
@@ -39,8 +42,8 @@ measure() {
     local g="$WORK/sm-$m-$point-grads.parquet"
     "$BIN/dump-grads" "$@" -b 10 -n "$T" --seed 1 "${common[@]}" -o "$g" 2>&1 | tail -1
     "$BIN/powerlaw-fit" -i "$g" --spectrum second-moment --threads "$THREADS" --block-mb 4096 \
-        -o "$OUT/raw/sm-$m-$point-b10.csv" 2>/dev/null
+        -o "$OUT/raw/sm-$m-$point-b10$TAG.csv" 2>/dev/null
     rm -f "$g"
-    echo "$m,$point,$((SECONDS - start))" >>"$OUT/raw/$SECONDS_CSV"
+    echo "$m,$point,$((SECONDS - start))" >>"$OUT/raw/$SECONDS_CSV$TAG.csv"
     echo "  $m $point B = 10: $((SECONDS - start)) s" >&2
 }

@@ -1,10 +1,11 @@
 """Summarises `make reproduce-structure-fcn` (scripts/structure/table6.sh) and
 `make reproduce-structure-lnn` (table7.sh): ours beside the structure study's Table 6 or 7
 (scripts/papers/structure.csv), one row per row of the study's table, from powerlaw-fit's
-tables in OUT_DIR/raw/sm-MODEL-POINT-b10.csv. A row whose measurement is absent (its target
-ran with fewer MODELS) is kept with its note.
+tables in OUT_DIR/raw/sm-MODEL-POINT-b10TAG.csv, written to OUT_DIR/tableTABLETAG.csv. A row
+whose measurement is absent (its target ran with fewer MODELS) is kept with its note. TAG is
+"-full" at the study's size (T = 5,000), empty at the CPU size, so the two sit side by side.
 
-Usage: second_moment_summary.py TABLE OUT_DIR T PRETRAIN_EPOCHS LABEL_NOISE ("-" for Table 7)
+Usage: second_moment_summary.py TABLE OUT_DIR T PRETRAIN_EPOCHS LABEL_NOISE ("-" for Table 7) [TAG]
 """
 import csv
 import os
@@ -15,6 +16,7 @@ import papers  # noqa: E402
 
 table, out, T, epochs = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 noise = None if sys.argv[5] == "-" else float(sys.argv[5])
+tag = sys.argv[6] if len(sys.argv) > 6 else ""
 
 # The study's networks as gradscope's models (crates/gradscope-torch/src/models/mlp.rs).
 NETWORKS = {
@@ -42,7 +44,7 @@ def where(pr):
 
 def fit(model, point):
     """The top-1,000 fit of powerlaw-fit's table for one point, or None."""
-    p = f"{out}/raw/sm-{model}-{point}-b10.csv"
+    p = f"{out}/raw/sm-{model}-{point}-b10{tag}.csv"
     if not os.path.exists(p):
         return None
     with open(p, newline="") as f:
@@ -61,7 +63,7 @@ for pr in papers.load("structure", table=table):
                      s_hat=f and f["s_hat"], alpha=f and f["alpha"], paper_ks_d=pr["d_ks"],
                      paper_power_law=pr["power_law"], paper_s_hat=pr["s_hat"], gradients=T,
                      pretrain_epochs=epochs, data=f"MNIST, {NETWORKS[model]}", note=note))
-with open(f"{out}/table{table}.csv", "w", newline="") as fh:
+with open(f"{out}/table{table}{tag}.csv", "w", newline="") as fh:
     w = csv.DictWriter(fh, fieldnames=list(rows[0]))
     w.writeheader()
     w.writerows(rows)
@@ -73,4 +75,4 @@ g = lambda v, d=4: "-" if v in (None, "") else f"{float(v):.{d}f}"  # noqa: E731
 for r in rows:
     print(f"  {r['row']:<30}{g(r['ks_d']):>8} | {r['paper_ks_d']:<7}  {r['power_law'] or '-':>4} | {r['paper_power_law']:<4}"
           f"  {g(r['s_hat'], 3):>6} | {r['paper_s_hat'] or '-':<6}  {r['note']}")
-print(f"wrote {out}/table{table}.csv")
+print(f"wrote {out}/table{table}{tag}.csv")

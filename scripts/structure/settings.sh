@@ -18,3 +18,8 @@ WORK="${WORK:-runs/structure}"
 INIT_SEED="${INIT_SEED:-1}"
 mkdir -p "$OUT/raw" "$WORK"
 common=(--device "$DEVICE" --threads "$THREADS")
+
+# size_tag T: the suffix of a run's result files, "-full" at the study's T (5,000 or more) and
+# empty below, so the CPU size's tables and the study's size's stand side by side in results/
+# and in the report.
+size_tag() { if [ "$1" -lt 5000 ]; then echo ""; else echo -full; fi; }

@@ -27,7 +27,8 @@
 # GPU).
 #
 # Writes results/structure/table1.csv, table4.csv, table5.csv (ours beside the paper's),
-# results/structure-figure1-*.png and results/structure-spectra-*.png.
+# results/structure-figure1-*.png and results/structure-spectra-*.png (at T = 5,000:
+# table1-full.csv, ..., *-full.png).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/settings.sh"
 FIG="${FIG:-results}"
@@ -37,9 +38,10 @@ else
     T="${T:-2500}"; PRE_EPOCHS="${PRE_EPOCHS:-50}"; SPEC_BS="${SPEC_BS:-1 10 100}"
 fi
 FULL_BATCH="${FULL_BATCH:-1}"
+TAG=$(size_tag "$T")
 mkdir -p "$FIG"
 fit=(--threads "$THREADS" --block-mb 4096)
-: >"$OUT/raw/spectra-seconds.csv"
+: >"$OUT/raw/spectra-seconds$TAG.csv"
 
 for m in lenet fcn; do
     ck="$WORK/pretrain-$m/ckpt/epoch-$(printf %03d "$PRE_EPOCHS").safetensors"
@@ -48,7 +50,7 @@ for m in lenet fcn; do
         "$BIN/train" --model "$m" --dataset mnist --standardize -b 128 --optimizer sgd --lr 0.1 \
             --lr-decay-at 0.4,0.8 --lr-decay 0.1 --weight-decay 5e-4 --epochs "$PRE_EPOCHS" \
             --checkpoint-epochs "$PRE_EPOCHS" --seed 0 --fresh -o "$WORK/pretrain-$m" "${common[@]}" 2>&1 | tail -1
-        echo "pretrain,$m,,$((SECONDS - start))" >>"$OUT/raw/spectra-seconds.csv"
+        echo "pretrain,$m,,$((SECONDS - start))" >>"$OUT/raw/spectra-seconds$TAG.csv"
     fi
 done
 
@@ -68,16 +70,16 @@ for point in pretrain random; do
             gaps=(); plot=()
             if [ "$b" = 1 ]; then
                 gaps=(--eigengaps)
-                plot=(--plot "$FIG/structure-figure1-$m-$point.png")
+                plot=(--plot "$FIG/structure-figure1-$m-$point$TAG.png")
             fi
             "$BIN/powerlaw-fit" -i "$g" --spectrum covariance "${gaps[@]}" "${plot[@]}" "${fit[@]}" \
-                -o "$OUT/raw/cov-$m-$point-b$b.csv" --spectrum-output "$OUT/raw/eig-cov-$m-$point-b$b.csv" 2>/dev/null
+                -o "$OUT/raw/cov-$m-$point-b$b$TAG.csv" --spectrum-output "$OUT/raw/eig-cov-$m-$point-b$b$TAG.csv" 2>/dev/null
             if [ "$m" = lenet ]; then
                 "$BIN/powerlaw-fit" -i "$g" --spectrum second-moment "${fit[@]}" \
-                    -o "$OUT/raw/sm-$m-$point-b$b.csv" 2>/dev/null
+                    -o "$OUT/raw/sm-$m-$point-b$b$TAG.csv" 2>/dev/null
             fi
             rm -f "$g"
-            echo "$point,$m,$b,$((SECONDS - start))" >>"$OUT/raw/spectra-seconds.csv"
+            echo "$point,$m,$b,$((SECONDS - start))" >>"$OUT/raw/spectra-seconds$TAG.csv"
             echo "  $m $point B = $b: $((SECONDS - start)) s" >&2
         done
     done
@@ -92,23 +94,23 @@ for point in pretrain random; do
         g="$WORK/spectra-grads.parquet"
         "$BIN/dump-grads" "${at[@]}" --full-batch -n 1 "${common[@]}" -o "$g" 2>&1 | tail -1
         if ! "$BIN/powerlaw-fit" -i "$g" --spectrum second-moment "${fit[@]}" \
-            -o "$OUT/raw/sm-lenet-$point-b60000.csv" --spectrum-output "$OUT/raw/eig-sm-lenet-$point-b60000.csv" \
-            2>"$OUT/raw/sm-lenet-$point-b60000.err"; then
-            rm -f "$OUT/raw/sm-lenet-$point-b60000.csv"
+            -o "$OUT/raw/sm-lenet-$point-b60000$TAG.csv" --spectrum-output "$OUT/raw/eig-sm-lenet-$point-b60000$TAG.csv" \
+            2>"$OUT/raw/sm-lenet-$point-b60000$TAG.err"; then
+            rm -f "$OUT/raw/sm-lenet-$point-b60000$TAG.csv"
         fi
         rm -f "$g"
-        echo "$point,lenet,60000,$((SECONDS - start))" >>"$OUT/raw/spectra-seconds.csv"
+        echo "$point,lenet,60000,$((SECONDS - start))" >>"$OUT/raw/spectra-seconds$TAG.csv"
     fi
 done
 
 # Figures: the covariance spectra of lenet per batch size (rank plot, log-log).
 for point in pretrain random; do
     inputs=()
-    for b in $SPEC_BS; do inputs+=("$OUT/raw/eig-cov-lenet-$point-b$b.csv=batch $b"); done
+    for b in $SPEC_BS; do inputs+=("$OUT/raw/eig-cov-lenet-$point-b$b$TAG.csv=batch $b"); done
     "$BIN/plot" "${inputs[@]}" --where scope=all -x rank -y eigenvalue --log-x --log-y \
-        -o "$FIG/structure-spectra-lenet-$point.png" \
+        -o "$FIG/structure-spectra-lenet-$point$TAG.png" \
         --title "Tables 4-5: covariance spectra of $T lenet gradients on MNIST ($point)" \
         --x-label "rank k" --y-label "eigenvalue lambda_k"
 done
 
-"$PY" scripts/structure/spectra_summary.py "$OUT" "$T" "$PRE_EPOCHS" "$SPEC_BS"
+"$PY" scripts/structure/spectra_summary.py "$OUT" "$T" "$PRE_EPOCHS" "$SPEC_BS" "$TAG"

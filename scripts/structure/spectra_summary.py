@@ -1,8 +1,9 @@
 """Summarises `make reproduce-structure-spectra` (scripts/structure/spectra.sh): ours beside
 the structure study's Tables 1, 4 and 5 (scripts/papers/structure.csv); writes
-OUT/table1.csv, OUT/table4.csv, OUT/table5.csv.
+OUT/table1TAG.csv, OUT/table4TAG.csv, OUT/table5TAG.csv from OUT/raw/*TAG.csv (TAG: "-full" at
+the study's T = 5,000, empty at the CPU size).
 
-Usage: spectra_summary.py OUT_DIR T PRETRAIN_EPOCHS "BATCH_SIZES"
+Usage: spectra_summary.py OUT_DIR T PRETRAIN_EPOCHS "BATCH_SIZES" [TAG]
 """
 import csv
 import os
@@ -13,6 +14,7 @@ import papers  # noqa: E402
 
 import duckdb  # noqa: E402
 out, T, epochs, bss = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), [int(b) for b in sys.argv[4].split()]
+tag = sys.argv[5] if len(sys.argv) > 5 else ""
 yn = lambda v: "Yes" if v else "No"
 
 def fit(path, series="eigenvalues"):
@@ -23,7 +25,7 @@ def fit(path, series="eigenvalues"):
     return rows[0] if rows else None
 
 def write(name, rows):
-    with open(f"{out}/{name}.csv", "w", newline="") as f:
+    with open(f"{out}/{name}{tag}.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
@@ -50,6 +52,11 @@ def paper_row(r):
 
 
 p1 = {(r["model"].lower(), r["training"].lower()): paper_row(r) for r in papers.load("structure", table=1)}
+t1 = [row(f"{m} {pt}", "model_training", fit(f"{out}/raw/cov-{m}-{pt}-b1{tag}.csv", "eigengaps"), p1[(m, pt)])
+      for m in ("lenet", "fcn") for pt in ("pretrain", "random")]
+write("table1", t1)
+show(f"Table 1: covariance eigengaps, MNIST, {T} gradients at B = 1 (ours | paper; pretrained {epochs} epochs, the paper 50)",
+     t1, "model_training")
 
 # Tables 4 (second moment) and 5 (covariance) of lenet.
 p4, p5 = ({pt: {int(r["batch_size"]): paper_row(r)
@@ -60,11 +67,10 @@ for name, prefix, paper, title in (("table4", "sm", p4, "Table 4: second-moment 
     rows = []
     for pt in ("pretrain", "random"):
         for b in bss + ([60000] if name == "table4" else []):
-            path = f"{out}/raw/{prefix}-lenet-{pt}-b{b}.csv"
+            path = f"{out}/raw/{prefix}-lenet-{pt}-b{b}{tag}.csv"
             note = ""
             if b == 60000:
-                err = f"{out}/raw/sm-lenet-{pt}-b60000.err"
-                eig = f"{out}/raw/eig-sm-lenet-{pt}-b60000.csv"
+                err = f"{out}/raw/sm-lenet-{pt}-b60000{tag}.err"
                 if not os.path.exists(path) and os.path.exists(err):
                     msg = open(err).read().strip().splitlines()
                     note = "B = 60,000 is the whole training set: one gradient g, second moment g g^T of rank 1; " + \
@@ -77,4 +83,4 @@ for name, prefix, paper, title in (("table4", "sm", p4, "Table 4: second-moment 
     for r in rows:
         if r["note"]:
             print(f"  note {r['training_batch']}: {r['note']}")
-print(f"\nwrote {out}/table1.csv, {out}/table4.csv, {out}/table5.csv")
+print(f"\nwrote {out}/table1{tag}.csv, {out}/table4{tag}.csv, {out}/table5{tag}.csv")

@@ -26,13 +26,15 @@
 # 2.9 million examples through LeNet, ~20 minutes on 2 busy cores); FULL=1: T = 5,000, the
 # study's (7.2 million examples; DEVICE=cuda on a GPU).
 #
-# Writes results/structure/table2.csv (ours beside the paper's) and prints it.
+# Writes results/structure/table2.csv (FULL=1: table2-full.csv; ours beside the paper's)
+# and prints it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/settings.sh"
 BATCHES="${BATCHES:-1 3 10 30 100 300 1000}"
 if [ "${FULL:-0}" = 1 ]; then T="${T:-5000}"; else T="${T:-2000}"; fi
+TAG=$(size_tag "$T")
 raw_flag=(--views-raw); [ "${VIEWS_CENTRED:-0}" = 1 ] && raw_flag=()
-: >"$OUT/raw/table2-seconds.csv"
+: >"$OUT/raw/table2-seconds$TAG.csv"
 
 for b in $BATCHES; do
     start=$SECONDS
@@ -40,21 +42,21 @@ for b in $BATCHES; do
     "$BIN/dump-grads" --model lenet --dataset mnist --standardize --init-seed "$INIT_SEED" \
         -b "$b" -n "$T" --seed 1 --device "$DEVICE" --threads "$THREADS" -o "$g" 2>&1 | tail -1
     "$BIN/normtest" -i "$g" --mode dimension --test dagostino --dim-coords 100 --iter-samples 100 \
-        --seed 1 --threads "$THREADS" -o "$OUT/raw/table2-normtest-b$b.csv" >/dev/null 2>&1
+        --seed 1 --threads "$THREADS" -o "$OUT/raw/table2-normtest-b$b$TAG.csv" >/dev/null 2>&1
     "$BIN/powerlaw-fit" -i "$g" --views dimension,iteration --top-k 1000 "${raw_flag[@]}" \
-        --threads "$THREADS" -o "$OUT/raw/table2-views-b$b.csv" 2>/dev/null
+        --threads "$THREADS" -o "$OUT/raw/table2-views-b$b$TAG.csv" 2>/dev/null
     rm -f "$g"
-    echo "$b,$((SECONDS - start))" >>"$OUT/raw/table2-seconds.csv"
+    echo "$b,$((SECONDS - start))" >>"$OUT/raw/table2-seconds$TAG.csv"
     echo "  B = $b: $((SECONDS - start)) s" >&2
 done
 
-"$PY" scripts/structure/table2_summary.py "$OUT" "$T" "$BATCHES" "${#raw_flag[@]}"
+"$PY" scripts/structure/table2_summary.py "$OUT" "$T" "$BATCHES" "${#raw_flag[@]}" "$TAG"
 
 # The figure: Gaussian and power-law rates against B, ours solid, the paper's dashed.
 for view in iteration dimension; do
-    "$BIN/plot" "$OUT/table2.csv" --where "type=$view" -x batch_size \
+    "$BIN/plot" "$OUT/table2$TAG.csv" --where "type=$view" -x batch_size \
         -y gaussian_rate_pct,paper_gaussian_rate_pct,power_law_rate_pct,paper_power_law_rate_pct \
         --dashed paper_gaussian_rate_pct,paper_power_law_rate_pct --log-x \
         --title "Structure study, Table 2, $view-wise: LeNet on MNIST at initialisation ($T gradients; dashed: the paper)" \
-        --x-label "batch size B" --y-label "rate (%)" -o "$OUT/table2-$view.png"
+        --x-label "batch size B" --y-label "rate (%)" -o "$OUT/table2-$view$TAG.png"
 done

@@ -20,7 +20,7 @@ set -euo pipefail
 INIT_SEED="${INIT_SEED:-1}"
 NOISE="${NOISE:-0.4}"
 MODELS="${MODELS:-fcn fcn-w30 fcn-w10 fcn1}"
-SECONDS_CSV=table6-seconds.csv
+SECONDS_CSV=table6-seconds
 source "$(dirname "$0")/second_moment.sh"
 
 for m in $MODELS; do
@@ -32,4 +32,4 @@ for m in $MODELS; do
         measure "$m" random-noise "${random[@]}" --label-noise "$NOISE"
     fi
 done
-"$PY" scripts/structure/second_moment_summary.py 6 "$OUT" "$T" "$PRE_EPOCHS" "$NOISE"
+"$PY" scripts/structure/second_moment_summary.py 6 "$OUT" "$T" "$PRE_EPOCHS" "$NOISE" "$TAG"

@@ -14,11 +14,11 @@
 # Writes results/structure/table7.csv (ours beside the paper's) and prints it.
 set -euo pipefail
 MODELS="${MODELS:-lnn lnn-bn lnn-relu}"
-SECONDS_CSV=table7-seconds.csv
+SECONDS_CSV=table7-seconds
 source "$(dirname "$0")/second_moment.sh"
 
 for m in $MODELS; do
     pretrain "$m"
     measure "$m" pretrain --checkpoint "$ck"
 done
-"$PY" scripts/structure/second_moment_summary.py 7 "$OUT" "$T" "$PRE_EPOCHS" -
+"$PY" scripts/structure/second_moment_summary.py 7 "$OUT" "$T" "$PRE_EPOCHS" - "$TAG"
