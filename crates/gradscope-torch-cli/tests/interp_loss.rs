@@ -17,7 +17,8 @@ fn help_snapshot() {
 }
 
 /// The stderr summary on a fixed input: three updates from the initial checkpoint of the
-/// tiny run, 3 interior points, 128 evaluation examples (seconds masked).
+/// tiny run, 3 interior points, 128 evaluation examples (seconds masked, decimals at 4
+/// significant digits: [`common::round_floats`]).
 #[test]
 fn summary_snapshot() {
     let dir = tempfile::tempdir().unwrap();
@@ -39,5 +40,5 @@ fn summary_snapshot() {
         ],
         dir.path(),
     );
-    insta::assert_snapshot!("interp-loss summary", summary);
+    insta::assert_snapshot!("interp-loss summary", common::round_floats(&summary, 4));
 }

@@ -18,7 +18,8 @@ fn help_snapshot() {
 
 /// The stderr summary of a tiny fixed run (fnn on the synthetic data, two epochs of 8
 /// steps at lr 0.05, seed 1, one thread): one line per epoch from metrics.parquet's description,
-/// then the closing line (its seconds masked).
+/// then the closing line (its seconds masked, decimals at 4 significant digits:
+/// [`common::round_floats`]).
 #[test]
 fn summary_snapshot() {
     let dir = tempfile::tempdir().unwrap();
@@ -43,5 +44,5 @@ fn summary_snapshot() {
         ],
         dir.path(),
     );
-    insta::assert_snapshot!("train summary", summary);
+    insta::assert_snapshot!("train summary", common::round_floats(&summary, 4));
 }

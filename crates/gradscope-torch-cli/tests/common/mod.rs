@@ -41,6 +41,32 @@ pub fn summary_of(tool: &str, args: &[&str], dir: &Path) -> String {
     mask_times(&err.replace(dir.to_str().unwrap(), "DIR"))
 }
 
+/// `text` with every decimal number (a word with a point that parses as a finite f64) at
+/// `sig` significant digits, right-aligned in its original width so the columns stay put.
+///
+/// Why: the torch tools' numbers come from float32 kernels that libtorch picks per
+/// instruction set, so the same run on two CPUs differs in the seventh or eighth digit, and
+/// a six-digit summary can flip its last digit (hessian-align's top-k share 0.17538450 prints
+/// 0.175384 on one Xeon and 0.175385 on another). The snapshots hold the layout and the
+/// numbers to `sig` digits; the values themselves are tested against references elsewhere.
+pub fn round_floats(text: &str, sig: i32) -> String {
+    text.lines()
+        .map(|line| {
+            line.split(' ')
+                .map(|w| match w.parse::<f64>() {
+                    Ok(x) if x.is_finite() && x != 0.0 && w.contains('.') => {
+                        let decimals = (sig - 1 - x.abs().log10().floor() as i32).max(0) as usize;
+                        format!("{:>width$}", format!("{x:.decimals$}"), width = w.len())
+                    }
+                    _ => w.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// `T` for every number of seconds (a number followed by `s`) and `R` for every rate
 /// (a number followed by `gradients/s`): the parts of a summary that measure the machine.
 pub fn mask_times(text: &str) -> String {
