@@ -5,15 +5,7 @@ mod common;
 
 #[test]
 fn help_snapshot() {
-    let o = assert_cmd::Command::cargo_bin("dump-grads")
-        .unwrap()
-        .env_remove("LD_LIBRARY_PATH")
-        .env("COLUMNS", "100")
-        .arg("--help")
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    insta::assert_snapshot!("dump-grads --help", String::from_utf8(o.stdout).unwrap());
+    insta::assert_snapshot!("dump-grads --help", common::help_text("dump-grads"));
 }
 
 /// The stderr summary on a fixed input: 10 gradients of batch 4 of fnn at its seed-0

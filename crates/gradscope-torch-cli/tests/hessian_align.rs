@@ -5,15 +5,7 @@ mod common;
 
 #[test]
 fn help_snapshot() {
-    let o = assert_cmd::Command::cargo_bin("hessian-align")
-        .unwrap()
-        .env_remove("LD_LIBRARY_PATH")
-        .env("COLUMNS", "100")
-        .arg("--help")
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    insta::assert_snapshot!("hessian-align --help", String::from_utf8(o.stdout).unwrap());
+    insta::assert_snapshot!("hessian-align --help", common::help_text("hessian-align"));
 }
 
 /// The stderr summary on a fixed input: the tiny run's initial checkpoint, the top 2

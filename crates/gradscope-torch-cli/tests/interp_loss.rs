@@ -5,15 +5,7 @@ mod common;
 
 #[test]
 fn help_snapshot() {
-    let o = assert_cmd::Command::cargo_bin("interp-loss")
-        .unwrap()
-        .env_remove("LD_LIBRARY_PATH")
-        .env("COLUMNS", "100")
-        .arg("--help")
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    insta::assert_snapshot!("interp-loss --help", String::from_utf8(o.stdout).unwrap());
+    insta::assert_snapshot!("interp-loss --help", common::help_text("interp-loss"));
 }
 
 /// The stderr summary on a fixed input: three updates from the initial checkpoint of the

@@ -5,15 +5,7 @@ mod common;
 
 #[test]
 fn help_snapshot() {
-    let o = assert_cmd::Command::cargo_bin("train")
-        .unwrap()
-        .env_remove("LD_LIBRARY_PATH")
-        .env("COLUMNS", "100")
-        .arg("--help")
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    insta::assert_snapshot!("train --help", String::from_utf8(o.stdout).unwrap());
+    insta::assert_snapshot!("train --help", common::help_text("train"));
 }
 
 /// The stderr summary of a tiny fixed run (fnn on the synthetic data, two epochs of 8

@@ -21,6 +21,20 @@ pub fn bin_threads(name: &str, threads: usize) -> Command {
     c
 }
 
+/// A tool's `--help` as clap renders it 100 columns wide (the width it uses when stdout is
+/// not a terminal), for snapshots.
+pub fn help_text(tool: &str) -> String {
+    let o = Command::cargo_bin(tool)
+        .unwrap()
+        .env_remove("LD_LIBRARY_PATH")
+        .env("COLUMNS", "100")
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    String::from_utf8(o.stdout).unwrap()
+}
+
 /// A CSV file as a header and rows of strings.
 pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(path).unwrap();
