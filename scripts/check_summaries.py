@@ -92,16 +92,21 @@ def vmf():
         if not os.path.exists(path):
             continue
         t = rows(path)
-        curves = os.path.join(RESULTS, "vmf", f"fig7-{t[0]['run']}-curves.csv")
-        # Without its curves table the case fails below on that missing table.
-        per_epoch = next((round(int(r["step"]) / float(r["epoch"])) for r in rows(curves) if float(r["epoch"]) > 0),
-                         1) if os.path.exists(curves) else 1
+        per_epoch = steps_per_epoch(os.path.join(RESULTS, "vmf", f"fig7-{t[0]['run']}-curves.csv"))
         runs = [r["run"] for r in t]
         yield Case("vmf/snr_summary.py",
                    ["{tmp}/vmf", f"{{tmp}}/vmf/{summary}", t[0]["dataset"], t[0]["size"], str(per_epoch)]
                    + [f"{r}={{tmp}}/vmf/{kappa.format(r)}" for r in runs],
                    [f"vmf/{kappa.format(r)}" for r in runs],
                    [f"vmf/{summary}"] + [f"vmf/fig7-{r}-{k}.csv" for r in runs for k in ("curves", "scatter")])
+
+
+def steps_per_epoch(curves):
+    """step / epoch of a Figure 7 curves table's first row past epoch 0; 1 when the table is
+    missing (the case then fails on that missing table)."""
+    if not os.path.exists(curves):
+        return 1
+    return next((round(int(r["step"]) / float(r["epoch"])) for r in rows(curves) if float(r["epoch"]) > 0), 1)
 
 
 def normality():

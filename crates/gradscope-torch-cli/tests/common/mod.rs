@@ -64,43 +64,39 @@ pub fn summary_of(tool: &str, args: &[&str], dir: &Path) -> String {
 /// 0.175384 on one Xeon and 0.175385 on another). The snapshots hold the layout and the
 /// numbers to `sig` digits; the values themselves are tested against references elsewhere.
 pub fn round_floats(text: &str, sig: i32) -> String {
-    text.lines()
-        .map(|line| {
-            line.split(' ')
-                .map(|w| match w.parse::<f64>() {
-                    Ok(x) if x.is_finite() && x != 0.0 && w.contains('.') => {
-                        let decimals = (sig - 1 - x.abs().log10().floor() as i32).max(0) as usize;
-                        format!("{:>width$}", format!("{x:.decimals$}"), width = w.len())
-                    }
-                    _ => w.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    map_words(text, |w, _| match w.parse::<f64>() {
+        Ok(x) if x.is_finite() && x != 0.0 && w.contains('.') => {
+            let decimals = (sig - 1 - x.abs().log10().floor() as i32).max(0) as usize;
+            format!("{:>width$}", format!("{x:.decimals$}"), width = w.len())
+        }
+        _ => w.to_string(),
+    })
 }
 
 /// `T` for every number of seconds (a number followed by `s`) and `R` for every rate
 /// (a number followed by `gradients/s`): the parts of a summary that measure the machine.
 pub fn mask_times(text: &str) -> String {
+    map_words(text, |w, next| {
+        let number = w.trim_start_matches('(').parse::<f64>().is_ok();
+        match (number, next) {
+            (true, "s" | "s," | "s)") => "T",
+            (true, n) if n.starts_with("gradients/s") => "(R",
+            _ => w,
+        }
+        .to_string()
+    })
+}
+
+/// `text` with each word (split at single spaces, so runs of spaces that align columns
+/// stay) replaced by `f(word, the word after it or "")`, line by line.
+fn map_words(text: &str, f: impl Fn(&str, &str) -> String) -> String {
     text.lines()
         .map(|line| {
             let words: Vec<&str> = line.split(' ').collect();
-            let masked: Vec<&str> = words
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    let next = words.get(i + 1).copied().unwrap_or("");
-                    let number = w.trim_start_matches('(').parse::<f64>().is_ok();
-                    match (number, next) {
-                        (true, "s" | "s," | "s)") => "T",
-                        (true, n) if n.starts_with("gradients/s") => "(R",
-                        _ => w,
-                    }
-                })
+            let mapped: Vec<String> = (0..words.len())
+                .map(|i| f(words[i], words.get(i + 1).copied().unwrap_or("")))
                 .collect();
-            masked.join(" ")
+            mapped.join(" ")
         })
         .collect::<Vec<_>>()
         .join("\n")
