@@ -50,74 +50,6 @@ fn noise_scale() -> Command {
     Command::cargo_bin("noise-scale").unwrap()
 }
 
-// scripts/reference/noise_scale_reference.py: (|G|^2, tr Sigma, B_simple, their jackknife
-// se, 95% interval) for the whole vector, tensor a, tensor b; groups K = 4 (TWO_4_32: its
-// "samples 0-8 and 9-14" case, samples numbered on across the batch sizes as dump-grads
-// writes them).
-const ONE_B8: [[f64; 8]; 3] = [
-    [
-        2.74409125702413603e-01,
-        2.01529947587027429e+01,
-        7.34414160138315140e+01,
-        1.47541513036284322e-01,
-        9.58601461892456763e-01,
-        4.21758934602907161e+01,
-        -6.07811003009099693e+01,
-        2.07663932328572997e+02,
-    ],
-    [
-        1.51948791229359031e-01,
-        1.34292491285044946e+01,
-        8.83800984519430699e+01,
-        8.84927701186293825e-02,
-        7.51450083503141686e-01,
-        6.73000486896190608e+01,
-        -1.25798692845748747e+02,
-        3.02558889749634886e+02,
-    ],
-    [
-        1.22460334473054419e-01,
-        6.72374563019824745e+00,
-        5.49054978424683924e+01,
-        7.74970321004636586e-02,
-        5.52528259287523027e-01,
-        4.95908111744089695e+01,
-        -1.02914595955551434e+02,
-        2.12725591640488233e+02,
-    ],
-];
-const TWO_4_32: [[f64; 8]; 3] = [
-    [
-        4.55788846782976043e-01,
-        1.96148963442862687e+01,
-        4.30350511705827401e+01,
-        2.48822764960332302e-02,
-        3.90611997766997898e-01,
-        2.23025889655322418e+00,
-        3.59373719854208105e+01,
-        5.01327303557446697e+01,
-    ],
-    [
-        2.62078046752006522e-01,
-        1.19607743251393348e+01,
-        4.56382153078900004e+01,
-        7.31955427170767614e-02,
-        1.34345846797110791e+00,
-        1.65674490035606858e+01,
-        -7.08680156146795071e+00,
-        9.83632321772479514e+01,
-    ],
-    [
-        1.93710800030969299e-01,
-        7.65412201914692414e+00,
-        3.95131402994733918e+01,
-        9.76569175272296031e-02,
-        1.25721491541970520e+00,
-        3.97160170221360787e+01,
-        -8.68809513332084151e+01,
-        1.65907231932155184e+02,
-    ],
-];
 const COLUMNS: [&str; 8] = [
     "grad_sq_norm",
     "trace_sigma",
@@ -128,6 +60,22 @@ const COLUMNS: [&str; 8] = [
     "b_simple_lo",
     "b_simple_hi",
 ];
+
+/// NumPy/scipy's rows (the whole vector, tensor a, tensor b; in the order of [`COLUMNS`])
+/// for one case of scripts/reference/noise_scale_reference.py, which computes them from the
+/// gradients themselves and writes the file read here: `one-b8`, and
+/// `two-4-32-numbered-on`, the batch sizes 4 and 32 with samples numbered on across them
+/// (0-8, then 9-14) as dump-grads writes them and [`write_lcg`] does. Groups K = 4.
+fn numpy(case: &str) -> [[f64; 8]; 3] {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../gradscope-stats/src/noise_scale/testdata/reference.csv");
+    let rows: Vec<_> = read_csv(&path)
+        .into_iter()
+        .filter(|r| r["case"] == case)
+        .collect();
+    assert_eq!(rows.len(), 3, "{case}");
+    std::array::from_fn(|s| std::array::from_fn(|i| f(&rows[s], COLUMNS[i])))
+}
 
 fn assert_table(path: &Path, want: &[[f64; 8]; 3], estimator: &str, batch_sizes: &str) {
     let rows = read_csv(path);
@@ -160,7 +108,7 @@ fn one_batch_size_equals_numpy() {
         .arg(&out)
         .assert()
         .success();
-    assert_table(&out, &ONE_B8, "one-batch-size", "8");
+    assert_table(&out, &numpy("one-b8"), "one-batch-size", "8");
 }
 
 #[test]
@@ -176,7 +124,7 @@ fn two_batch_sizes_equal_numpy() {
         .arg(&out)
         .assert()
         .success();
-    assert_table(&out, &TWO_4_32, "batch-sizes", "4 32");
+    assert_table(&out, &numpy("two-4-32-numbered-on"), "batch-sizes", "4 32");
 }
 
 #[test]
@@ -323,22 +271,27 @@ fn assert_same_tables(a: &Path, b: &Path, rel: f64) {
     }
 }
 
-/// Minibatch parts, NumPy's rows, estimator, batch sizes.
-type Case<'a> = (&'a [(u32, u64, u32)], &'a [[f64; 8]; 3], &'a str, &'a str);
+/// Minibatch parts, the case of NumPy's rows (see [`numpy`]), estimator, batch sizes.
+type Case<'a> = (&'a [(u32, u64, u32)], &'a str, &'a str, &'a str);
 
 /// `--state-out` on parts of the matrix (samples split by index, as `dump-grads --shard`
 /// does, and unevenly), then `--merge`: the table of one pass to 1e-12 relative, jackknife
-/// intervals included, and NumPy's values (scripts/reference/noise_scale_reference.py, the
-/// constants above) to 1e-11 as the one pass; in any order of the states, for both
+/// intervals included, and NumPy's values (scripts/reference/noise_scale_reference.py, see
+/// [`numpy`]) to 1e-11 as the one pass; in any order of the states, for both
 /// estimators.
 #[test]
 fn merged_states_equal_one_pass_and_numpy() {
     let dir = tempfile::tempdir().unwrap();
     let cases: [Case; 2] = [
-        (&[(8, 11, 13)], &ONE_B8, "one-batch-size", "8"),
-        (&[(4, 21, 9), (32, 22, 6)], &TWO_4_32, "batch-sizes", "4 32"),
+        (&[(8, 11, 13)], "one-b8", "one-batch-size", "8"),
+        (
+            &[(4, 21, 9), (32, 22, 6)],
+            "two-4-32-numbered-on",
+            "batch-sizes",
+            "4 32",
+        ),
     ];
-    for (i, (parts, want, estimator, sizes)) in cases.into_iter().enumerate() {
+    for (i, (parts, case, estimator, sizes)) in cases.into_iter().enumerate() {
         let whole = dir.path().join(format!("whole{i}.parquet"));
         write_lcg(&whole, parts);
         let one = dir.path().join(format!("one{i}.csv"));
@@ -378,7 +331,7 @@ fn merged_states_equal_one_pass_and_numpy() {
             }
             c.arg("-o").arg(&merged).assert().success();
             assert_same_tables(&merged, &one, 1e-12);
-            assert_table(&merged, want, estimator, sizes);
+            assert_table(&merged, &numpy(case), estimator, sizes);
         }
     }
 }

@@ -66,111 +66,32 @@ fn assert_rows(got: &[NoiseScale], want: &[[f64; 8]; 3], rel: f64) {
     }
 }
 
-// Reference values: scripts/reference/noise_scale_reference.py (NumPy 2 / scipy, from the
-// gradients themselves; order g2, tr Sigma, B_simple, their jackknife se, interval).
-const ONE_B8: [[f64; 8]; 3] = [
-    [
-        2.74409125702413603e-01,
-        2.01529947587027429e+01,
-        7.34414160138315140e+01,
-        1.47541513036284322e-01,
-        9.58601461892456763e-01,
-        4.21758934602907161e+01,
-        -6.07811003009099693e+01,
-        2.07663932328572997e+02,
-    ],
-    [
-        1.51948791229359031e-01,
-        1.34292491285044946e+01,
-        8.83800984519430699e+01,
-        8.84927701186293825e-02,
-        7.51450083503141686e-01,
-        6.73000486896190608e+01,
-        -1.25798692845748747e+02,
-        3.02558889749634886e+02,
-    ],
-    [
-        1.22460334473054419e-01,
-        6.72374563019824745e+00,
-        5.49054978424683924e+01,
-        7.74970321004636586e-02,
-        5.52528259287523027e-01,
-        4.95908111744089695e+01,
-        -1.02914595955551434e+02,
-        2.12725591640488233e+02,
-    ],
-];
-const TWO_4_32: [[f64; 8]; 3] = [
-    [
-        4.55788846782976043e-01,
-        1.96148963442862687e+01,
-        4.30350511705827401e+01,
-        3.85575309423759546e-02,
-        5.13444094248991623e-01,
-        4.31436164227085417e+00,
-        2.93048269024801087e+01,
-        5.67652754386853715e+01,
-    ],
-    [
-        2.62078046752006522e-01,
-        1.19607743251393348e+01,
-        4.56382153078900004e+01,
-        6.68794732430181282e-02,
-        1.30062909509903712e+00,
-        1.58812984551905281e+01,
-        -4.90316428393894910e+00,
-        9.61795948997189498e+01,
-    ],
-    [
-        1.93710800030969299e-01,
-        7.65412201914692414e+00,
-        3.95131402994733918e+01,
-        8.43487075793558500e-02,
-        1.12718751878974377e+00,
-        2.91765790755002250e+01,
-        -5.33397559801702386e+01,
-        1.32366036579117008e+02,
-    ],
-];
-const THREE_2_8_64: [[f64; 8]; 3] = [
-    [
-        3.64800263863852114e-01,
-        1.97888476747846873e+01,
-        5.42457054860303671e+01,
-        1.54092839464703535e-01,
-        2.24992885997550962e+00,
-        2.55975753682441045e+01,
-        -2.72172036688593337e+01,
-        1.35708614640920075e+02,
-    ],
-    [
-        1.57921745731959218e-01,
-        1.27410983809992597e+01,
-        8.06798222875824962e+01,
-        1.91719169248968896e-01,
-        2.47931120070482836e+00,
-        1.03821535578238155e+02,
-        -2.49726640022262529e+02,
-        4.11086284597427550e+02,
-    ],
-    [
-        2.06878518131892092e-01,
-        7.04774929378544179e+00,
-        3.40670909547614897e+01,
-        5.37697986235289097e-02,
-        2.32820490325675422e-01,
-        1.13327102165913089e+01,
-        -1.99865080288044794e+00,
-        7.01328327124034274e+01,
-    ],
-];
+/// NumPy/scipy's rows for one case of scripts/reference/noise_scale_reference.py, which
+/// computes them from the gradients themselves and writes testdata/reference.csv: for the
+/// whole vector, tensor a and tensor b, in the order of [`row`]. Cases: `one-b8`,
+/// `two-4-32`, `three-2-8-64` (minibatches numbered from 0 within each batch size, as
+/// [`accumulate`] pushes them).
+fn numpy(case: &str) -> [[f64; 8]; 3] {
+    let mut rows = include_str!("testdata/reference.csv")
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|cells| cells[0] == case);
+    std::array::from_fn(|scope| {
+        let cells = rows
+            .next()
+            .unwrap_or_else(|| panic!("{case}: no scope {scope}"));
+        assert_eq!(cells[1], scope.to_string(), "{case}");
+        std::array::from_fn(|i| cells[i + 2].parse().unwrap())
+    })
+}
 
 #[test]
 fn one_batch_size_equals_numpy() {
     let acc = accumulate(&[(8, lcg_minibatches(11, 8, 13))], true);
     let rows = acc.estimate(Choice::Auto).unwrap();
     assert!(rows.iter().all(|r| r.estimator == Estimator::OneBatchSize));
-    assert_rows(&rows, &ONE_B8, 1e-11);
+    assert_rows(&rows, &numpy("one-b8"), 1e-11);
 }
 
 #[test]
@@ -182,7 +103,7 @@ fn two_batch_sizes_equal_numpy_and_appendix_a() {
     let acc = accumulate(&parts, false);
     let rows = acc.estimate(Choice::Auto).unwrap();
     assert!(rows.iter().all(|r| r.estimator == Estimator::BatchSizes));
-    assert_rows(&rows, &TWO_4_32, 1e-11);
+    assert_rows(&rows, &numpy("two-4-32"), 1e-11);
     // Appendix A's closed forms for two batch sizes, from the means of |g|^2.
     let m = |gs: &[Vec<f32>]| gs.iter().map(|g| sq_norm(g)).sum::<f64>() / gs.len() as f64;
     let (ms, mb) = (m(&parts[0].1), m(&parts[1].1));
@@ -201,7 +122,7 @@ fn three_batch_sizes_equal_numpy_least_squares() {
         (64, lcg_minibatches(33, 64, 5)),
     ];
     let rows = accumulate(&parts, false).estimate_batch_sizes().unwrap();
-    assert_rows(&rows, &THREE_2_8_64, 1e-11);
+    assert_rows(&rows, &numpy("three-2-8-64"), 1e-11);
 }
 
 /// Gaussian minibatch gradients g = G + N(0, Sigma/B) with known G and diagonal Sigma:
