@@ -48,7 +48,7 @@ use crate::powerlaw::{
 };
 use crate::spectrum::symmetric_eigenvalues_lower;
 use faer::linalg::matmul::triangular::{matmul, BlockStructure};
-use faer::{Accum, Mat, Par};
+use faer::{Accum, Mat, MatRef, Par};
 use rayon::prelude::*;
 use thiserror::Error;
 
@@ -306,9 +306,17 @@ pub fn weight_spectrum(
         } else {
             k * s.slice_stride
         };
-        let a = Mat::from_fn(s.rows, s.cols, |r, c| {
-            values[base + r * s.row_stride + c * s.col_stride]
-        });
+        // Rows of contiguous entries (dense layers, and convolutions with the kernel axes
+        // leading) are read where they lie; other slicings are gathered into a copy.
+        let gathered;
+        let a = if s.col_stride == 1 {
+            MatRef::from_row_major_slice_with_stride(&values[base..], s.rows, s.cols, s.row_stride)
+        } else {
+            gathered = Mat::from_fn(s.rows, s.cols, |r, c| {
+                values[base + r * s.row_stride + c * s.col_stride]
+            });
+            gathered.as_ref()
+        };
         let mut g = Mat::<f64>::zeros(m, m);
         // Lower triangle of A^T A (M = cols) or A A^T (M = rows).
         let lhs = if s.rows >= s.cols {
