@@ -117,19 +117,30 @@ read -r w_ntpy m_ntpy <<< "$(measure normtest-scipy "$PY" scripts/bench/normtest
 "$PY" scripts/bench/normtest_report.py "$OUT/normtest-scipy.json" "$OUT/normtest-rust.csv" "$w_nt" "$m_nt" "$THREADS" "$OUT/normtest.csv" | tee "$OUT/normtest.txt" >&2
 fi
 
-# --- weight-spectra: per-layer ESD power laws of a 4.9 M-parameter CNN ----------------
+# --- weight-spectra: per-layer ESD power laws of two networks of a few million weights --
 # The same safetensors file through `weight-spectra` and weightwatcher 0.7.7's analyze()
 # (defaults; SVDs by scipy/LAPACK with OPENBLAS_NUM_THREADS threads). Per-layer alpha and
 # xmin must agree (xmin up to the two tools' eigenvalue scales: ours sigma^2/N,
-# weightwatcher's sigma^2, halved for Conv2D).
+# weightwatcher's sigma^2, halved for Conv2D). Two networks (scripts/bench/
+# weight_spectra_ww.py): a 4.9 M-parameter CNN whose time is two 1,024-column matrices,
+# and a 5.2 M-parameter GPT-shaped decoder of 17 smaller ones.
 if want weight-spectra; then
-WS="$OUT/cnn-4.9M.safetensors"
-[ -f "$WS" ] || "$PY" scripts/bench/weight_spectra_ww.py write "$WS" 2>/dev/null
-read -r w_ws m_ws <<< "$(measure weight-spectra "$BIN/weight-spectra" -i "$WS" -o "$OUT/weight-spectra-rust.csv" --threads "$THREADS")"
-read -r w_ww m_ww <<< "$(measure weightwatcher "$PY" scripts/bench/weight_spectra_ww.py analyze "$WS" "$OUT/weight-spectra-ww.csv")"
-"$PY" scripts/bench/weight_spectra_compare.py "$OUT/weight-spectra-rust.csv" "$OUT/weight-spectra-ww.csv" "$w_ws" "$m_ws" "$w_ww" "$m_ww" "$THREADS" | tee "$OUT/weight-spectra.txt" >&2
-printf "bench,threads,seconds,peak_rss_mib\nweight-spectra,%s,%s,%s\nweightwatcher,%s,%s,%s\n" \
-    "$THREADS" "$w_ws" "$(awk -v m=$m_ws 'BEGIN{print m/1024}')" "$THREADS" "$w_ww" "$(awk -v m=$m_ww 'BEGIN{print m/1024}')" > "$OUT/weight-spectra.csv"
+echo "bench,network,threads,seconds,peak_rss_mib,analyze_seconds" > "$OUT/weight-spectra.csv"
+: > "$OUT/weight-spectra.txt"
+for net in cnn gpt; do
+    case $net in
+        cnn) WS="$OUT/cnn-4.9M.safetensors"; mode=write; what="4,900,746-parameter CNN (4 conv + 4 linear, float32)" ;;
+        gpt) WS="$OUT/gpt-5.2M.safetensors"; mode=write-transformer; what="5,207,552-parameter GPT-shaped decoder (d 256, 4 blocks, Student-t weights, float32)" ;;
+    esac
+    [ -f "$WS" ] || "$PY" scripts/bench/weight_spectra_ww.py "$mode" "$WS" 2>/dev/null
+    read -r w_ws m_ws <<< "$(measure "weight-spectra-$net" "$BIN/weight-spectra" -i "$WS" -o "$OUT/weight-spectra-$net-rust.csv" --threads "$THREADS")"
+    read -r w_ww m_ww <<< "$(measure "weightwatcher-$net" "$PY" scripts/bench/weight_spectra_ww.py analyze "$WS" "$OUT/weight-spectra-$net-ww.csv")"
+    "$PY" scripts/bench/weight_spectra_compare.py "$OUT/weight-spectra-$net-rust.csv" "$OUT/weight-spectra-$net-ww.csv" "$w_ws" "$m_ws" "$w_ww" "$m_ww" "$THREADS" "$what" | tee -a "$OUT/weight-spectra.txt" >&2
+    analyze=$(awk -F, 'NR == 2 { print $NF }' "$OUT/weight-spectra-$net-ww.csv")
+    printf "weight-spectra,%s,%s,%s,%s,\nweightwatcher,%s,%s,%s,%s,%s\n" \
+        "$net" "$THREADS" "$w_ws" "$(awk -v m=$m_ws 'BEGIN{print m/1024}')" \
+        "$net" "$THREADS" "$w_ww" "$(awk -v m=$m_ww 'BEGIN{print m/1024}')" "$analyze" >> "$OUT/weight-spectra.csv"
+done
 fi
 
 # --- dump-grads: fnn on MNIST against a plain PyTorch loop --------------------------

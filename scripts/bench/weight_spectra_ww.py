@@ -1,11 +1,22 @@
 """weightwatcher 0.7.7 beside `weight-spectra`: the baseline of `make bench`.
 
     .venv/bin/python scripts/bench/weight_spectra_ww.py write WEIGHTS.safetensors
+    .venv/bin/python scripts/bench/weight_spectra_ww.py write-transformer WEIGHTS.safetensors
     .venv/bin/python scripts/bench/weight_spectra_ww.py analyze WEIGHTS.safetensors OUT.csv
 
 `write`: a PyTorch network of 4,900,746 parameters (no torchvision), initialised by
 PyTorch's defaults from torch.manual_seed(7): four 3x3 convolutions 3-64-128-256-256 and
-four linear layers 2304-1024-1024-512-10, with biases, saved with safetensors.
+four linear layers 2304-1024-1024-512-10, with biases, saved with safetensors. Its cost is
+in two 1,024-column matrices: the case least favourable to a faster fit, since the
+eigenvalues take the time in both tools.
+
+`write-transformer`: the weights of a GPT-shaped decoder of 5,207,552 parameters, d = 256,
+4 blocks, vocabulary 8,000 (token embedding 8000x256; per block attention c_attn 768x256
+and c_proj 256x256, MLP c_fc 1024x256 and c_proj 256x1024, with biases and LayerNorm
+scales), as torch.nn.Linear stores them. Trained weights have heavy-tailed spectra and
+PyTorch's initialisation does not, so the matrices hold Student-t entries (3 degrees of
+freedom) scaled by 0.02, from torch.manual_seed(11): heavy-tailed, but no trained network's. Many small layers: the
+case where the per-layer work around the eigenvalues counts.
 
 `analyze`: reads the file into a state dict (torch tensors) and runs
 `WeightWatcher(model=state_dict).analyze()` with its defaults; writes one row per layer
@@ -39,6 +50,32 @@ def write(path):
     save_file(sd, path)
 
 
+def write_transformer(path):
+    torch.manual_seed(11)
+    d, blocks, vocab = 256, 4, 8000
+    t = torch.distributions.StudentT(torch.tensor(3.0))
+    heavy = lambda *shape: (0.02 * t.sample(shape)).float().contiguous()
+    sd = {"wte.weight": heavy(vocab, d)}
+    for i in range(blocks):
+        p = f"h{i}"
+        sd[f"{p}.ln_1.weight"] = torch.ones(d)
+        sd[f"{p}.ln_1.bias"] = torch.zeros(d)
+        sd[f"{p}.attn.c_attn.weight"] = heavy(3 * d, d)
+        sd[f"{p}.attn.c_attn.bias"] = torch.zeros(3 * d)
+        sd[f"{p}.attn.c_proj.weight"] = heavy(d, d)
+        sd[f"{p}.attn.c_proj.bias"] = torch.zeros(d)
+        sd[f"{p}.ln_2.weight"] = torch.ones(d)
+        sd[f"{p}.ln_2.bias"] = torch.zeros(d)
+        sd[f"{p}.mlp.c_fc.weight"] = heavy(4 * d, d)
+        sd[f"{p}.mlp.c_fc.bias"] = torch.zeros(4 * d)
+        sd[f"{p}.mlp.c_proj.weight"] = heavy(d, 4 * d)
+        sd[f"{p}.mlp.c_proj.bias"] = torch.zeros(d)
+    sd["ln_f.weight"] = torch.ones(d)
+    sd["ln_f.bias"] = torch.zeros(d)
+    print(f"{sum(v.numel() for v in sd.values()):,} parameters", file=sys.stderr)
+    save_file(sd, path)
+
+
 def analyze(path, out):
     logging.disable(logging.WARNING)
     import weightwatcher as ww
@@ -60,5 +97,7 @@ def analyze(path, out):
 if __name__ == "__main__":
     if sys.argv[1] == "write":
         write(sys.argv[2])
+    elif sys.argv[1] == "write-transformer":
+        write_transformer(sys.argv[2])
     else:
         analyze(sys.argv[2], sys.argv[3])
