@@ -3,6 +3,7 @@
     .venv/bin/python scripts/bench/weight_spectra_ww.py write WEIGHTS.safetensors
     .venv/bin/python scripts/bench/weight_spectra_ww.py write-transformer WEIGHTS.safetensors
     .venv/bin/python scripts/bench/weight_spectra_ww.py analyze WEIGHTS.safetensors OUT.csv
+    .venv/bin/python scripts/bench/weight_spectra_ww.py svd WEIGHTS.safetensors
 
 `write`: a PyTorch network of 4,900,746 parameters (no torchvision), initialised by
 PyTorch's defaults from torch.manual_seed(7): four 3x3 convolutions 3-64-128-256-256 and
@@ -22,6 +23,12 @@ case where the per-layer work around the eigenvalues counts.
 `WeightWatcher(model=state_dict).analyze()` with its defaults; writes one row per layer
 (layer, N, M, rf, num_evals, alpha, xmin, D, spectral_norm, stable_rank) and the wall
 seconds of analyze() alone.
+
+`svd`: the part of analyze() that is LAPACK's: the singular values of the matrices
+weightwatcher 0.7.7 takes from a state dict on a CPU (`.weight` tensors of rank 2 as they
+are, of rank 4 as the kh x kw slices W[:, :, i, j]; rank 3 skipped), as float64 through
+scipy.linalg.svd(compute_uv=False), its `svd_method='fast'` without CUDA. Prints the
+least wall seconds of three passes over all of them.
 """
 import logging
 import sys
@@ -94,10 +101,34 @@ def analyze(path, out):
             )
 
 
+def svd(path):
+    import numpy as np
+    import scipy.linalg
+
+    mats = []
+    for name, t in load_file(path).items():
+        w = t.numpy().astype(float)
+        if not name.endswith(".weight") or w.ndim not in (2, 4):
+            continue
+        if w.ndim == 2:
+            mats.append(w)
+        else:
+            mats.extend(w[:, :, i, j] for i in range(w.shape[2]) for j in range(w.shape[3]))
+    best = np.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for w in mats:
+            scipy.linalg.svd(w, compute_uv=False)
+        best = min(best, time.perf_counter() - t0)
+    print(best)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "write":
         write(sys.argv[2])
     elif sys.argv[1] == "write-transformer":
         write_transformer(sys.argv[2])
+    elif sys.argv[1] == "svd":
+        svd(sys.argv[2])
     else:
         analyze(sys.argv[2], sys.argv[3])
