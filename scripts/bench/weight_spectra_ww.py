@@ -16,8 +16,9 @@ eigenvalues take the time in both tools.
 and c_proj 256x256, MLP c_fc 1024x256 and c_proj 256x1024, with biases and LayerNorm
 scales), as torch.nn.Linear stores them. Trained weights have heavy-tailed spectra and
 PyTorch's initialisation does not, so the matrices hold Student-t entries (3 degrees of
-freedom) scaled by 0.02, from torch.manual_seed(11): heavy-tailed, but no trained network's. Many small layers: the
-case where the per-layer work around the eigenvalues counts.
+freedom) scaled by 0.02, from torch.manual_seed(11): heavy-tailed, but no trained
+network's. Many small layers: the case where the per-layer work around the eigenvalues
+counts.
 
 `analyze`: reads the file into a state dict (torch tensors) and runs
 `WeightWatcher(model=state_dict).analyze()` with its defaults; writes one row per layer
@@ -107,9 +108,9 @@ def svd(path):
 
     mats = []
     for name, t in load_file(path).items():
-        w = t.numpy().astype(float)
-        if not name.endswith(".weight") or w.ndim not in (2, 4):
+        if not name.endswith(".weight") or t.ndim not in (2, 4):
             continue
+        w = t.numpy().astype(float)
         if w.ndim == 2:
             mats.append(w)
         else:

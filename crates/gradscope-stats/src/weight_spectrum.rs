@@ -95,15 +95,15 @@ impl LayerShape {
 }
 
 /// Where the matrices sit inside a row-major tensor: matrix `s` has entry `(r, c)` at
-/// `base(s) + r * row_stride + c * col_stride`.
+/// `s * slice_stride + r * row_stride + c * col_stride`.
 #[derive(Debug, Clone, Copy)]
 struct Slicing {
     rows: usize,
     cols: usize,
     row_stride: usize,
     col_stride: usize,
-    /// Offsets of the matrices' `(0, 0)` entries are `s * slice_stride` when the kernel
-    /// axes lead, or `s` when they trail (then `slice_stride` is 1).
+    /// The distance between two matrices' `(0, 0)` entries: a whole matrix when the kernel
+    /// axes lead, 1 when they trail, 0 for a dense layer's one matrix.
     slice_stride: usize,
     slices: usize,
 }
@@ -301,11 +301,7 @@ pub fn weight_spectrum(
     let (n, m) = (s.rows.max(s.cols), s.rows.min(s.cols));
     // One matrix: the product itself runs in parallel; several: the matrices do.
     let one = |k: usize, par: Par| -> Result<Vec<f64>, WeightSpectrumError> {
-        let base = if s.slice_stride == 1 {
-            k
-        } else {
-            k * s.slice_stride
-        };
+        let base = k * s.slice_stride;
         // Rows of contiguous entries (dense layers, and convolutions with the kernel axes
         // leading) are read where they lie; other slicings are gathered into a copy.
         let gathered;
