@@ -27,9 +27,9 @@ use rand_distr::{Distribution, StandardNormal, StudentT};
 use rayon::prelude::*;
 use std::path::PathBuf;
 
-/// Write a synthetic gradient matrix (vMF directions or Gaussian/Student-t coordinates).
+/// Writes a synthetic gradient matrix (vMF directions or Gaussian/Student-t coordinates).
 #[derive(Debug, Parser)]
-#[command(name = "synth-grads", version, about, long_about = None)]
+#[command(name = "synth-grads", version, long_about = None)]
 pub struct Args {
     /// Output: a Parquet file, or `-` for an Arrow IPC stream on stdout.
     #[arg(short, long)]

@@ -61,7 +61,7 @@ pub enum Opt {
 
 /// Trains a model and writes checkpoints and metrics.
 #[derive(Debug, Parser)]
-#[command(name = "train", version, about, long_about = None)]
+#[command(name = "train", version, long_about = None)]
 pub struct Args {
     /// Model name (--list-models shows them).
     #[arg(long, required_unless_present_any = ["list_models", "resume_from"])]
