@@ -74,8 +74,8 @@ def layout_from_shapes(tensors: Iterable[Tuple[str, Sequence[int]]]) -> List[Dic
 
 
 def check_layout(layout: Sequence[Dict[str, Any]]) -> None:
-    """Raises ``ValueError`` unless the layout is usable: non-empty, unique names, numel =
-    product of the shape, no empty tensor, offsets contiguous from 0 (the Rust readers'
+    """Raises ``ValueError`` unless the layout is usable: non-empty, unique names, no
+    negative dimension, numel = product of the shape, no empty tensor, offsets contiguous from 0 (the Rust readers'
     rules)."""
     if not layout:
         raise ValueError("the parameter layout is empty")
@@ -86,6 +86,8 @@ def check_layout(layout: Sequence[Dict[str, Any]]) -> None:
         if name in seen:
             raise ValueError(f"tensor `{name}` appears twice in the layout (positions {seen[name]} and {i})")
         seen[name] = i
+        if any(d < 0 for d in t["shape"]):
+            raise ValueError(f"tensor `{name}` has a negative dimension in shape {list(t['shape'])}")
         prod = math.prod(t["shape"])
         if prod != t["numel"]:
             raise ValueError(f"tensor `{name}` has shape {list(t['shape'])} ({prod} values) but numel {t['numel']}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import sys
 import tempfile
@@ -88,7 +89,8 @@ class GradWriter:
     ``row_group_bytes`` (default 24 MiB) are buffered: a row group never splits a sample.
 
     Use as a context manager, or call :meth:`close`; leaving the ``with`` block through an
-    exception discards a Parquet output (:meth:`abort`).
+    exception discards a Parquet output and ends a stream without its end-of-stream
+    marker, so the tool reading it fails (:meth:`abort`).
     """
 
     def __init__(
@@ -210,7 +212,7 @@ class GradWriter:
                 raise ValueError(f"gradients missing for tensor(s) {', '.join(missing)}")
             grads = [grads[t["name"]] for t in self.layout]
         elif _is_array(grads):
-            flat = _to_numpy(grads).reshape(-1)
+            flat = _to_numpy(grads, "the flat gradient").reshape(-1)
             if flat.size != self.dim:
                 raise ValueError(f"a sample has {flat.size} values, the layout {self.dim}")
             np.copyto(buf, flat, casting="same_kind")
@@ -219,9 +221,12 @@ class GradWriter:
         if len(grads) != len(self.layout):
             raise ValueError(f"{len(grads)} gradient tensors for a layout of {len(self.layout)}")
         for t, g in zip(self.layout, grads):
-            a = _to_numpy(g)
+            a = _to_numpy(g, f"gradient of `{t['name']}`")
             if a.size != t["numel"]:
                 raise ValueError(f"gradient of `{t['name']}` has {a.size} values, the layout {t['numel']} (shape {t['shape']})")
+            # Flat is fine; another shape of the same size (a transposed weight) is a bug.
+            if a.ndim != 1 and list(a.shape) != list(t["shape"]):
+                raise ValueError(f"gradient of `{t['name']}` has shape {list(a.shape)}, the layout {list(t['shape'])} (pass it in that shape, or flat)")
             np.copyto(buf[t["offset"] : t["offset"] + t["numel"]], a.reshape(-1), casting="same_kind")
         return buf
 
@@ -231,15 +236,19 @@ class GradWriter:
         (both may be ``None``: null in the file).
 
         ``grads``: ``None`` takes each parameter's ``.grad`` (after ``loss.backward()``);
-        else a sequence of tensors/arrays in layout order, a dict ``name -> tensor``, or
-        one flat tensor/array of ``dim`` values. Values are stored as float32 (float64,
+        else a sequence of tensors/arrays in layout order, a dict ``name -> tensor`` (each
+        in its parameter's shape, or flat; sparse tensors are made dense), or one flat
+        tensor/array of ``dim`` values. ``step`` and ``sample`` are integers. Values are stored as float32 (float64,
         float16 and bfloat16 gradients are rounded to it). ``(step, sample)`` must
         increase strictly from one call to the next; NaN or infinity is refused with
         ``ValueError`` naming the tensor and the index.
         """
         if self._closed:
             raise ValueError(f"cannot write {self.dest}: the writer is closed")
-        step, sample = int(step), int(sample)
+        try:  # integers only: int(1.7) would quietly file the sample under step 1
+            step, sample = operator.index(step), operator.index(sample)
+        except TypeError:
+            raise ValueError(f"step {step!r} / sample {sample!r}: both must be integers") from None
         if not (0 <= step < 2**64) or not (0 <= sample < 2**32):
             raise ValueError(f"step {step} / sample {sample} out of range (step: uint64, sample: uint32)")
         if batch_size is not None and not (0 <= int(batch_size) < 2**32):
@@ -254,7 +263,7 @@ class GradWriter:
             i = int(np.argmin(finite))
             t = next(t for t in self.layout if t["offset"] <= i < t["offset"] + t["numel"])
             raise ValueError(
-                f"cannot write {self.dest}: step {step}, sample {sample}, tensor `{t['name']}`, index {i - t['offset']}: value {values[i]} is not finite"
+                f"cannot write {self.dest}: step {step}, sample {sample}, tensor `{t['name']}`, index {i - t['offset']}: value {values[i]} is not finite{' (float32, which stores it, holds at most 3.4e38)' if np.isinf(values[i]) else ''}"
             )
         rows = len(self.layout)
         batch = pa.RecordBatch.from_arrays(
@@ -315,14 +324,17 @@ class GradWriter:
         return self.samples
 
     def abort(self) -> None:
-        """Stops without producing an output: the temporary Parquet file is removed (a
-        stream is ended, so the reader sees the samples so far)."""
+        """Stops without producing an output: the temporary Parquet file is removed, and
+        a stream is closed without its end-of-stream marker, so the reading tool fails
+        ("the stream ends without its end-of-stream marker") instead of taking the
+        samples so far for a finished matrix."""
         if self._closed:
             return
         self._closed = True
         if self._ipc is not None:
+            # Dropping pyarrow's stream writer unclosed writes no marker.
+            self._ipc = None
             try:
-                self._ipc.close()
                 self._sink.close()
             except Exception:
                 pass
@@ -364,13 +376,22 @@ def _is_array(x) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
-def _to_numpy(x) -> np.ndarray:
+def _to_numpy(x, what: str) -> np.ndarray:
+    """``x`` as float32 NumPy values; ``what`` names it in errors. Sparse tensors (an
+    ``nn.Embedding(sparse=True)``'s gradient) are made dense; complex or non-numeric
+    values are refused rather than cast."""
     if torch is not None and isinstance(x, torch.Tensor):
         x = x.detach()
+        if x.layout != torch.strided:
+            x = x.to_dense()
+        if x.is_complex() or x.dtype == torch.bool:
+            raise ValueError(f"{what} has dtype {x.dtype}: gradients are real numbers")
         if x.dtype != torch.float32:
             x = x.to(torch.float32)
         return x.cpu().contiguous().numpy()
     a = np.asarray(x)
+    if a.dtype.kind not in "fiu":
+        raise ValueError(f"{what} has dtype {a.dtype}: gradients are real numbers")
     return a if a.dtype == np.float32 else a.astype(np.float32)
 
 

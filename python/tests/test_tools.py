@@ -1,6 +1,9 @@
 """The statistics tools read what GradWriter writes, file and stream alike: normtest's
 Shapiro-Wilk p-values against scipy's on the same gradients, powerlaw-fit's spectrum
-against NumPy's rank."""
+against NumPy's rank; a stream cut by an exception fails its reader."""
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -8,6 +11,7 @@ import scipy.stats
 import torch
 
 import gradscope as gs
+from conftest import PYTHON_DIR
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +68,34 @@ def test_zstd_files_and_streams_give_the_same_kappa_table(grads, tool):
     a, _ = gs.read_table(d / "k1.csv")
     b, _ = gs.read_table(d / "k2.csv")
     assert a.equals(b) and len(a) == 5
+
+
+STREAM_THAT_FAILS = r"""
+import sys, torch
+sys.path.insert(0, sys.argv[1])
+import gradscope as gs
+torch.manual_seed(0)
+m = torch.nn.Linear(4, 3)
+with gs.GradWriter("-", m) as w:
+    for i in range(40):
+        m.zero_grad()
+        m(torch.randn(8, 4)).square().mean().backward()
+        w.write(0, i)
+        if i == 29:
+            raise RuntimeError("the training loop failed")
+"""
+
+
+def test_a_stream_cut_by_an_exception_fails_its_reader(tmp_path, tool):
+    # The README's promise: a stream cut short is an error, not a partial result. Before
+    # abort() left out the end-of-stream marker, vmf-kappa read 30 of the 40 samples and
+    # exited 0.
+    p = subprocess.run([sys.executable, "-c", STREAM_THAT_FAILS, PYTHON_DIR], capture_output=True)
+    assert p.returncode == 1 and b"the training loop failed" in p.stderr
+    assert len(p.stdout) > 1000  # 30 samples went out before the failure
+    out = tmp_path / "k.csv"
+    r = tool("vmf-kappa", "-i", "-", "-o", out, input=p.stdout, check=False)
+    err = r.stderr.decode()
+    assert r.returncode == 1, err
+    assert "end-of-stream marker" in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()

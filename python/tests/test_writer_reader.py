@@ -134,6 +134,23 @@ def test_refusals_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match="layout 30"):
         with gs.GradWriter(path, m) as w:
             w.write(0, 0, grads=[torch.zeros(4), torch.zeros(5), torch.zeros(15)])
+    # Same size, another shape: a transposed weight would be filed coordinate-scrambled.
+    with pytest.raises(ValueError, match=r"gradient of `fc1.weight` has shape \[6, 5\], the layout \[5, 6\]"):
+        with gs.GradWriter(path, m) as w:
+            w.write(0, 0, grads=[torch.zeros(6, 5), torch.zeros(5), torch.zeros(3, 5)])
+    with pytest.raises(ValueError, match=r"gradient of `fc2.weight` has dtype torch.complex64"):
+        with gs.GradWriter(path, m) as w:
+            w.write(0, 0, grads=[torch.zeros(5, 6), torch.zeros(5), torch.zeros(3, 5, dtype=torch.complex64)])
+    with pytest.raises(ValueError, match=r"step 1.7 / sample 0: both must be integers"):
+        with gs.GradWriter(path, m) as w:
+            w.write(1.7, 0, grads=[torch.zeros(5, 6), torch.zeros(5), torch.zeros(3, 5)])
+    huge = [torch.zeros(5, 6, dtype=torch.float64), torch.zeros(5), torch.zeros(3, 5)]
+    huge[0][1, 2] = 1e300
+    with pytest.raises(ValueError, match=r"tensor `fc1.weight`, index 8: value inf is not finite \(float32"):
+        with gs.GradWriter(path, m) as w:
+            w.write(0, 0, grads=huge)
+    with pytest.raises(ValueError, match=r"tensor `a` has a negative dimension in shape \[-1, -3\]"):
+        gs.GradWriter(path, layout=[("a", [-1, -3])])
     with pytest.raises(ValueError, match="is Parquet"):
         gs.GradWriter(tmp_path / "g.arrows", m)
     with pytest.raises(ValueError, match="match no parameter"):
@@ -291,3 +308,17 @@ def test_per_example_with_batchnorm_in_eval_mode_and_a_tensor_filter():
         ce(m(x[g.indices]), y[g.indices]).backward()
         want = torch.cat([m.fc1.weight.grad.reshape(-1), m.fc1.bias.grad, m.bn1.weight.grad]).numpy()
         np.testing.assert_allclose(g.values, want, rtol=1e-5, atol=1e-7)
+
+
+def test_sparse_gradients_are_written_dense(tmp_path):
+    # nn.Embedding(sparse=True) leaves a sparse COO .grad; the file holds its dense form.
+    emb = torch.nn.Embedding(7, 3, sparse=True)
+    emb(torch.tensor([1, 4, 4])).sum().backward()
+    assert emb.weight.grad.is_sparse
+    path = tmp_path / "e.parquet"
+    with gs.GradWriter(path, emb) as w:
+        w.write(0, 0)
+    (s,) = list(gs.read_grads(path))
+    expected = np.zeros((7, 3), np.float32)
+    expected[1], expected[4] = 1.0, 2.0  # row 4 was looked up twice
+    assert np.array_equal(s.tensors()["weight"], expected)
