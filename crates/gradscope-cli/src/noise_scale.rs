@@ -23,7 +23,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use gradscope_io::{GradReader, Provenance, Sample};
 use gradscope_stats::noise_scale::{Choice, NoiseScale, NoiseScaleAccumulator};
-use gradscope_tool::args::{one_stdout, table_path, GradInput, Json, Threads};
+use gradscope_tool::args::{check_outputs, table_path, GradInput, Json, Threads};
 use gradscope_tool::progress::progress;
 use gradscope_tool::report::{Column, Report};
 use gradscope_tool::{errln, tool_name, OutputSet, UsageError};
@@ -200,7 +200,15 @@ fn plan(args: &Args) -> Result<Plan> {
 
 /// Runs the tool.
 pub fn run(args: Args) -> Result<()> {
-    one_stdout(args.json.enabled, [args.output.as_deref()])?;
+    check_outputs(
+        args.json.enabled,
+        args.input
+            .paths
+            .iter()
+            .chain(&args.merge)
+            .map(PathBuf::as_path),
+        [args.output.as_deref(), args.state_out.as_deref()],
+    )?;
     let mut outputs = OutputSet::new();
     let (rows, prov) = if args.merge.is_empty() {
         measure_gradients(&args, &mut outputs)?

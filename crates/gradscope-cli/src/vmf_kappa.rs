@@ -27,7 +27,7 @@ use gradscope_io::state_file::{StateFile, StateWriter};
 use gradscope_io::{GradReader, Provenance, Sample};
 use gradscope_stats::vmf::uniformity::{null_kappa, NullKappa};
 use gradscope_stats::vmf::{DirectionalAccumulator, Scope, ScopeStats, MAX_BLOCK};
-use gradscope_tool::args::{one_stdout, table_path, GradInput, Json, Threads};
+use gradscope_tool::args::{check_outputs, table_path, GradInput, Json, Threads};
 use gradscope_tool::progress::progress;
 use gradscope_tool::report::{Column, Report};
 use gradscope_tool::table_builder::TableBuilder;
@@ -160,9 +160,18 @@ fn plan(args: &Args) -> Result<Source> {
             args.angle_bins
         );
     }
-    one_stdout(
+    check_outputs(
         args.json.enabled,
-        [args.output.as_deref(), args.angles_hist.as_deref()],
+        args.input
+            .paths
+            .iter()
+            .chain(&args.merge)
+            .map(PathBuf::as_path),
+        [
+            args.output.as_deref(),
+            args.angles_hist.as_deref(),
+            args.state_out.as_deref(),
+        ],
     )?;
     args.threads.init();
     if args.merge.is_empty() {

@@ -45,7 +45,7 @@ use gradscope_io::Provenance;
 use gradscope_plot::{draw_png, Panel, Series};
 use gradscope_stats::powerlaw::PowerLawFit;
 use gradscope_stats::weight_spectrum::{layer_shape, weight_spectrum, WeightSpectrum};
-use gradscope_tool::args::{one_stdout, png_path, table_file, table_path, Json, Threads};
+use gradscope_tool::args::{check_outputs, png_path, table_file, table_path, Json, Threads};
 use gradscope_tool::report::{Column, Report};
 use gradscope_tool::table_builder::TableBuilder;
 use gradscope_tool::text_table::num;
@@ -298,7 +298,15 @@ struct Plan {
 
 /// Every check of the arguments, the file opened and its layers chosen.
 fn plan(args: &Args) -> Result<Plan> {
-    one_stdout(args.json.enabled, [args.output.as_deref()])?;
+    check_outputs(
+        args.json.enabled,
+        [args.input.as_path()],
+        [
+            args.output.as_deref(),
+            args.spectrum_output.as_deref(),
+            args.plot.as_deref(),
+        ],
+    )?;
     args.threads.init();
     if args.alpha_max.is_nan() || args.alpha_max <= 1.0 {
         bail!("--alpha-max {}: must exceed 1", args.alpha_max);

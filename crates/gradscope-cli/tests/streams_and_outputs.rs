@@ -320,6 +320,121 @@ fn stdout_holds_one_output() {
 }
 
 #[test]
+fn outputs_naming_one_file_or_an_input_are_refused_before_any_work() {
+    // Each pair was accepted before, and one of the two results silently lost (the file
+    // held whichever was renamed into place last).
+    let dir = tempfile::tempdir().unwrap();
+    let g = small_matrix(dir.path());
+    let w = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/weight_spectra.safetensors");
+    // State files are Parquet, so every pair is spelled as one Parquet file twice.
+    let same = dir.path().join("same.parquet");
+    let spelled = dir.path().join(".").join("same.parquet");
+    let cases: Vec<(&str, Vec<std::ffi::OsString>)> = vec![
+        (
+            "vmf-kappa",
+            vec![
+                "-i".into(),
+                g.clone().into(),
+                "-o".into(),
+                same.clone().into(),
+                "--state-out".into(),
+                spelled.clone().into(),
+            ],
+        ),
+        (
+            "normtest",
+            vec![
+                "-i".into(),
+                g.clone().into(),
+                "-o".into(),
+                same.clone().into(),
+                "--per-coordinate".into(),
+                spelled.clone().into(),
+            ],
+        ),
+        (
+            "noise-scale",
+            vec![
+                "-i".into(),
+                g.clone().into(),
+                "-o".into(),
+                same.clone().into(),
+                "--state-out".into(),
+                spelled.clone().into(),
+            ],
+        ),
+        (
+            "powerlaw-fit",
+            vec![
+                "-i".into(),
+                g.clone().into(),
+                "--spectrum".into(),
+                "covariance".into(),
+                "-o".into(),
+                same.clone().into(),
+                "--spectrum-output".into(),
+                spelled.clone().into(),
+            ],
+        ),
+        (
+            "weight-spectra",
+            vec![
+                "-i".into(),
+                w.clone().into(),
+                "-o".into(),
+                same.clone().into(),
+                "--spectrum-output".into(),
+                spelled.clone().into(),
+            ],
+        ),
+    ];
+    for (tool, args) in cases {
+        let o = Command::cargo_bin(tool)
+            .unwrap()
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{tool}: {err}");
+        assert!(
+            err.starts_with("error: two outputs name the same file") && err.lines().count() == 1,
+            "{tool}: {err}"
+        );
+        assert!(!same.exists(), "{tool} wrote {}", same.display());
+    }
+    // An output that is the input replaced the gradients by their table before.
+    let before = std::fs::read(&g).unwrap();
+    let g_spelled = g.parent().unwrap().join(".").join(g.file_name().unwrap());
+    for (tool, extra) in [
+        ("vmf-kappa", vec![]),
+        ("normtest", vec![]),
+        ("noise-scale", vec![]),
+        ("powerlaw-fit", vec!["--spectrum", "covariance"]),
+    ] {
+        let o = Command::cargo_bin(tool)
+            .unwrap()
+            .arg("-i")
+            .arg(&g)
+            .args(&extra)
+            .arg("-o")
+            .arg(&g_spelled)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{tool}: {err}");
+        assert!(
+            err.contains("is the input") && err.lines().count() == 1,
+            "{tool}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&g).unwrap(),
+            before,
+            "{tool} changed its input"
+        );
+    }
+}
+
+#[test]
 fn thread_counts_beyond_the_cap_are_refused() {
     for (tool, args) in [
         ("vmf-kappa", vec!["-i", "x.parquet"]),

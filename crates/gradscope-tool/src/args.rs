@@ -119,23 +119,63 @@ pub fn png_path(s: &str) -> Result<PathBuf, String> {
     Ok(p)
 }
 
-/// Stdout holds one thing: a table written to `-` and `--json` together would interleave
-/// CSV and JSON, so that is a usage error (exit 2).
-pub fn one_stdout<'a>(
+/// Checks a run's outputs before any work (usage errors, exit 2). Stdout holds one
+/// thing: a table written to `-` and `--json` together would interleave CSV and JSON.
+/// Each file holds one thing too: two outputs that name the same file (`-o a.csv
+/// --steps-output ./a.csv`) would leave only the one committed last, so that is refused
+/// rather than lose a result silently. And no output may be one of the run's input files
+/// (`-i g.parquet -o g.parquet` would replace the gradients by their table). Pass every
+/// output path the run may write (tables, PNGs, state files) and every input file it
+/// reads (a directory or glob of parts is compared as written, which is harmless).
+pub fn check_outputs<'a>(
     json: bool,
+    inputs: impl IntoIterator<Item = &'a Path>,
     outputs: impl IntoIterator<Item = Option<&'a Path>>,
 ) -> Result<(), UsageError> {
-    let to_stdout = outputs
-        .into_iter()
-        .flatten()
-        .filter(|p| gradscope_io::is_stdio(p))
-        .count();
+    let outputs: Vec<&Path> = outputs.into_iter().flatten().collect();
+    let to_stdout = outputs.iter().filter(|p| gradscope_io::is_stdio(p)).count();
     if to_stdout + usize::from(json) > 1 {
         return Err(UsageError(
             "stdout can hold one output: a table on `-` or --json, not both (write the table to a file)".into(),
         ));
     }
+    let mut seen: Vec<(PathBuf, &Path)> = Vec::with_capacity(outputs.len());
+    for p in outputs.into_iter().filter(|p| !gradscope_io::is_stdio(p)) {
+        let id = file_identity(p);
+        if let Some((_, first)) = seen.iter().find(|(other, _)| *other == id) {
+            return Err(UsageError(format!(
+                "two outputs name the same file ({} and {}): give each its own path",
+                first.display(),
+                p.display()
+            )));
+        }
+        seen.push((id, p));
+    }
+    for input in inputs.into_iter().filter(|p| !gradscope_io::is_stdio(p)) {
+        let id = file_identity(input);
+        if let Some((_, out)) = seen.iter().find(|(other, _)| *other == id) {
+            return Err(UsageError(format!(
+                "the output {} is the input {}: writing it would replace what is read; give the output another path",
+                out.display(),
+                input.display()
+            )));
+        }
+    }
     Ok(())
+}
+
+/// What decides whether two output paths are one file: the absolute path of the
+/// directory, with links resolved where it exists, and the file name. (Hard links to one
+/// existing file are not detected; every output is renamed into place, so they would
+/// simply stop being linked.)
+fn file_identity(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    match (abs.parent(), abs.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .join(name),
+        _ => abs,
+    }
 }
 
 #[cfg(test)]
@@ -155,10 +195,56 @@ mod tests {
         assert!(parse_device("cuda:").is_err());
         assert!(parse_device("gpu").is_err());
         let dash = Path::new("-");
-        assert!(one_stdout(true, [Some(dash)]).is_err());
-        assert!(one_stdout(true, [Some(Path::new("a.csv")), None]).is_ok());
-        assert!(one_stdout(false, [Some(dash)]).is_ok());
+        assert!(check_outputs(true, [], [Some(dash)]).is_err());
+        assert!(check_outputs(true, [], [Some(Path::new("a.csv")), None]).is_ok());
+        assert!(check_outputs(false, [], [Some(dash)]).is_ok());
+        assert!(check_outputs(false, [], [Some(dash), Some(dash)]).is_err());
         assert!(crate::threads::parse("5000").is_err());
         assert_eq!(crate::threads::parse("8"), Ok(8));
+    }
+
+    #[test]
+    fn outputs_naming_one_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let a = sub.join("a.csv");
+        // The same file spelled through `..` and `.`: one file.
+        let other = dir.path().join("sub/../sub/./a.csv");
+        let e = check_outputs(false, [], [Some(a.as_path()), None, Some(other.as_path())])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("two outputs name the same file"), "{e}");
+        assert!(e.contains("give each its own path"), "{e}");
+        // In a directory that does not exist yet, compared as written.
+        let m = dir.path().join("missing/a.csv");
+        assert!(check_outputs(false, [], [Some(m.as_path()), Some(m.as_path())]).is_err());
+        // Different names, or one name in two directories: fine; an input that is no
+        // output too.
+        let b = sub.join("a.parquet");
+        let c = dir.path().join("a.csv");
+        assert!(
+            check_outputs(false, [b.as_path()], [Some(a.as_path()), Some(c.as_path())]).is_ok()
+        );
+        // An output that is an input, however spelled.
+        let e = check_outputs(
+            false,
+            [Path::new("-"), other.as_path()],
+            [Some(b.as_path()), Some(a.as_path())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("is the input") && e.contains("give the output another path"),
+            "{e}"
+        );
+        #[cfg(unix)]
+        {
+            // A directory reached through a symbolic link is the directory.
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&sub, &link).unwrap();
+            let via = link.join("a.csv");
+            assert!(check_outputs(false, [], [Some(a.as_path()), Some(via.as_path())]).is_err());
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! reader that goes away or a full stdout (`train --list-models | true`,
 //! `train --describe --json | head -c 100`, `interp-loss`/`hessian-align --json | true`,
 //! each `> /dev/full`), a checkpoint on a full disk, `--checkpoint <dir>`, gradients of a
-//! NaN checkpoint and `train --epochs 0`.
+//! NaN checkpoint, `train --epochs 0`, and outputs that name one file or the checkpoint.
 
 mod common;
 
@@ -236,4 +236,63 @@ fn train_epochs_0_says_what_it_did() {
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("wrote the initial parameters"));
     assert!(run.join("ckpt/epoch-000.safetensors").is_file());
+}
+
+#[test]
+fn outputs_naming_one_file_or_the_checkpoint_are_refused_before_any_work() {
+    // Before, `-o a.csv --steps-output a.csv` exited 0 with only the interpolation table,
+    // and an output on the checkpoint would have replaced it. Refused while parsing the
+    // arguments: the checkpoint here need not even exist.
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.csv");
+    let ckpt = dir.path().join("epoch-001.safetensors");
+    let ckpt_as_png = dir.path().join("x.png");
+    let cases: Vec<(&str, Vec<std::ffi::OsString>, &str)> = vec![
+        (
+            "interp-loss",
+            vec![
+                "--checkpoint".into(),
+                ckpt.clone().into(),
+                "-o".into(),
+                a.clone().into(),
+                "--epochs-output".into(),
+                dir.path().join("./a.csv").into(),
+            ],
+            "two outputs name the same file",
+        ),
+        (
+            "hessian-align",
+            vec![
+                "--checkpoint".into(),
+                ckpt.clone().into(),
+                "-o".into(),
+                a.clone().into(),
+                "--eigen-output".into(),
+                a.clone().into(),
+            ],
+            "two outputs name the same file",
+        ),
+        (
+            "interp-loss",
+            vec![
+                "--checkpoint".into(),
+                ckpt_as_png.clone().into(),
+                "-o".into(),
+                a.clone().into(),
+                "--plot".into(),
+                ckpt_as_png.clone().into(),
+            ],
+            "is the input",
+        ),
+    ];
+    for (tool, args, want) in cases {
+        let o = bin(tool).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{tool}: {err}");
+        assert!(
+            err.contains(want) && err.lines().count() == 1,
+            "{tool}: {err}"
+        );
+        assert!(!a.exists());
+    }
 }

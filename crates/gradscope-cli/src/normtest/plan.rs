@@ -5,7 +5,7 @@ use super::{Args, Mode, TestChoice};
 use anyhow::{anyhow, bail, Result};
 use gradscope_io::GradReader;
 use gradscope_stats::normality::{TestSelection, SHAPIRO_WILK_MIN_N, SKEW_TEST_MIN_N};
-use gradscope_tool::args::one_stdout;
+use gradscope_tool::args::check_outputs;
 use gradscope_tool::coord_split::CoordSplit;
 
 /// The run's options, checked.
@@ -92,8 +92,9 @@ pub fn plan(args: &Args) -> Result<(Plan, GradReader)> {
             );
         }
     }
-    one_stdout(
+    check_outputs(
         args.json.enabled,
+        args.input.paths.iter().map(std::path::PathBuf::as_path),
         [args.output.as_deref(), args.per_coordinate.as_deref()],
     )?;
     args.threads.init();

@@ -4,7 +4,7 @@ use super::{parse_xmin, Args, STUDY_TOP_K};
 use anyhow::{bail, Result};
 use gradscope_io::TableFormat;
 use gradscope_stats::powerlaw::{Support, XminRule};
-use gradscope_tool::args::one_stdout;
+use gradscope_tool::args::check_outputs;
 use gradscope_tool::coord_split::CoordSplit;
 use std::path::{Path, PathBuf};
 
@@ -107,12 +107,15 @@ pub fn plan(args: &Args) -> Result<Plan> {
     if let Some(out) = &compare_out {
         TableFormat::from_path(out)?;
     }
-    one_stdout(
+    check_outputs(
         args.json.enabled,
+        args.input.iter().chain(&args.gram).map(PathBuf::as_path),
         [
             args.output.as_deref(),
             compare_out.as_deref(),
             args.spectrum_output.as_deref(),
+            args.plot.as_deref(),
+            args.gram_out.as_deref(),
         ],
     )?;
     args.threads.init();

@@ -51,7 +51,7 @@ use clap::{Parser, ValueEnum};
 use curvature::{curvature, Curvature};
 use gradscope_io::Provenance;
 use gradscope_tool::args::{
-    one_stdout, png_path, table_file, table_path, Device as DeviceArg, Json, TorchThreads,
+    check_outputs, png_path, table_file, table_path, Device as DeviceArg, Json, TorchThreads,
 };
 use gradscope_tool::text_table::num;
 use gradscope_tool::{errln, tool_name, OutputSet};
@@ -284,14 +284,19 @@ impl Plan {
 
 /// Every check of the arguments, then the checkpoint and the data opened.
 fn plan(args: &Args) -> Result<Plan> {
-    one_stdout(
+    check_outputs(
         args.json.enabled,
+        [args.checkpoint.as_path()],
         [
             Some(args.output.as_path()),
             args.samples_output.as_deref(),
             args.eigen_output.as_deref(),
             args.cosine_output.as_deref(),
             args.blocks_output.as_deref(),
+            args.density.as_deref(),
+            args.slq_nodes.as_deref(),
+            args.density_plot.as_deref(),
+            args.plot.as_deref(),
         ],
     )?;
     if args.chunk == 0 || args.minibatches == 0 {

@@ -58,7 +58,7 @@ use clap::Parser;
 use gradscope_io::Provenance;
 use gradscope_stats::barrier;
 use gradscope_tool::args::{
-    one_stdout, png_path, table_path, Device as DeviceArg, Json, TorchThreads,
+    check_outputs, png_path, table_path, Device as DeviceArg, Json, TorchThreads,
 };
 use gradscope_tool::{errln, tool_name, OutputSet};
 use gradscope_torch::device::{device_name, parse_device};
@@ -197,12 +197,15 @@ pub struct Plan {
 /// Every check of the arguments, then the checkpoint and the data opened and the window
 /// chosen.
 fn plan(args: &Args) -> Result<Plan> {
-    one_stdout(
+    check_outputs(
         args.json.enabled,
+        [args.checkpoint.as_path()],
         [
             Some(args.output.as_path()),
             args.steps_output.as_deref(),
             args.epochs_output.as_deref(),
+            args.plot.as_deref(),
+            args.final_checkpoint.as_deref(),
         ],
     )?;
     if args.eval_batch == 0 {
