@@ -110,7 +110,7 @@ pub struct CoordinateReport {
     pub beta_sigma3: Option<f64>,
     /// Wu et al.'s bound sqrt(var(z^2) + 1) on beta / sigma^3.
     pub beta_sigma3_bound: Option<f64>,
-    /// Tail index alpha (unclipped).
+    /// Tail index alpha (unclipped) of the samples centred at their mean.
     pub tail_index: Option<f64>,
 }
 
@@ -240,7 +240,18 @@ impl CoordinateTests {
             }
         }
         if let Some(block) = self.tail_block {
-            report.tail_index = tail_index_with_block(x, block).ok().map(|t| t.alpha);
+            // Centred at the sample mean first. The estimator describes zero-centred
+            // (symmetric alpha-stable) values, and gradient noise is a minibatch gradient
+            // minus the full gradient, which the mean of the n minibatch gradients
+            // estimates (Simsekli et al. estimate alpha of that noise). Uncentred, a mean
+            // mu adds m mu to every block sum and drives alpha_hat towards 1 whatever the
+            // noise: Gaussian coordinates with a mean of 10 standard deviations read as
+            // alpha = 1.03.
+            ws.sorted.clear();
+            ws.sorted.extend(x.iter().map(|v| v - moments.mean));
+            report.tail_index = tail_index_with_block(&ws.sorted, block)
+                .ok()
+                .map(|t| t.alpha);
         }
         if let Some(coefficients) = &self.shapiro {
             ws.sorted.clear();
@@ -299,7 +310,8 @@ mod tests {
         assert_eq!(r.beta_sigma3, m.beta_over_sigma3().ok());
         assert_eq!(r.beta_sigma3_bound, m.berry_esseen_bound().ok());
         assert_eq!(r.skewness, m.skewness().ok());
-        assert_eq!(r.tail_index, Some(tail_index(&x).unwrap().alpha));
+        let centred: Vec<f64> = x.iter().map(|v| v - m.mean).collect();
+        assert_eq!(r.tail_index, Some(tail_index(&centred).unwrap().alpha));
         assert_eq!((r.mean, r.variance), (m.mean, m.sample_variance()));
         assert_eq!(r.is_gaussian(0.05), Some(true)); // W = 0.9966, p = 0.94
     }
@@ -391,6 +403,32 @@ mod tests {
             k2 += usize::from(r.k2_p.unwrap() <= 0.05);
         }
         (sw as f64 / reps as f64, k2 as f64 / reps as f64)
+    }
+
+    #[test]
+    fn a_mean_does_not_move_the_tail_index() {
+        // Gradient noise around a mean of 10 standard deviations: the tail index must read
+        // the noise (alpha = 2 for Gaussian noise), not the mean. Uncentred, the block sums
+        // grew like m mu and the median estimate was 1.03.
+        let n = 400; // blocks of m = 20
+        let tests = CoordinateTests::new(n, TestSelection::ALL).unwrap();
+        let mut ws = tests.workspace();
+        let mut rng = crate::rng::seeded(2718);
+        let mut alphas = Vec::new();
+        for _ in 0..200 {
+            let x: Vec<f64> = (0..n)
+                .map(|_| rng.sample::<f64, _>(StandardNormal))
+                .collect();
+            let shifted: Vec<f64> = x.iter().map(|v| v + 10.0).collect();
+            let a = tests.run(&x, &mut ws).unwrap().tail_index.unwrap();
+            let b = tests.run(&shifted, &mut ws).unwrap().tail_index.unwrap();
+            // The same noise, up to the rounding of x + 10 (about 1e-15 of 10).
+            assert!((a - b).abs() < 1e-9 * a.abs(), "{a} vs {b}");
+            alphas.push(b);
+        }
+        alphas.sort_by(f64::total_cmp);
+        let median = (alphas[99] + alphas[100]) / 2.0;
+        assert!((median - 2.0).abs() < 0.15, "median alpha {median}");
     }
 
     #[test]
