@@ -27,6 +27,7 @@ use gradscope_tool::args::{check_outputs, table_path, GradInput, Json, Threads};
 use gradscope_tool::progress::progress;
 use gradscope_tool::report::{Column, Report};
 use gradscope_tool::{errln, tool_name, OutputSet, UsageError};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The gradient noise scale B_simple = tr(Sigma)/|G|^2 (McCandlish et al. 2018) per step.
@@ -52,7 +53,9 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = EstimatorArg::Auto)]
     pub estimator: EstimatorArg,
 
-    /// Jackknife groups: minibatch i belongs to group i mod K (at least 2).
+    /// Jackknife groups: minibatch i belongs to group i mod K (2 to 1,000; each keeps a
+    /// sum of the gradients, 8 bytes per coordinate; groups left without a minibatch are
+    /// no replicates).
     #[arg(long, value_name = "K", default_value_t = 10)]
     pub groups: usize,
 
@@ -158,10 +161,15 @@ struct Plan {
     keep_means: bool,
 }
 
+/// The most jackknife groups: the delete-a-group jackknife wants groups of several
+/// minibatches, and the one-batch-size estimator keeps K sums of the gradients (at 1,000
+/// groups, 8 kB per coordinate: 8 GB for a million coordinates).
+const MAX_GROUPS: usize = 1000;
+
 fn plan(args: &Args) -> Result<Plan> {
-    if args.groups < 2 {
+    if !(2..=MAX_GROUPS).contains(&args.groups) {
         return Err(UsageError(format!(
-            "--groups {}: at least 2 jackknife groups",
+            "--groups {}: from 2 to {MAX_GROUPS} jackknife groups (each keeps a sum of the gradients, 8 bytes per coordinate)",
             args.groups
         ))
         .into());
@@ -368,8 +376,20 @@ fn merge(args: &Args, outputs: &mut OutputSet) -> Result<(Vec<Row>, Provenance)>
     for part in index.chunk_by(|a, b| a.0 == b.0) {
         let step = part[0].0;
         let mut acc = NoiseScaleAccumulator::new(dim, ranges.clone(), options.groups, keep_means)?;
+        // (batch size, first sample) -> the file: disjoint parts cannot start alike.
+        let mut starts: BTreeMap<(u64, u64), usize> = BTreeMap::new();
         for &(_, f, g) in part {
             let s = states[f].batch_state(g, scopes.len(), dim)?;
+            if let Some(&other) = starts.get(&(s.batch_size, s.first_sample)) {
+                bail!(
+                    "{}: step {step}, batch size {}: its minibatches start at sample {} as {}'s do: states merge only over disjoint parts (the same state twice?)",
+                    states[f].path().display(),
+                    s.batch_size,
+                    s.first_sample,
+                    states[other].path().display()
+                );
+            }
+            starts.insert((s.batch_size, s.first_sample), f);
             acc.merge_state(s)
                 .with_context(|| format!("{}: step {step}", states[f].path().display()))?;
         }

@@ -13,7 +13,9 @@
 //! (`gradscope_io::state_file`): kind `noise-scale-state`, version [`STATE`]`.version`,
 //! `options` (`--groups`, `--per-tensor`, `--estimator`: what changes the statistics), the
 //! input's parameter layout and its provenance as `source`. One row group per step and batch size, one row
-//! per jackknife group: `step`, `batch_size`, `group`, `count`, `sq_norms` (list<f64>: the
+//! per jackknife group: `step`, `batch_size`, `first_sample` (the part's smallest sample
+//! index: parts that start at the same sample are the same minibatches twice, which a
+//! merge refuses), `group`, `count`, `sq_norms` (list<f64>: the
 //! whole vector, then each tensor with `--per-tensor`) and `sums` (list<f64> of the
 //! gradient's dimension; empty when `--estimator batch-sizes` keeps no means). Memory: a
 //! writer holds one step's accumulator, a merge one step's parts.
@@ -35,7 +37,7 @@ use std::sync::Arc;
 /// whenever the columns or their meaning change).
 pub const STATE: StateKind = StateKind {
     tool: "noise-scale",
-    version: 1,
+    version: 2,
 };
 
 /// The options that change the statistics a state holds; states merge only when equal.
@@ -78,6 +80,7 @@ fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("step", DataType::UInt64, false),
         Field::new("batch_size", DataType::UInt64, false),
+        Field::new("first_sample", DataType::UInt64, false),
         Field::new("group", DataType::UInt32, false),
         Field::new("count", DataType::UInt64, false),
         Field::new("sq_norms", list(), false),
@@ -114,6 +117,7 @@ impl StateWriter {
             let columns: Vec<ArrayRef> = vec![
                 Arc::new(UInt64Array::from(vec![step; k])),
                 Arc::new(UInt64Array::from(vec![b.batch_size; k])),
+                Arc::new(UInt64Array::from(vec![b.first_sample; k])),
                 Arc::new(UInt32Array::from_iter_values(0..k as u32)),
                 Arc::new(UInt64Array::from(b.group_counts.clone())),
                 Arc::new(sq.finish()),
@@ -226,7 +230,7 @@ impl StateFile {
                 .expect("schema checked at open")
         };
         let groups_col = b
-            .column(2)
+            .column(3)
             .as_any()
             .downcast_ref::<UInt32Array>()
             .expect("schema checked at open");
@@ -241,9 +245,14 @@ impl StateFile {
         if batch_size == 0 || u64s(1).iter().any(|x| x != Some(batch_size)) {
             return Err(bad("batch sizes differ or are 0"));
         }
+        let first_sample = u64s(2).value(0);
+        if u64s(2).iter().any(|x| x != Some(first_sample)) {
+            return Err(bad("first samples differ"));
+        }
         let keep = self.options.estimator != "batch-sizes";
         let mut state = BatchState {
             batch_size,
+            first_sample,
             group_counts: vec![0; k],
             group_sq_norms: vec![Vec::new(); k],
             group_sums: if keep {
@@ -259,8 +268,8 @@ impl StateFile {
                 return Err(bad("jackknife groups are not 0..K-1 once each"));
             }
             seen[g] = true;
-            state.group_counts[g] = u64s(3).value(r);
-            let sq = lists(4).value(r);
+            state.group_counts[g] = u64s(4).value(r);
+            let sq = lists(5).value(r);
             let sq = sq
                 .as_any()
                 .downcast_ref::<Float64Array>()
@@ -273,7 +282,7 @@ impl StateFile {
                 )));
             }
             state.group_sq_norms[g] = sq.values().to_vec();
-            let sums = lists(5).value(r);
+            let sums = lists(6).value(r);
             let sums = sums
                 .as_any()
                 .downcast_ref::<Float64Array>()

@@ -422,6 +422,39 @@ fn bad_merges_are_one_error_line() {
             .unwrap();
         assert_one_error_line(&o, needles, &out);
     }
+    // The same state twice, or a copy of it: the same minibatches counted twice (before,
+    // exit 0 with n doubled and B_simple moved). vmf-kappa refuses the same.
+    let copy = dir.path().join("copy.parquet");
+    std::fs::copy(&s4, &copy).unwrap();
+    for second in [&s4, &copy] {
+        let o = noise_scale()
+            .arg("--merge")
+            .arg(&s4)
+            .arg(second)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_one_error_line(
+            &o,
+            &[
+                "step 3, batch size 4: its minibatches start at sample 0 as",
+                "s4.parquet's do",
+                "disjoint parts",
+            ],
+            &out,
+        );
+    }
+    // More than 1,000 groups is refused before any work (10,000,000 asked for 160 GB).
+    for k in ["1", "1001"] {
+        let o = noise_scale()
+            .args(["--groups", k, "-i"])
+            .arg(&g)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("from 2 to 1000 jackknife groups"));
+    }
     // --merge takes its options from the states
     noise_scale()
         .args(["--groups", "4", "--merge"])

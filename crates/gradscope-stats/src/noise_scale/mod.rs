@@ -51,9 +51,11 @@
 //! theta_dot)^2), and the interval is theta +- t_{K-1, 0.975} se (Student's t with K-1
 //! degrees of freedom). Grouping by sample index keeps the jackknife deterministic (no
 //! seed) and independent of how the gradients were split into parts, so merged states
-//! give the one-pass answer. A left-out group that would empty a batch size (or leave one
-//! minibatch for the one-batch estimator) is skipped; with fewer than two replicates the
-//! standard errors are NaN.
+//! give the one-pass answer. A group with no minibatch (more groups than minibatches) is no
+//! replicate, since leaving it out changes nothing: K counts the groups that hold
+//! minibatches. A left-out group that would empty a batch size (or leave one minibatch for
+//! the one-batch estimator) is skipped; with fewer than two replicates the standard
+//! errors are NaN.
 //!
 //! **Memory**: per minibatch one f64 squared norm per scope; for the one-batch estimator,
 //! K group sums of the gradients (8 K bytes per coordinate: 80 with the default K = 10),
@@ -151,6 +153,9 @@ pub struct NoiseScale {
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchState {
     pub batch_size: u64,
+    /// The smallest sample index seen (`u64::MAX` before any): parts of one matrix that
+    /// start at the same sample hold the same minibatches, which a merge refuses.
+    pub first_sample: u64,
     /// Minibatches seen, per group.
     pub group_counts: Vec<u64>,
     /// Per group and scope (the whole vector first, then each scope): sum of |g|^2.
@@ -163,6 +168,7 @@ impl BatchState {
     fn new(batch_size: u64, groups: usize, scopes: usize, dim: usize, keep_means: bool) -> Self {
         BatchState {
             batch_size,
+            first_sample: u64::MAX,
             group_counts: vec![0; groups],
             group_sq_norms: vec![vec![0.0; scopes + 1]; groups],
             group_sums: if keep_means {
@@ -258,6 +264,7 @@ impl NoiseScaleAccumulator {
             .entry(batch_size)
             .or_insert_with(|| BatchState::new(batch_size, groups, n_scopes, dim, keep));
         state.group_counts[group] += 1;
+        state.first_sample = state.first_sample.min(sample);
         let norms = &mut state.group_sq_norms[group];
         norms[0] += sq_norm(g);
         for (s, &(start, len)) in self.scopes.iter().enumerate() {
@@ -302,6 +309,7 @@ impl NoiseScaleAccumulator {
                 self.batches.insert(other.batch_size, other);
             }
             Some(mine) => {
+                mine.first_sample = mine.first_sample.min(other.first_sample);
                 for k in 0..self.groups {
                     mine.group_counts[k] += other.group_counts[k];
                     for (a, b) in mine.group_sq_norms[k]
@@ -416,8 +424,11 @@ impl NoiseScaleAccumulator {
             )
         };
         let full = fit(None).expect("every batch size has a minibatch");
-        let replicates: Vec<Vec<(f64, f64)>> =
-            (0..self.groups).filter_map(|k| fit(Some(k))).collect();
+        // Leaving out a group with no minibatch changes nothing: no replicate.
+        let replicates: Vec<Vec<(f64, f64)>> = (0..self.groups)
+            .filter(|&k| batches.iter().any(|b| b.group_counts[k] > 0))
+            .filter_map(|k| fit(Some(k)))
+            .collect();
         assemble(Estimator::BatchSizes, &full, &replicates)
     }
 
@@ -461,8 +472,10 @@ impl NoiseScaleAccumulator {
             )
         };
         let full = estimate(None).expect("checked: at least two minibatches");
-        let replicates: Vec<Vec<(f64, f64)>> =
-            (0..self.groups).filter_map(|k| estimate(Some(k))).collect();
+        let replicates: Vec<Vec<(f64, f64)>> = (0..self.groups)
+            .filter(|&k| b.group_counts[k] > 0)
+            .filter_map(|k| estimate(Some(k)))
+            .collect();
         assemble(Estimator::OneBatchSize, &full, &replicates)
     }
 }

@@ -293,3 +293,35 @@ fn errors_say_what_is_missing() {
     let other = NoiseScaleAccumulator::new(D, vec![], K + 1, true).unwrap();
     assert!(one.merge(other).is_err());
 }
+
+#[test]
+fn groups_without_minibatches_are_no_replicates() {
+    // 6 minibatches: with K = 6 each group holds one (the delete-one jackknife); with
+    // K = 10 groups 6..9 stay empty and leaving one out changes nothing, so the two must
+    // give the same standard errors from 6 replicates. Before, K = 10 counted the empty
+    // groups as 4 more replicates equal to the full estimate, which shrank the spread and
+    // scaled it by (K-1)/K = 9/10 instead of 5/6.
+    for (keep_means, sizes) in [(true, vec![8u64]), (false, vec![8, 32])] {
+        let estimate = |groups: usize| {
+            let mut acc =
+                NoiseScaleAccumulator::new(D, SCOPES.to_vec(), groups, keep_means).unwrap();
+            for &b in &sizes {
+                for (i, g) in lcg_minibatches(b + 3, b, 6).iter().enumerate() {
+                    acc.push(b, i as u64, g).unwrap();
+                }
+            }
+            acc.estimate(Choice::Auto).unwrap()
+        };
+        let (six, ten) = (estimate(6), estimate(10));
+        assert_eq!(six.len(), ten.len());
+        for (a, b) in six.iter().zip(&ten) {
+            assert_eq!((a.replicates, b.replicates), (6, 6));
+            for (x, y) in row(a).iter().zip(row(b)) {
+                assert!(
+                    (x - y).abs() <= 1e-13 * x.abs(),
+                    "{x} vs {y} (keep_means {keep_means})"
+                );
+            }
+        }
+    }
+}
