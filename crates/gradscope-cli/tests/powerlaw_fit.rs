@@ -404,6 +404,52 @@ fn fails_with(args: &[&str], input: &Path, out: &Path, message: &[&str]) {
 }
 
 #[test]
+fn a_scan_with_no_valid_candidate_says_so() {
+    // Pareto values with alpha = 5: every candidate's alpha is above the default bound 3.
+    // The fit then minimises KS over all candidates; before, it said nothing, and a table
+    // with alpha 5.16 looked like a fit within --alpha-max 3.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("steep.csv");
+    let steep: Vec<f64> = lcg_uniforms(11, 3000)
+        .map(|u| (1.0 - u).powf(-1.0 / 4.0))
+        .collect();
+    write_values(&data, "x", &steep);
+    let run = |extra: &[&str], out: &str| {
+        let out = dir.path().join(out);
+        let o = powerlaw_fit()
+            .arg("-i")
+            .arg(&data)
+            .args(["--column", "x"])
+            .args(extra)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let alpha = f(&read_csv(&out)[0], "alpha");
+        (String::from_utf8_lossy(&o.stderr).to_string(), alpha)
+    };
+    let (err, bounded) = run(&[], "a.csv");
+    assert!(
+        err.contains("no xmin candidate fits an alpha below --alpha-max 3;"),
+        "{err}"
+    );
+    let (err, free) = run(&["--alpha-max", "inf"], "b.csv");
+    assert!(!err.contains("note:"), "{err}");
+    // Every candidate is valid without the bound, so the two scans pick the same xmin.
+    assert_eq!(bounded, free);
+    assert!((free - 5.0).abs() < 0.3, "alpha {free}");
+    for bad in ["1", "0.5", "nan"] {
+        fails_with(
+            &["--column", "x", "--alpha-max", bad],
+            &data,
+            &dir.path().join("c.csv"),
+            &["must exceed 1"],
+        );
+    }
+}
+
+#[test]
 fn errors_are_one_line_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.parquet");

@@ -142,7 +142,9 @@ pub struct Args {
     pub xmin: Option<String>,
 
     /// In a scan, candidates whose alpha is not below this are invalid (the powerlaw
-    /// package's default range, 3); raise it (e.g. `inf`) for steeper tails.
+    /// package's default range, 3; must exceed 1); raise it (e.g. `inf`) for steeper
+    /// tails. When no candidate is valid, xmin minimises the KS distance over all of them
+    /// and a note on stderr says so.
     #[arg(long, default_value_t = 3.0)]
     pub alpha_max: f64,
 
@@ -224,6 +226,9 @@ pub struct Args {
 /// Parses `scan`, `fixed:X`, `top-k:K`.
 /// Parses `scan`, `fixed:X`, `top-k:K`.
 pub fn parse_xmin(s: &str, alpha_max: f64) -> Result<XminRule> {
+    if alpha_max.is_nan() || alpha_max <= 1.0 {
+        bail!("--alpha-max {alpha_max}: must exceed 1 (a power law's alpha does)");
+    }
     let scan = XminRule::Scan(ScanOptions {
         alpha_max,
         sigma_threshold: None,
