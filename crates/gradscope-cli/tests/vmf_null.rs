@@ -63,3 +63,38 @@ fn help_and_summary_snapshots() {
         summary.replace(o, "OUT").replace(p, "OUT.png")
     );
 }
+
+#[test]
+fn figure8_draws_beside_its_table_and_needs_two_samples() {
+    // Without --plot the PNG goes beside the table (it went to results/figure8.png, which
+    // failed anywhere but the repository's root).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f8.csv");
+    let run = |samples: &str| {
+        assert_cmd::Command::cargo_bin("vmf-null")
+            .unwrap()
+            .args([
+                "figure8",
+                "--dims",
+                "50",
+                "--samples",
+                samples,
+                "--max-exp",
+                "1",
+                "--runs",
+                "1",
+                "-o",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let o = run("20");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let png = std::fs::read(dir.path().join("f8.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    std::fs::remove_file(&out).unwrap();
+    // One sample is its own mean direction (kappa-hat infinite): refused, nothing written.
+    let o = run("20,1");
+    common::assert_one_error_line(&o, &["--samples: 1 sample(s) is too few"], &out);
+}
