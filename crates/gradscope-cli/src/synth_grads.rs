@@ -138,15 +138,18 @@ fn parse_norm(s: &str) -> Result<Norm> {
             let sigma: f64 = v
                 .parse()
                 .with_context(|| format!("--norm lognormal:{v}: not a number"))?;
-            if !(sigma.is_finite() && sigma >= 0.0) {
-                bail!("--norm lognormal:{v}: sigma must be finite and non-negative");
+            // exp(10 z) stays within f32's range for |z| < 8.8, i.e. always in practice;
+            // sigma = 1000 gave norms of 0 or infinity.
+            if !(0.0..=10.0).contains(&sigma) {
+                bail!("--norm lognormal:{v}: sigma must be from 0 to 10");
             }
             Norm::LogNormal(sigma)
         }
-        Some(("chi", v)) => Norm::Chi(
-            v.parse()
-                .with_context(|| format!("--norm chi:{v}: not a positive integer"))?,
-        ),
+        Some(("chi", v)) => match v.parse() {
+            // chi:0 is the norm of no coordinates: every gradient 0.
+            Ok(m) if m > 0 => Norm::Chi(m),
+            _ => bail!("--norm chi:{v}: not a positive integer"),
+        },
         _ => bail!("--norm {s}: expected 1, lognormal:SIGMA or chi:M"),
     })
 }
@@ -252,7 +255,10 @@ pub fn run(args: Args) -> Result<()> {
     } = plan(&args)?;
     args.threads.init();
     let mut writer = GradWriter::create(&args.output, &meta, &opts)?;
-    let bar = progress(Some(args.steps * args.samples as u64), "synth-grads");
+    let bar = progress(
+        Some(args.steps.saturating_mul(u64::from(args.samples))),
+        "synth-grads",
+    );
     // Generate in blocks of samples in parallel, write in order.
     let block = (rayon::current_num_threads() * 4).max(1) as u32;
     for step in 0..args.steps {
@@ -398,6 +404,9 @@ mod tests {
         assert!(parse_layout("a:0").is_err());
         assert!(matches!(parse_norm("chi:64").unwrap(), Norm::Chi(64)));
         assert!(parse_norm("bogus").is_err());
+        assert!(parse_norm("chi:0").is_err());
+        assert!(parse_norm("lognormal:10").is_ok());
+        assert!(parse_norm("lognormal:1000").is_err());
         assert!(parse_noise("gaussian:-1").is_err());
     }
 }
