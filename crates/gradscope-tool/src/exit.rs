@@ -52,7 +52,7 @@ pub fn code_of(result: anyhow::Result<()>) -> ExitCode {
 pub fn one_line(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in e.chain() {
-        let s = cause.to_string().replace('\n', " ");
+        let s = without_libtorch_trace(&cause.to_string()).replace('\n', " ");
         if !parts.iter().any(|p| p.contains(&s)) {
             // "cannot write X" followed by "cannot write X: why": keep the longer one.
             if let Some(last) = parts.last_mut() {
@@ -65,6 +65,29 @@ pub fn one_line(e: &anyhow::Error) -> String {
         }
     }
     parts.join(": ")
+}
+
+/// A libtorch error without what only its developers read: the C++ stack that follows
+/// "Exception raised from" (kilobytes of frames), and of a TorchScript interpreter's
+/// failure the two serialized tracebacks, of which the last line (`RuntimeError: mat1 and
+/// mat2 shapes cannot be multiplied (2x6 and 5x7)`) says what went wrong.
+pub fn without_libtorch_trace(s: &str) -> String {
+    let s = match s.find("Exception raised from") {
+        Some(i) => s[..i].trim_end(),
+        None => s,
+    };
+    const INTERPRETER: &str = "The following operation failed in the TorchScript interpreter.";
+    match s.find(INTERPRETER) {
+        Some(i) if s.contains("Traceback of TorchScript") => {
+            let last = s.lines().rev().map(str::trim).find(|l| !l.is_empty());
+            format!(
+                "{}the module's forward failed: {}",
+                &s[..i],
+                last.unwrap_or_default()
+            )
+        }
+        _ => s.to_string(),
+    }
 }
 
 /// Whether the failure is a closed pipe on the way to a reader.
@@ -109,6 +132,31 @@ mod tests {
         let e = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
             .context("cannot write to stdout");
         assert!(is_broken_pipe(&e));
+    }
+
+    #[test]
+    fn libtorch_traces_are_left_out() {
+        // The shapes of the two messages libtorch 2.x gives (frames and code shortened).
+        let load = "Internal torch error: PytorchStreamReader failed reading zip archive: not a ZIP archive. \
+            This is an internal miniz error.\nException raised from valid at inline_container.cc:242 \
+            (most recent call first):\nframe #0: c10::Error::Error(c10::SourceLocation) + 0x9d\n";
+        let e = anyhow::anyhow!(load.to_string()).context("cannot load TorchScript module m.pt");
+        assert_eq!(
+            one_line(&e),
+            "cannot load TorchScript module m.pt: Internal torch error: PytorchStreamReader failed \
+             reading zip archive: not a ZIP archive. This is an internal miniz error."
+        );
+        let forward = "Internal torch error: The following operation failed in the TorchScript interpreter.\n\
+            Traceback of TorchScript, serialized code (most recent call last):\n  File \"code/__torch__.py\", line 12\n\
+            return torch.linear(input, weight, bias)\n\nTraceback of TorchScript, original code (most recent call last):\n\
+            File \"ts.py\", line 7, in forward\nRuntimeError: mat1 and mat2 shapes cannot be multiplied (2x6 and 5x7)\n";
+        let e = anyhow::anyhow!(forward.to_string()).context("model m cannot take x");
+        assert_eq!(
+            one_line(&e),
+            "model m cannot take x: Internal torch error: the module's forward failed: \
+             RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x6 and 5x7)"
+        );
+        assert_eq!(without_libtorch_trace("plain"), "plain");
     }
 
     #[test]

@@ -149,7 +149,7 @@ pub struct Args {
     pub resume_from: Option<PathBuf>,
 
     /// Start afresh even when the output directory holds a checkpoint.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume_from")]
     pub fresh: bool,
 
     #[command(flatten)]
@@ -630,9 +630,16 @@ fn train(args: Args) -> Result<()> {
     };
     let loaded = resume.as_ref().map(|p| read_checkpoint(p)).transpose()?;
     let prior: Option<&RunState> = loaded.as_ref().map(|(_, s)| s);
+    // What to do about a checkpoint that does not fit: --resume-from was chosen, so
+    // --fresh is no way out there.
+    let way_out = if args.resume_from.is_some() {
+        "another --resume-from, or none"
+    } else {
+        "--fresh or another --output"
+    };
     let model_name = match (&args.model, prior) {
         (Some(m), Some(p)) if *m != p.model => bail!(
-            "--model {m}, but {} holds a {} (use --fresh or another --output)",
+            "--model {m}, but {} holds a {} (use {way_out})",
             resume.unwrap().display(),
             p.model
         ),
@@ -644,7 +651,7 @@ fn train(args: Args) -> Result<()> {
         if p.data != args.data.describe() || p.seed != args.seed || p.batch_size != args.batch_size
         {
             bail!(
-                "{} was written by a run on {} with seed {} and batch size {}; this one asks for {} with seed {} and batch size {} (use the same settings, --fresh or another --output)",
+                "{} was written by a run on {} with seed {} and batch size {}; this one asks for {} with seed {} and batch size {} (use the same settings, {way_out})",
                 resume.unwrap().display(), p.data, p.seed, p.batch_size, args.data.describe(), args.seed, args.batch_size
             );
         }

@@ -514,3 +514,61 @@ fn torchscript_module_of_ones_own() {
         assert_eq!(x.loss, y.loss);
     }
 }
+
+#[test]
+fn contradictory_options_are_usage_errors() {
+    // Each was accepted before: --fresh was ignored beside --resume-from (whose errors then
+    // advised --fresh), and --full-batch wrote one gradient while the provenance also
+    // recorded the -b list and the --sampling.
+    for args in [
+        vec![
+            "train",
+            "--model",
+            "fnn",
+            "--dataset",
+            "synthetic",
+            "-b",
+            "8",
+            "--epochs",
+            "1",
+            "--resume-from",
+            "x.safetensors",
+            "--fresh",
+            "-o",
+            "r",
+        ],
+        vec![
+            "dump-grads",
+            "--model",
+            "fnn",
+            "--dataset",
+            "synthetic",
+            "--init-seed",
+            "1",
+            "--full-batch",
+            "-b",
+            "64",
+            "-o",
+            "g.parquet",
+        ],
+        vec![
+            "dump-grads",
+            "--model",
+            "fnn",
+            "--dataset",
+            "synthetic",
+            "--init-seed",
+            "1",
+            "--full-batch",
+            "--sampling",
+            "epoch",
+            "-o",
+            "g.parquet",
+        ],
+    ] {
+        let o = bin(args[0]).args(&args[1..]).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("cannot be used with"), "{args:?}: {err}");
+    }
+}

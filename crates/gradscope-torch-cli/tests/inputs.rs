@@ -341,7 +341,8 @@ class Lm(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\
 class Last(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.e = torch.nn.Embedding(256, 8)\n        self.h = torch.nn.Linear(8, 256)\n    def forward(self, x):\n        return self.h(self.e(x)).mean(1)\n\
 torch.jit.script(Lm()).save(sys.argv[1] + '/lm.pt')\n\
 torch.jit.script(Last()).save(sys.argv[1] + '/last.pt')\n\
-torch.jit.script(torch.nn.Linear(4, 3)).save(sys.argv[1] + '/lin.pt')\n";
+torch.jit.script(torch.nn.Linear(4, 3)).save(sys.argv[1] + '/lin.pt')\n\
+torch.save(torch.nn.Linear(4, 3).state_dict(), sys.argv[1] + '/state_dict.pt')\n";
         std::process::Command::new(&py)
             .arg("-c")
             .arg(script)
@@ -407,6 +408,28 @@ torch.jit.script(torch.nn.Linear(4, 3)).save(sys.argv[1] + '/lin.pt')\n";
     check(fnn(&p("corrupt.parquet")), "not a Parquet file");
     // token ids are not images for a built-in model
     check(fnn(&p("ok.safetensors")), "the built-in models take images");
+    // no samples: every reader would refuse the matrix
+    check(
+        [
+            "--model",
+            "fnn",
+            "--dataset",
+            "synthetic",
+            "--init-seed",
+            "1",
+            "-n",
+            "0",
+        ]
+        .map(std::ffi::OsString::from)
+        .to_vec(),
+        "--samples must be at least 1",
+    );
+    // a file that is not TorchScript at all, before anything else is read
+    std::fs::write(p("garbage.pt"), b"not a zip archive").unwrap();
+    check(
+        ts(&p("ok.safetensors"), "next-token", &p("garbage.pt")),
+        "garbage.pt is not a TorchScript module libtorch can load (PytorchStreamReader failed reading zip archive: not a ZIP archive): save one with torch.jit.script(model).save(PATH)",
+    );
     if !have_py {
         return;
     }
@@ -443,6 +466,21 @@ torch.jit.script(torch.nn.Linear(4, 3)).save(sys.argv[1] + '/lin.pt')\n";
     check(
         ts(&p("reg.safetensors"), "next-token", &lm),
         "cannot take x (float32 [2, 4]",
+    );
+    // a torch.save'd state_dict is no module; libtorch's C++ stack and the TorchScript
+    // interpreter's tracebacks (kilobytes) are left out of the line
+    check(
+        ts(&p("reg.safetensors"), "mse", &p("state_dict.pt")),
+        "state_dict.pt is not a TorchScript module libtorch can load (PytorchStreamReader failed locating file constants.pkl: file not found)",
+    );
+    let wide = Tensor::randn([10, 5], (Kind::Float, tch::Device::Cpu));
+    write_st(
+        &p("wide.safetensors"),
+        &[("x", wide.shallow_clone()), ("y", wide.narrow(1, 0, 3))],
+    );
+    check(
+        ts(&p("wide.safetensors"), "mse", &p("lin.pt")),
+        "the module's forward failed: RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x5 and 4x3)",
     );
     // and the right pairing works
     write_st(

@@ -51,8 +51,23 @@ pub fn load(
     if !path.is_file() {
         bail!("TorchScript module {} does not exist", path.display());
     }
-    let mut module = tch::CModule::load_on_device(path, device)
-        .with_context(|| format!("cannot load TorchScript module {}", path.display()))?;
+    let mut module = tch::CModule::load_on_device(path, device).map_err(|e| {
+        // libtorch's first sentence says what failed; the rest guesses at a corrupted
+        // file, when the usual cause is a file that was never TorchScript (torch.save of
+        // a model or a state_dict, a pickle).
+        let full = e.to_string();
+        let why = full.strip_prefix("Internal torch error: ").unwrap_or(&full);
+        let end = [why.find(". "), why.find('\n')]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(why.len());
+        let why = why[..end].trim_end_matches('.').trim();
+        anyhow::anyhow!(
+            "{} is not a TorchScript module libtorch can load ({why}): save one with torch.jit.script(model).save(PATH) or torch.jit.trace",
+            path.display()
+        )
+    })?;
     if train {
         module.f_set_train()?;
     } else {

@@ -137,8 +137,9 @@ pub struct Args {
 
     /// Write one sample only: the gradient of the mean loss over the whole training split
     /// (computed in chunks of --chunk examples, each chunk's gradient weighted by its size;
-    /// with BatchNorm each chunk uses its own statistics).
-    #[arg(long)]
+    /// with BatchNorm each chunk uses its own statistics). Takes no --batch-size or
+    /// --sampling.
+    #[arg(long, conflicts_with_all = ["batch_size", "sampling"])]
     pub full_batch: bool,
 
     /// Examples per forward pass for --full-batch.
@@ -246,6 +247,10 @@ fn plan(args: &mut Args) -> Result<(Plan, GradWriter)> {
     };
     if args.batch_size.contains(&0) {
         bail!("--batch-size must be at least 1");
+    }
+    if args.samples == 0 {
+        // Every reader refuses a matrix without samples; say so before any work.
+        bail!("--samples must be at least 1");
     }
     let shard = match &args.shard {
         Some(s) => Shard::parse(s)?,
