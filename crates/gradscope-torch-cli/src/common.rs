@@ -36,7 +36,7 @@ pub struct DataArgs {
     pub label_noise: f64,
 
     /// Replace every training label by a uniformly random class.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "label_noise")]
     pub random_labels: bool,
 
     /// Seed of the validation split and of the label noise.

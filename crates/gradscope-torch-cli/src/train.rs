@@ -615,6 +615,23 @@ fn train(args: Args) -> Result<()> {
     if args.epochs == 0 && !checkpoint_epochs(&args).contains(&0) {
         usage_bail!("--epochs 0 trains nothing (with --checkpoint-epochs 0 it writes the initial parameters only)");
     }
+    // Epochs the run never reaches would be silently without their checkpoint or decay.
+    if let Some(e) = args.checkpoint_epochs.iter().find(|&&e| e > args.epochs) {
+        usage_bail!(
+            "--checkpoint-epochs {e} is past --epochs {}: that checkpoint would never be written",
+            args.epochs
+        );
+    }
+    if let Some(e) = args
+        .lr_decay_at
+        .iter()
+        .find(|&&e| e >= 1.0 && e > args.epochs as f64)
+    {
+        usage_bail!(
+            "--lr-decay-at {e} is past --epochs {}: that step would never be taken",
+            args.epochs
+        );
+    }
     let device = parse_device(&args.device.name)?;
     let window = args
         .checkpoint_steps

@@ -96,7 +96,7 @@ pub struct Args {
 
     /// With --inputs and a built-in --model: its number of classes (default: the
     /// checkpoint's dataset's, else the largest label in y + 1).
-    #[arg(long, requires = "inputs")]
+    #[arg(long, requires = "inputs", conflicts_with = "torchscript")]
     pub classes: Option<i64>,
 
     /// Compute only shard I of N (I = 0..N-1) of this run: the gradients numbered j

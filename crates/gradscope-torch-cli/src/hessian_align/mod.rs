@@ -128,7 +128,7 @@ pub struct Args {
     pub cosine_batch_sizes: Vec<String>,
 
     /// Updates per cosine trajectory.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, requires = "cosine_batch_sizes")]
     pub cosine_steps: usize,
 
     /// Measure one Hessian-vector product against one gradient on a minibatch of this
