@@ -573,7 +573,7 @@ pub fn report() -> Report<Row> {
         Column::f64("angle_sd_ratio", |r: &Row| r.stats.angles.sd_ratio).summary("angle_sd/null"),
         Column::f64("angle_ks", |r: &Row| r.stats.angles.ks).json(),
         Column::f64("mean_loss", |r: &Row| r.mean_loss).unit("nats"),
-        Column::u64("batch_size", |r: &Row| r.batch_size as u64),
+        Column::u64("batch_size", |r: &Row| r.batch_size as u64).summary_when_varied("batch"),
     ])
 }
 

@@ -40,6 +40,8 @@ pub struct Column<R> {
     pub summary: Option<&'static str>,
     /// The summary cell, when not the value formatted as usual.
     pub summary_text: Option<fn(&R) -> String>,
+    /// Shown in the summary only when the rows do not all have the same value.
+    pub summary_when_varied: bool,
     /// Whether `--json` carries it.
     pub json: bool,
     /// The JSON value, when not the table's value.
@@ -104,6 +106,7 @@ impl<R> Column<R> {
             value,
             summary: None,
             summary_text: None,
+            summary_when_varied: false,
             json: false,
             json_value: None,
             json_key: None,
@@ -118,6 +121,13 @@ impl<R> Column<R> {
     /// Shown in the stderr summary under `label`.
     pub fn summary(mut self, label: &'static str) -> Self {
         self.summary = Some(label);
+        self
+    }
+    /// Shown in the stderr summary under `label` when the rows differ in it (a batch
+    /// size column, which only tells rows apart when a matrix holds several).
+    pub fn summary_when_varied(mut self, label: &'static str) -> Self {
+        self.summary = Some(label);
+        self.summary_when_varied = true;
         self
     }
     /// Shown in the stderr summary under `label`, its cell written by `text`.
@@ -198,10 +208,16 @@ impl<R> Report<R> {
 
     /// The stderr summary: the columns with a summary label, as an aligned text table.
     pub fn summary(&self, rows: &[R]) -> String {
+        let varies = |c: &Column<R>| {
+            let mut cells = rows.iter().map(|r| c.text(r));
+            cells
+                .next()
+                .is_some_and(|first| cells.any(|other| other != first))
+        };
         let shown: Vec<&Column<R>> = self
             .columns
             .iter()
-            .filter(|c| c.summary.is_some())
+            .filter(|c| c.summary.is_some() && (!c.summary_when_varied || varies(c)))
             .collect();
         let header: Vec<&str> = shown.iter().filter_map(|c| c.summary).collect();
         let body: Vec<Vec<String>> = rows
@@ -333,6 +349,26 @@ mod tests {
         assert_eq!(j[0]["tested"], 7);
         assert!(j[0].get("coords_tested").is_none());
         assert_eq!(j[0]["scope"], "fc1");
+    }
+
+    #[test]
+    fn columns_shown_when_they_tell_rows_apart() {
+        let report = Report::new(vec![
+            Column::u64("step", |r: &Row| r.step).summary("step"),
+            Column::f64("kappa", |r: &Row| r.kappa).summary_when_varied("batch"),
+        ]);
+        let row = |kappa| Row {
+            step: 1,
+            scope: "all".into(),
+            kappa,
+        };
+        // Two rows of one step: without the varying column they would read the same.
+        assert_eq!(
+            report.summary(&[row(8.0), row(64.0)]),
+            "step    batch\n   1  8.00000\n   1  64.0000\n"
+        );
+        assert_eq!(report.summary(&[row(8.0), row(8.0)]), "step\n   1\n   1\n");
+        assert_eq!(report.summary(&[]), "step\n");
     }
 
     #[test]

@@ -112,7 +112,9 @@ pub fn summary_report(dimension: bool) -> Report<Row> {
             .summary("tail q50")
             .json(),
         Column::f64("tail_index_q95", |r: &Row| r.tail_q[2]),
-        Column::u64("batch_size", |r: &Row| r.batch_size as u64).json(),
+        Column::u64("batch_size", |r: &Row| r.batch_size as u64)
+            .summary_when_varied("batch")
+            .json(),
     ])
 }
 
