@@ -32,7 +32,7 @@ use std::path::PathBuf;
 
 /// The gradient noise scale B_simple = tr(Sigma)/|G|^2 (McCandlish et al. 2018) per step.
 #[derive(Debug, Parser)]
-#[command(name = "noise-scale", version, long_about = None)]
+#[command(name = "noise-scale", version, long_about = None, allow_negative_numbers = true)]
 pub struct Args {
     #[command(flatten)]
     pub input: GradInput,

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 /// Draws a PNG line plot from CSV or Parquet result tables.
 #[derive(Debug, Parser)]
-#[command(name = "plot", version, long_about = None)]
+#[command(name = "plot", version, long_about = None, allow_negative_numbers = true)]
 pub struct Args {
     /// Input tables, each `FILE` or `FILE=LABEL` (.csv or .parquet).
     #[arg(required = true)]

@@ -29,7 +29,7 @@ use std::path::PathBuf;
 
 /// Writes a synthetic gradient matrix (vMF directions or Gaussian/Student-t coordinates).
 #[derive(Debug, Parser)]
-#[command(name = "synth-grads", version, long_about = None)]
+#[command(name = "synth-grads", version, long_about = None, allow_negative_numbers = true)]
 pub struct Args {
     /// Output: a Parquet file, or `-` for an Arrow IPC stream on stdout.
     #[arg(short, long)]

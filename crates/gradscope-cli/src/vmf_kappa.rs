@@ -38,7 +38,7 @@ use std::sync::mpsc;
 
 /// Directional statistics (vMF kappa, GS, GNS, angles) of a gradient matrix.
 #[derive(Debug, Parser)]
-#[command(name = "vmf-kappa", version, long_about = None)]
+#[command(name = "vmf-kappa", version, long_about = None, allow_negative_numbers = true)]
 pub struct Args {
     #[command(flatten)]
     pub input: GradInput,

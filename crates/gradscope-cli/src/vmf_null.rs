@@ -31,7 +31,7 @@ use std::path::PathBuf;
 
 /// kappa-hat under a known kappa: the vMF study's Table 1 and Figure 8.
 #[derive(Debug, Parser)]
-#[command(name = "vmf-null", version, long_about = None)]
+#[command(name = "vmf-null", version, long_about = None, allow_negative_numbers = true)]
 pub struct Args {
     #[command(subcommand)]
     pub command: Command,

@@ -61,7 +61,7 @@ const CHECKPOINT_OPTIM: &str = "optim.";
 /// Per-layer power-law fits of weight-matrix eigenvalues (WeightWatcher's alpha), stable
 /// ranks and spectral norms of a safetensors file.
 #[derive(Debug, Parser)]
-#[command(name = "weight-spectra", version, long_about = None)]
+#[command(name = "weight-spectra", version, long_about = None, allow_negative_numbers = true)]
 pub struct Args {
     /// The weights: a safetensors file (a gradscope checkpoint or any other).
     #[arg(short, long)]

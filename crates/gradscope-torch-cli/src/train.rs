@@ -61,7 +61,7 @@ pub enum Opt {
 
 /// Trains a model and writes checkpoints and metrics.
 #[derive(Debug, Parser)]
-#[command(name = "train", version, long_about = None)]
+#[command(name = "train", version, long_about = None, allow_negative_numbers = true)]
 pub struct Args {
     /// Model name (--list-models shows them).
     #[arg(long, required_unless_present_any = ["list_models", "resume_from"])]
@@ -611,6 +611,34 @@ fn train(args: Args) -> Result<()> {
     let out = args.output.clone().context("--output is required")?;
     if args.batch_size == 0 {
         bail!("--batch-size must be at least 1");
+    }
+    // A negative --lr climbed the loss until it overflowed; none of these is a training.
+    let checks = [
+        ("--lr", args.lr, args.lr > 0.0, "positive"),
+        (
+            "--momentum",
+            args.momentum,
+            (0.0..1.0).contains(&args.momentum),
+            "from 0 to below 1",
+        ),
+        (
+            "--weight-decay",
+            args.weight_decay,
+            args.weight_decay >= 0.0,
+            "at least 0",
+        ),
+        ("--lr-decay", args.lr_decay, args.lr_decay > 0.0, "positive"),
+        (
+            "--clip-grad-norm",
+            args.clip_grad_norm.unwrap_or(1.0),
+            args.clip_grad_norm.is_none_or(|c| c > 0.0),
+            "positive",
+        ),
+    ];
+    for (flag, value, ok, what) in checks {
+        if !(value.is_finite() && ok) {
+            usage_bail!("{flag} {value}: must be finite and {what}");
+        }
     }
     if args.epochs == 0 && !checkpoint_epochs(&args).contains(&0) {
         usage_bail!("--epochs 0 trains nothing (with --checkpoint-epochs 0 it writes the initial parameters only)");

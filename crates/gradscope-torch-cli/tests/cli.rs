@@ -572,3 +572,53 @@ fn contradictory_options_are_usage_errors() {
         assert!(err.contains("cannot be used with"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn hyperparameters_out_of_range_are_usage_errors() {
+    // `--lr -0.1` was read as an unknown flag `-0`; once read as a number it trained
+    // uphill until the loss overflowed. Now every one is refused before any work.
+    for (flag, value, want) in [
+        ("--lr", "-0.1", "--lr -0.1: must be finite and positive"),
+        ("--lr", "nan", "--lr NaN: must be finite and positive"),
+        (
+            "--momentum",
+            "1",
+            "--momentum 1: must be finite and from 0 to below 1",
+        ),
+        (
+            "--weight-decay",
+            "-1",
+            "--weight-decay -1: must be finite and at least 0",
+        ),
+        (
+            "--lr-decay",
+            "0",
+            "--lr-decay 0: must be finite and positive",
+        ),
+        (
+            "--clip-grad-norm",
+            "0",
+            "--clip-grad-norm 0: must be finite and positive",
+        ),
+    ] {
+        let o = bin("train")
+            .args([
+                "--model",
+                "fnn",
+                "--dataset",
+                "synthetic",
+                "--epochs",
+                "1",
+                "-o",
+                "never-written",
+                flag,
+                value,
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {err}");
+        assert_eq!(err.trim(), format!("error: {want}"));
+    }
+    assert!(!Path::new("never-written").exists());
+}

@@ -109,7 +109,7 @@ pub enum TestChoice {
 /// Per-coordinate Gaussianity tests (Shapiro-Wilk, D'Agostino-Pearson K^2) of a gradient
 /// matrix.
 #[derive(Debug, Parser)]
-#[command(name = "normtest", version, long_about = None)]
+#[command(name = "normtest", version, long_about = None, allow_negative_numbers = true)]
 pub struct Args {
     // A stream on stdin is copied to a temporary file first, since it is read once per
     // block of coordinates (the module's notes).

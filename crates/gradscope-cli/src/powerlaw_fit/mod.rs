@@ -78,7 +78,7 @@ pub enum PlotKind {
 
 /// Power-law fits (MLE, KS, bootstrap, likelihood ratios) of a column or a gradient spectrum.
 #[derive(Debug, Parser)]
-#[command(name = "powerlaw-fit", version, long_about = None)]
+#[command(name = "powerlaw-fit", version, long_about = None, allow_negative_numbers = true)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["column", "spectrum", "views"])))]
 pub struct Args {
     /// Input: with --column a Parquet or CSV table (`-`: CSV on stdin); with --spectrum a

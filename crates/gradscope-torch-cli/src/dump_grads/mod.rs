@@ -65,7 +65,7 @@ pub enum Sampling {
 
 /// Writes minibatch gradients of a model at an initialisation or a checkpoint.
 #[derive(Debug, Parser)]
-#[command(name = "dump-grads", version, long_about = None)]
+#[command(name = "dump-grads", version, long_about = None, allow_negative_numbers = true)]
 pub struct Args {
     /// Model name (see `train --list-models`).
     #[arg(long, required_unless_present_any = ["checkpoint", "torchscript"])]

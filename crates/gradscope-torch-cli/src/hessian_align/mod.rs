@@ -76,7 +76,7 @@ pub enum Method {
 
 /// Alignment of minibatch gradients with the Hessian at a checkpoint.
 #[derive(Debug, Parser)]
-#[command(name = "hessian-align", version, long_about = None)]
+#[command(name = "hessian-align", version, long_about = None, allow_negative_numbers = true)]
 pub struct Args {
     /// `train` checkpoint (.safetensors); model, data and optimiser settings come from it.
     #[arg(long)]

@@ -72,7 +72,7 @@ pub use replay::FIRST_LAYER_BYTES;
 
 /// Replays SGD from a checkpoint and interpolates the training loss between iterates.
 #[derive(Debug, Parser)]
-#[command(name = "interp-loss", version, long_about = None)]
+#[command(name = "interp-loss", version, long_about = None, allow_negative_numbers = true)]
 pub struct Args {
     /// `train` checkpoint to replay from (.safetensors); the model, data, batch size,
     /// optimiser and schedule are read from it.
