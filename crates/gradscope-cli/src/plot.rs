@@ -119,6 +119,9 @@ fn series_of(
         }
     }
     if !keep.iter().any(|&k| k) {
+        if args.filters.is_empty() {
+            bail!("{}: the table has no rows", path.display());
+        }
         bail!(
             "{}: no rows match {}",
             path.display(),
@@ -190,6 +193,13 @@ pub fn run(args: Args) -> Result<()> {
             "--width {} --height {}: each must lie in 1..={MAX_PIXELS} pixels",
             args.width,
             args.height
+        );
+    }
+    // A --dashed name that is no -y column would silently dash nothing.
+    if let Some(d) = args.dashed.iter().find(|d| !args.y.contains(d)) {
+        bail!(
+            "--dashed {d}: not one of the -y columns ({})",
+            args.y.join(", ")
         );
     }
     let mut hlines = Vec::new();

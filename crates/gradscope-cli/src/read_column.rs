@@ -87,6 +87,10 @@ fn read_column_unguarded(path: &Path, name: &str) -> Result<Column> {
         let mut buf = Vec::new();
         std::io::stdin().read_to_end(&mut buf)?;
         let stdin = Path::new("<stdin>");
+        if buf.starts_with(b"PAR1") {
+            // Parquet's footer is at the end: the table is read from a file, not a pipe.
+            anyhow::bail!("<stdin> holds Parquet, which is read from a file: give its path to -i (stdin takes CSV)");
+        }
         return read_csv(CsvTable::infer(Cursor::new(buf), stdin)?, stdin, name);
     }
     match open_table(path)? {

@@ -64,11 +64,12 @@ pub struct Args {
     pub norm: String,
 
     /// Coordinate noise instead of vMF directions: `gaussian:SD` or `student-t:NU`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "norm")]
     pub noise: Option<String>,
 
-    /// Length of the mean gradient for --noise (times a random unit vector).
-    #[arg(long, default_value_t = 0.0)]
+    /// Length of the mean gradient for --noise (times the --mu direction: a random unit
+    /// vector, or the first axis).
+    #[arg(long, default_value_t = 0.0, requires = "noise")]
     pub mean_scale: f64,
 
     /// Random seed.
@@ -382,7 +383,7 @@ fn check_kappa(kappa: f64, dim: usize) -> Result<()> {
     let x0 = (1.0 - b) / (1.0 + b);
     if 1.0 - x0 * x0 <= 0.0 || !b.is_finite() {
         bail!(
-            "--kappa {kappa} is too large for dimension {dim}: the directions equal the mean direction to f64 precision and Wood's sampler cannot draw them (use at most {:.3e})",
+            "--kappa {kappa:?} is too large for dimension {dim}: the directions equal the mean direction to f64 precision and Wood's sampler cannot draw them (use at most {:.3e})",
             m * 2f64.powi(50)
         );
     }

@@ -92,6 +92,10 @@ pub fn plan(args: &Args) -> Result<(Plan, GradReader)> {
             );
         }
     }
+    if args.mode == Mode::Dimension && args.max_samples.is_some() {
+        // Dimension mode draws its own subset: --iter-samples.
+        bail!("--max-samples applies to --mode iteration; --mode dimension draws --iter-samples gradients per step");
+    }
     check_outputs(
         args.json.enabled,
         args.input.paths.iter().map(std::path::PathBuf::as_path),
