@@ -98,11 +98,11 @@ pub struct Figure8Args {
     pub plot: Option<PathBuf>,
 
     /// Dimensions, comma-separated.
-    #[arg(long, value_delimiter = ',', default_values_t = vec![10_000usize, 1_920_000])]
+    #[arg(long, value_delimiter = ',', default_value = "10000,1920000")]
     pub dims: Vec<usize>,
 
     /// Sample sizes, comma-separated.
-    #[arg(long, value_delimiter = ',', default_values_t = vec![1000usize, 2000, 3000])]
+    #[arg(long, value_delimiter = ',', default_value = "1000,2000,3000")]
     pub samples: Vec<usize>,
 
     /// True kappas: 0 and 10^(k/2) for k = 0..=2*MAX_EXP (at most 12: far past the
