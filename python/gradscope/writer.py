@@ -283,7 +283,13 @@ class GradWriter:
             schema=self.schema,
         )
         if self._ipc is not None:
-            self._ipc.write_batch(batch)
+            try:
+                self._ipc.write_batch(batch)
+            except BrokenPipeError:
+                self.abort()
+                raise BrokenPipeError(
+                    "cannot write the gradient stream on stdout: its reader has gone (it closed the pipe, or failed: its own error says why)"
+                ) from None
         else:
             self._pending.append(batch)
             self._pending_bytes += batch.nbytes

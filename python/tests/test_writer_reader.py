@@ -322,3 +322,21 @@ def test_sparse_gradients_are_written_dense(tmp_path):
     expected = np.zeros((7, 3), np.float32)
     expected[1], expected[4] = 1.0, 2.0  # row 4 was looked up twice
     assert np.array_equal(s.tensors()["weight"], expected)
+
+
+def test_a_reader_that_goes_away_is_one_clear_error():
+    # `python my_grads.py | head -c 100`: pyarrow's bare BrokenPipeError said nothing of
+    # which pipe; the writer now says the stream's reader has gone.
+    script = (
+        "import sys, torch; sys.path.insert(0, sys.argv[1]); import gradscope as gs\n"
+        "m = torch.nn.Linear(200, 100)\n"
+        "with gs.GradWriter('-', m) as w:\n"
+        "    for i in range(200):\n"
+        "        m.zero_grad(); m(torch.randn(4, 200)).sum().backward(); w.write(0, i)\n"
+    )
+    p = subprocess.Popen([sys.executable, "-c", script, PYTHON_DIR], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.read(100)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait() == 1
+    assert "BrokenPipeError: cannot write the gradient stream on stdout: its reader has gone" in err
