@@ -21,6 +21,7 @@
 use crate::noise_state::{self, StateFile, StateOptions, StateWriter};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
+use gradscope_io::state_file;
 use gradscope_io::{GradReader, Provenance, Sample};
 use gradscope_stats::noise_scale::{Choice, NoiseScale, NoiseScaleAccumulator};
 use gradscope_tool::args::{check_outputs, table_path, GradInput, Json, Threads};
@@ -378,6 +379,8 @@ fn merge(args: &Args, outputs: &mut OutputSet) -> Result<(Vec<Row>, Provenance)>
         let mut acc = NoiseScaleAccumulator::new(dim, ranges.clone(), options.groups, keep_means)?;
         // (batch size, first sample) -> the file: disjoint parts cannot start alike.
         let mut starts: BTreeMap<(u64, u64), usize> = BTreeMap::new();
+        // batch size -> (first sample, last sample, minibatches, files) of all its parts.
+        let mut extents: BTreeMap<u64, (u64, u64, u64, Vec<usize>)> = BTreeMap::new();
         for &(_, f, g) in part {
             let s = states[f].batch_state(g, scopes.len(), dim)?;
             if let Some(&other) = starts.get(&(s.batch_size, s.first_sample)) {
@@ -390,8 +393,20 @@ fn merge(args: &Args, outputs: &mut OutputSet) -> Result<(Vec<Row>, Provenance)>
                 );
             }
             starts.insert((s.batch_size, s.first_sample), f);
+            let e = extents
+                .entry(s.batch_size)
+                .or_insert((u64::MAX, 0, 0, Vec::new()));
+            e.0 = e.0.min(s.first_sample);
+            e.1 = e.1.max(s.last_sample);
+            e.2 += s.n();
+            e.3.push(f);
             acc.merge_state(s)
                 .with_context(|| format!("{}: step {step}", states[f].path().display()))?;
+        }
+        for (&batch_size, (first, last, count, files)) in &extents {
+            state_file::check_disjoint(step, batch_size, *first, *last, *count, || {
+                files.iter().map(|&f| states[f].path()).collect()
+            })?;
         }
         if let Some(w) = state_out.as_mut() {
             w.write_step(step, &acc)?;

@@ -13,9 +13,9 @@
 //! (`gradscope_io::state_file`): kind `noise-scale-state`, version [`STATE`]`.version`,
 //! `options` (`--groups`, `--per-tensor`, `--estimator`: what changes the statistics), the
 //! input's parameter layout and its provenance as `source`. One row group per step and batch size, one row
-//! per jackknife group: `step`, `batch_size`, `first_sample` (the part's smallest sample
-//! index: parts that start at the same sample are the same minibatches twice, which a
-//! merge refuses), `group`, `count`, `sq_norms` (list<f64>: the
+//! per jackknife group: `step`, `batch_size`, `first_sample` and `last_sample` (the part's
+//! smallest and largest sample index: with the counts, what shows parts that overlap,
+//! which a merge refuses), `group`, `count`, `sq_norms` (list<f64>: the
 //! whole vector, then each tensor with `--per-tensor`) and `sums` (list<f64> of the
 //! gradient's dimension; empty when `--estimator batch-sizes` keeps no means). Memory: a
 //! writer holds one step's accumulator, a merge one step's parts.
@@ -81,6 +81,7 @@ fn schema() -> SchemaRef {
         Field::new("step", DataType::UInt64, false),
         Field::new("batch_size", DataType::UInt64, false),
         Field::new("first_sample", DataType::UInt64, false),
+        Field::new("last_sample", DataType::UInt64, false),
         Field::new("group", DataType::UInt32, false),
         Field::new("count", DataType::UInt64, false),
         Field::new("sq_norms", list(), false),
@@ -118,6 +119,7 @@ impl StateWriter {
                 Arc::new(UInt64Array::from(vec![step; k])),
                 Arc::new(UInt64Array::from(vec![b.batch_size; k])),
                 Arc::new(UInt64Array::from(vec![b.first_sample; k])),
+                Arc::new(UInt64Array::from(vec![b.last_sample; k])),
                 Arc::new(UInt32Array::from_iter_values(0..k as u32)),
                 Arc::new(UInt64Array::from(b.group_counts.clone())),
                 Arc::new(sq.finish()),
@@ -230,7 +232,7 @@ impl StateFile {
                 .expect("schema checked at open")
         };
         let groups_col = b
-            .column(3)
+            .column(4)
             .as_any()
             .downcast_ref::<UInt32Array>()
             .expect("schema checked at open");
@@ -246,13 +248,18 @@ impl StateFile {
             return Err(bad("batch sizes differ or are 0"));
         }
         let first_sample = u64s(2).value(0);
-        if u64s(2).iter().any(|x| x != Some(first_sample)) {
-            return Err(bad("first samples differ"));
+        let last_sample = u64s(3).value(0);
+        if u64s(2).iter().any(|x| x != Some(first_sample))
+            || u64s(3).iter().any(|x| x != Some(last_sample))
+            || last_sample < first_sample
+        {
+            return Err(bad("first or last samples differ or are not a range"));
         }
         let keep = self.options.estimator != "batch-sizes";
         let mut state = BatchState {
             batch_size,
             first_sample,
+            last_sample,
             group_counts: vec![0; k],
             group_sq_norms: vec![Vec::new(); k],
             group_sums: if keep {
@@ -268,8 +275,8 @@ impl StateFile {
                 return Err(bad("jackknife groups are not 0..K-1 once each"));
             }
             seen[g] = true;
-            state.group_counts[g] = u64s(4).value(r);
-            let sq = lists(5).value(r);
+            state.group_counts[g] = u64s(5).value(r);
+            let sq = lists(6).value(r);
             let sq = sq
                 .as_any()
                 .downcast_ref::<Float64Array>()
@@ -282,7 +289,7 @@ impl StateFile {
                 )));
             }
             state.group_sq_norms[g] = sq.values().to_vec();
-            let sums = lists(6).value(r);
+            let sums = lists(7).value(r);
             let sums = sums
                 .as_any()
                 .downcast_ref::<Float64Array>()

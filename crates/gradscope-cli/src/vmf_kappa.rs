@@ -23,7 +23,7 @@
 use crate::vmf_state::{self, GroupKey, STATE};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use gradscope_io::state_file::{StateFile, StateWriter};
+use gradscope_io::state_file::{self, StateFile, StateWriter};
 use gradscope_io::{GradReader, Provenance, Sample};
 use gradscope_stats::vmf::uniformity::{null_kappa, NullKappa};
 use gradscope_stats::vmf::{DirectionalAccumulator, Scope, ScopeStats, MAX_BLOCK};
@@ -117,8 +117,9 @@ fn block_len(dim: usize) -> usize {
     (BLOCK_BYTES / (4 * dim.max(1))).clamp(1, MAX_BLOCK)
 }
 
-/// One part of a group in a merge: its first sample, the file and the row group.
-type Contribution = (u64, usize, usize);
+/// One part of a group in a merge: its first and last sample, its gradient count, the
+/// file and the row group.
+type Contribution = (u64, u64, u64, usize, usize);
 
 /// The value parser of `--state-out`: a .parquet file.
 fn state_path(s: &str) -> Result<PathBuf, String> {
@@ -375,12 +376,14 @@ fn measure(args: &Args, mut reader: GradReader, outputs: &mut OutputSet) -> Resu
                         step: buf.step,
                         batch_size: buf.batch_size as u64,
                         first_sample: buf.sample as u64,
+                        last_sample: buf.sample as u64,
                     },
                     DirectionalAccumulator::new(dim, scopes.clone(), args.seed),
                     0.0,
                 )
             });
             cur.0.first_sample = cur.0.first_sample.min(buf.sample as u64);
+            cur.0.last_sample = cur.0.last_sample.max(buf.sample as u64);
             cur.2 += buf.loss;
             bar.inc(1);
             pending.push(buf);
@@ -440,11 +443,15 @@ fn merge(args: &Args, states: Vec<StateFile>, outputs: &mut OutputSet) -> Result
     let mut parts: BTreeMap<(u64, u64), Vec<Contribution>> = BTreeMap::new();
     for (f, s) in states.iter().enumerate() {
         for g in 0..s.row_groups() {
-            let key = vmf_state::key_of(s.path(), &s.read(g, Some(&vmf_state::KEY_COLUMNS))?)?;
-            parts
-                .entry((key.step, key.batch_size))
-                .or_default()
-                .push((key.first_sample, f, g));
+            let (key, count) =
+                vmf_state::key_of(s.path(), &s.read(g, Some(&vmf_state::KEY_COLUMNS))?)?;
+            parts.entry((key.step, key.batch_size)).or_default().push((
+                key.first_sample,
+                key.last_sample,
+                count,
+                f,
+                g,
+            ));
         }
     }
     let mut order: Vec<GroupKey> = Vec::with_capacity(parts.len());
@@ -454,21 +461,32 @@ fn merge(args: &Args, states: Vec<StateFile>, outputs: &mut OutputSet) -> Result
         if let Some(w) = p.windows(2).find(|w| w[0].0 == w[1].0) {
             bail!(
                 "{}: step {step}, batch size {batch_size}: its gradients start at sample {} as {}'s do: states merge only over disjoint parts (the same state twice?)",
-                states[w[1].1].path().display(),
+                states[w[1].3].path().display(),
                 w[1].0,
-                states[w[0].1].path().display()
+                states[w[0].3].path().display()
             );
         }
+        let first = p[0].0;
+        let last = p.iter().map(|c| c.1).max().expect("a group has a part");
+        state_file::check_disjoint(
+            step,
+            batch_size,
+            first,
+            last,
+            p.iter().map(|c| c.2).sum(),
+            || p.iter().map(|c| states[c.3].path()).collect(),
+        )?;
         order.push(GroupKey {
             step,
             batch_size,
-            first_sample: p[0].0,
+            first_sample: first,
+            last_sample: last,
         });
     }
     order.sort_unstable_by_key(|k| (k.step, k.first_sample, k.batch_size));
     for key in order {
         let mut merged: Option<(DirectionalAccumulator, f64)> = None;
-        for &(_, f, g) in &parts[&(key.step, key.batch_size)] {
+        for &(_, _, _, f, g) in &parts[&(key.step, key.batch_size)] {
             let s = &states[f];
             let (_, loss, state) =
                 vmf_state::from_batch(s.path(), &s.read(g, None)?, dim, &scopes)?;

@@ -8,7 +8,8 @@
 //!   group in this part, which orders the merged rows as one pass over the whole matrix
 //!   orders them (samples are numbered on across batch sizes), and orders the parts of
 //!   a group when they are merged, so that the merge gives the same bits whatever the
-//!   order of the files on the command line;
+//!   order of the files on the command line; `last_sample`: the largest, so that a merge
+//!   can see parts that overlap (more gradients than sample indices between them);
 //! - `scope`, `scope_start`, `scope_len`: the scope's name and coordinates;
 //! - `count` (gradients, N) and `loss_sum` (their summed loss, nats): the group's, on
 //!   every row of it;
@@ -43,7 +44,7 @@ use std::sync::Arc;
 /// The state files of `vmf-kappa`, in the version this build writes and reads.
 pub const STATE: StateKind = StateKind {
     tool: "vmf-kappa",
-    version: 1,
+    version: 2,
 };
 
 /// What identifies a group and orders it among the others.
@@ -52,6 +53,9 @@ pub struct GroupKey {
     pub step: u64,
     pub batch_size: u64,
     pub first_sample: u64,
+    /// The largest `sample` index of the group in this part: with `count`, what shows
+    /// that merged parts overlap (more gradients than indices between first and last).
+    pub last_sample: u64,
 }
 
 fn list_field(item: DataType) -> Arc<Field> {
@@ -66,6 +70,7 @@ pub fn schema() -> SchemaRef {
         u("step"),
         u("batch_size"),
         u("first_sample"),
+        u("last_sample"),
         Field::new("scope", DataType::Utf8, false),
         u("scope_start"),
         u("scope_len"),
@@ -154,6 +159,7 @@ pub fn to_batch(
         Arc::new(rep(key.step)),
         Arc::new(rep(key.batch_size)),
         Arc::new(rep(key.first_sample)),
+        Arc::new(rep(key.last_sample)),
         Arc::new(StringArray::from(names)),
         Arc::new(UInt64Array::from(starts)),
         Arc::new(UInt64Array::from_iter_values(
@@ -206,11 +212,13 @@ fn column<'a, A: Array + 'static>(path: &Path, b: &'a RecordBatch, name: &str) -
 }
 
 /// The keys of a row group's rows (read with the columns of [`KEY_COLUMNS`]): the group
-/// it holds, or an error when it holds none or several.
-pub fn key_of(path: &Path, b: &RecordBatch) -> Result<GroupKey> {
+/// it holds and its gradient count, or an error when it holds none or several.
+pub fn key_of(path: &Path, b: &RecordBatch) -> Result<(GroupKey, u64)> {
     let step = column::<UInt64Array>(path, b, "step")?;
     let bs = column::<UInt64Array>(path, b, "batch_size")?;
     let first = column::<UInt64Array>(path, b, "first_sample")?;
+    let last = column::<UInt64Array>(path, b, "last_sample")?;
+    let count = column::<UInt64Array>(path, b, "count")?;
     if b.num_rows() == 0 {
         bail!("{}: a row group of the state is empty", path.display());
     }
@@ -218,22 +226,39 @@ pub fn key_of(path: &Path, b: &RecordBatch) -> Result<GroupKey> {
         step: step.value(0),
         batch_size: bs.value(0),
         first_sample: first.value(0),
+        last_sample: last.value(0),
     };
+    if key.last_sample < key.first_sample || count.value(0) == 0 {
+        bail!(
+            "{}: a row group's samples are not a range (a damaged vmf-kappa state)",
+            path.display()
+        );
+    }
     for r in 1..b.num_rows() {
-        if (step.value(r), bs.value(r), first.value(r))
-            != (key.step, key.batch_size, key.first_sample)
-        {
+        if (
+            step.value(r),
+            bs.value(r),
+            first.value(r),
+            last.value(r),
+            count.value(r),
+        ) != (
+            key.step,
+            key.batch_size,
+            key.first_sample,
+            key.last_sample,
+            count.value(0),
+        ) {
             bail!(
                 "{}: a row group of the state holds several steps or batch sizes (the file was not written by vmf-kappa --state-out)",
                 path.display()
             );
         }
     }
-    Ok(key)
+    Ok((key, count.value(0)))
 }
 
 /// The columns [`key_of`] reads.
-pub const KEY_COLUMNS: [&str; 3] = ["step", "batch_size", "first_sample"];
+pub const KEY_COLUMNS: [&str; 5] = ["step", "batch_size", "first_sample", "last_sample", "count"];
 
 /// One group read back: its key, summed loss and state, checked against the dimension
 /// and the scopes the merge expects.
@@ -244,7 +269,7 @@ pub fn from_batch(
     scopes: &[Scope],
 ) -> Result<(GroupKey, f64, DirectionalState)> {
     let name = path.display();
-    let key = key_of(path, b)?;
+    let (key, _) = key_of(path, b)?;
     if b.num_rows() != 1 + scopes.len() {
         bail!(
             "{name}: step {}: {} scope rows, expected {} (the whole vector and each tensor)",

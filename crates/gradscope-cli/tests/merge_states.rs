@@ -329,7 +329,7 @@ fn vmf_merges_refuse_what_does_not_fit() {
         "0",
     ]);
     with_metadata(&p("a.parquet"), &p("v2.parquet"), |j| {
-        j["state_version"] = 2.into()
+        j["state_version"] = 3.into()
     });
     with_metadata(&p("a.parquet"), &p("noise.parquet"), |j| {
         j["kind"] = "noise-scale-state".into()
@@ -384,7 +384,7 @@ fn vmf_merges_refuse_what_does_not_fit() {
     );
     check(
         &["v2.parquet"],
-        &["v2.parquet: vmf-kappa state version 2, this vmf-kappa reads version 1"],
+        &["v2.parquet: vmf-kappa state version 3, this vmf-kappa reads version 2"],
     );
     check(&["absent.parquet"], &["cannot open", "absent.parquet"]);
     check(
@@ -738,4 +738,77 @@ fn partial_gram_matrices_sum_to_the_single_run_spectrum() {
         &["--coords 0:5000: END 5000 is beyond the dimension 1217"],
         &out,
     );
+}
+
+/// The gradients of `whole` whose sample index lies in `keep`, as one part file.
+fn subset(whole: &Path, keep: std::ops::Range<u32>, path: &Path) {
+    let mut r = GradReader::open(whole).unwrap();
+    let meta = r.meta().clone();
+    let mut w = GradWriter::create(path, &meta, &WriterOptions::default()).unwrap();
+    let mut s = Sample::default();
+    while r.next_sample(&mut s).unwrap() {
+        if keep.contains(&s.sample) {
+            w.write_sample(s.step, s.sample, s.loss, s.batch_size, &s.values)
+                .unwrap();
+        }
+    }
+    w.finish().unwrap();
+}
+
+#[test]
+fn overlapping_parts_are_refused_by_both_tools() {
+    // Samples 0..60 and 40..100 of one step: 120 gradients where there are 100 indices.
+    // Both merges gave n = 120 and exit 0 before; the parts start apart, so the check on
+    // equal first samples did not see them.
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    write_groups(&p("whole.parquet"), &[(5, 8, 100)]);
+    subset(&p("whole.parquet"), 0..60, &p("a.parquet"));
+    subset(&p("whole.parquet"), 40..100, &p("b.parquet"));
+    subset(&p("whole.parquet"), 60..100, &p("c.parquet"));
+    for (tool, extra) in [
+        ("vmf-kappa", &["--null-reps", "0"][..]),
+        ("noise-scale", &[][..]),
+    ] {
+        for part in ["a", "b", "c"] {
+            Command::cargo_bin(tool)
+                .unwrap()
+                .arg("-i")
+                .arg(p(&format!("{part}.parquet")))
+                .args(extra)
+                .arg("--state-out")
+                .arg(p(&format!("{tool}-{part}.parquet")))
+                .assert()
+                .success();
+        }
+        let merge = |second: &str, out: &Path| {
+            Command::cargo_bin(tool)
+                .unwrap()
+                .arg("--merge")
+                .arg(p(&format!("{tool}-a.parquet")))
+                .arg(p(&format!("{tool}-{second}.parquet")))
+                .arg("-o")
+                .arg(out)
+                .output()
+                .unwrap()
+        };
+        let out = p("merged.csv");
+        common::assert_one_error_line(
+            &merge("b", &out),
+            &[
+                "step 5, batch size 8: the parts hold 120 gradients between samples 0 and 99, more than the 100 indices there: they overlap",
+                &format!("{tool}-a.parquet"),
+                &format!("{tool}-b.parquet"),
+            ],
+            &out,
+        );
+        // The disjoint pair 0..60 and 60..100 merges.
+        let o = merge("c", &out);
+        assert!(
+            o.status.success(),
+            "{tool}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::remove_file(&out).unwrap();
+    }
 }

@@ -20,7 +20,9 @@
 //!   writer nor a merge holds more than a few units in memory, whatever their number;
 //! - errors name the file and say what is wrong in one line: not a state file (a gradient
 //!   matrix, a result table), another tool's state, another version, and between the
-//!   files of one merge, another layout or other options.
+//!   files of one merge, another layout or other options;
+//! - each unit records the first and last `sample` index it saw and its count, so that a
+//!   merge refuses parts that overlap ([`check_disjoint`]).
 
 use crate::atomic::AtomicFile;
 use crate::provenance::Provenance;
@@ -36,6 +38,33 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+
+/// Refuses a merge whose parts of one unit (step `step`, batch size `batch_size`) hold
+/// more gradients, `count`, than there are sample indices from `first` to `last`: within
+/// a unit every sample index names one gradient, so some gradient is in two parts
+/// (pigeonhole): the same state twice, or parts 0..59 and 40..99 of 100 samples. Parts
+/// that are disjoint pass whatever their split: consecutive ranges, or the interleaved
+/// indices of `dump-grads --shard`. Overlaps that leave room (two sparse parts sharing
+/// an index) cannot be seen this way.
+/// `files` names the parts for the message.
+pub fn check_disjoint<'a>(
+    step: u64,
+    batch_size: u64,
+    first: u64,
+    last: u64,
+    count: u64,
+    files: impl FnOnce() -> Vec<&'a Path>,
+) -> Result<()> {
+    let span = last.saturating_sub(first).saturating_add(1);
+    if count > span {
+        let names: Vec<String> = files().iter().map(|p| p.display().to_string()).collect();
+        bail!(
+            "{}: step {step}, batch size {batch_size}: the parts hold {count} gradients between samples {first} and {last}, more than the {span} indices there: they overlap (states merge only over disjoint parts)",
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
 
 /// The provenance key of a state table's version.
 pub const STATE_VERSION_KEY: &str = "state_version";

@@ -156,6 +156,9 @@ pub struct BatchState {
     /// The smallest sample index seen (`u64::MAX` before any): parts of one matrix that
     /// start at the same sample hold the same minibatches, which a merge refuses.
     pub first_sample: u64,
+    /// The largest sample index seen (0 before any): with the count, what shows that
+    /// merged parts overlap.
+    pub last_sample: u64,
     /// Minibatches seen, per group.
     pub group_counts: Vec<u64>,
     /// Per group and scope (the whole vector first, then each scope): sum of |g|^2.
@@ -169,6 +172,7 @@ impl BatchState {
         BatchState {
             batch_size,
             first_sample: u64::MAX,
+            last_sample: 0,
             group_counts: vec![0; groups],
             group_sq_norms: vec![vec![0.0; scopes + 1]; groups],
             group_sums: if keep_means {
@@ -179,7 +183,8 @@ impl BatchState {
         }
     }
 
-    fn n(&self) -> u64 {
+    /// Minibatches seen.
+    pub fn n(&self) -> u64 {
         self.group_counts.iter().sum()
     }
 }
@@ -265,6 +270,7 @@ impl NoiseScaleAccumulator {
             .or_insert_with(|| BatchState::new(batch_size, groups, n_scopes, dim, keep));
         state.group_counts[group] += 1;
         state.first_sample = state.first_sample.min(sample);
+        state.last_sample = state.last_sample.max(sample);
         let norms = &mut state.group_sq_norms[group];
         norms[0] += sq_norm(g);
         for (s, &(start, len)) in self.scopes.iter().enumerate() {
@@ -310,6 +316,7 @@ impl NoiseScaleAccumulator {
             }
             Some(mine) => {
                 mine.first_sample = mine.first_sample.min(other.first_sample);
+                mine.last_sample = mine.last_sample.max(other.last_sample);
                 for k in 0..self.groups {
                     mine.group_counts[k] += other.group_counts[k];
                     for (a, b) in mine.group_sq_norms[k]
