@@ -204,15 +204,20 @@ pub struct SharpnessArgs {
 
     /// Training examples in the sharpness subset (seeded by --seed; all when at least
     /// the training set's size: full-batch gradient descent's loss).
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1000,
+        requires = "sharpness_every"
+    )]
     pub sharpness_samples: usize,
 
     /// Lanczos stops when the top Ritz residual is at most this times the eigenvalue.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, requires = "sharpness_every")]
     pub sharpness_tol: f64,
 
     /// Hessian-vector products per sharpness measurement at most.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, requires = "sharpness_every")]
     pub sharpness_max_iter: usize,
 }
 
@@ -745,6 +750,26 @@ fn train(args: Args) -> Result<()> {
     let per_epoch = trainer.batches_per_epoch();
     let total_steps = per_epoch * args.epochs as u64;
     let ckpt_epochs = checkpoint_epochs(&args);
+    // The trackers check their settings before the run directory exists, so that a
+    // bad one leaves nothing behind.
+    let mut tracker = match args.sharpness.sharpness_every {
+        Some(_) => Some(SharpnessTracker::new(
+            &data.train,
+            args.sharpness.sharpness_samples,
+            args.sharpness.sharpness_tol,
+            args.sharpness.sharpness_max_iter,
+            args.seed,
+        )?),
+        None => None,
+    };
+    let loss_tracker = match args.subset_loss.loss_every {
+        Some(_) => Some(SubsetLoss::new(
+            &data.train,
+            args.subset_loss.loss_samples,
+            args.seed,
+        )?),
+        None => None,
+    };
     let ckpt_dir = out.join("ckpt");
     std::fs::create_dir_all(&ckpt_dir)
         .with_context(|| format!("cannot create {}", ckpt_dir.display()))?;
@@ -770,16 +795,6 @@ fn train(args: Args) -> Result<()> {
     if state.step == 0 && ckpt_epochs.contains(&0) {
         trainer.save(&state, &ckpt_dir.join("epoch-000.safetensors"))?;
     }
-    let mut tracker = match args.sharpness.sharpness_every {
-        Some(_) => Some(SharpnessTracker::new(
-            &data.train,
-            args.sharpness.sharpness_samples,
-            args.sharpness.sharpness_tol,
-            args.sharpness.sharpness_max_iter,
-            args.seed,
-        )?),
-        None => None,
-    };
     let sharpness_meta = {
         let mut m = meta.clone();
         m.kind = "train-sharpness".into();
@@ -788,14 +803,6 @@ fn train(args: Args) -> Result<()> {
                 .insert("sharpness_samples".into(), t.examples().into());
         }
         m
-    };
-    let loss_tracker = match args.subset_loss.loss_every {
-        Some(_) => Some(SubsetLoss::new(
-            &data.train,
-            args.subset_loss.loss_samples,
-            args.seed,
-        )?),
-        None => None,
     };
     let subset_meta = {
         let mut m = meta.clone();

@@ -622,3 +622,105 @@ fn hyperparameters_out_of_range_are_usage_errors() {
     }
     assert!(!Path::new("never-written").exists());
 }
+
+#[test]
+fn settings_of_an_option_not_given_are_refused() {
+    // Accepted and ignored before: a sharpness setting without --sharpness-every, a
+    // density setting without --density, a figure setting without --plot.
+    for args in [
+        vec![
+            "train",
+            "--model",
+            "fnn",
+            "--dataset",
+            "synthetic",
+            "--epochs",
+            "1",
+            "--sharpness-samples",
+            "100",
+            "-o",
+            "r",
+        ],
+        vec![
+            "hessian-align",
+            "--checkpoint",
+            "c.safetensors",
+            "--sigma",
+            "0.5",
+            "-o",
+            "a.csv",
+        ],
+        vec![
+            "hessian-align",
+            "--checkpoint",
+            "c.safetensors",
+            "--slq-probes",
+            "3",
+            "-o",
+            "a.csv",
+        ],
+        vec![
+            "interp-loss",
+            "--checkpoint",
+            "c.safetensors",
+            "--plot-steps",
+            "5",
+            "-o",
+            "a.csv",
+        ],
+        vec![
+            "interp-loss",
+            "--checkpoint",
+            "c.safetensors",
+            "--eval-seed",
+            "5",
+            "-o",
+            "a.csv",
+        ],
+    ] {
+        let o = bin(args[0]).args(&args[1..]).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("required arguments were not provided"),
+            "{args:?}: {err}"
+        );
+    }
+    // Two ends and no point between them cannot show a barrier.
+    let o = bin("interp-loss")
+        .args(["--checkpoint", "c.safetensors", "-k", "0", "-o", "a.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("-k 0: at least one interior point"));
+    // A bad sharpness setting is refused before the run directory exists (an empty
+    // run/ckpt/ was left behind), and one product is no power iteration.
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    for (flag, value, want) in [
+        ("--sharpness-samples", "0", "--sharpness-samples 0"),
+        ("--sharpness-max-iter", "0", "--sharpness-max-iter 0"),
+    ] {
+        let o = bin("train")
+            .args([
+                "--model",
+                "fnn",
+                "--dataset",
+                "synthetic",
+                "--epochs",
+                "1",
+                "--sharpness-every",
+                "3",
+                flag,
+                value,
+                "-o",
+            ])
+            .arg(&run)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains(want), "{err}");
+        assert!(!run.exists(), "{flag} {value} left {}", run.display());
+    }
+}

@@ -80,6 +80,10 @@ impl SharpnessTracker {
         if !(tol.is_finite() && tol > 0.0) {
             bail!("the sharpness tolerance must be positive, not {tol}");
         }
+        if max_iter == 0 {
+            // One product is no iteration: it recorded |H v| of a random v as "sharpness".
+            bail!("--sharpness-max-iter 0: the power iteration needs at least one step");
+        }
         let n = train.len();
         let (x, y) = if samples >= n {
             (train.images.shallow_clone(), train.labels.shallow_clone())

@@ -152,11 +152,11 @@ pub struct Args {
     pub slq_nodes: Option<PathBuf>,
 
     /// Random probes of the density (Gaussian start vectors, seeded by --seed).
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(long, value_name = "N", default_value_t = 10, requires = "density")]
     pub slq_probes: usize,
 
     /// Lanczos steps per probe (Hessian-vector products; memory: this many vectors).
-    #[arg(long, value_name = "M", default_value_t = 80)]
+    #[arg(long, value_name = "M", default_value_t = 80, requires = "density")]
     pub slq_steps: usize,
 
     /// Draw the density (--density; with --blocks, each block's too) on a log y axis, as
@@ -169,7 +169,8 @@ pub struct Args {
     /// (--trace-probes) and the density (--density) of each diagonal block H_bb of the
     /// Hessian (products with v zero outside the block, read back on the block), besides
     /// the whole network's. `layer`: one block per module (`fc1.weight` + `fc1.bias`);
-    /// `tensor`: one per tensor; or comma-separated name prefixes (`conv,fc3`).
+    /// `tensor`: one per tensor; or comma-separated name prefixes, each a whole part of
+    /// the dotted names (`conv1,fc3`; `fc1` takes `fc1.weight` and `fc1.bias`).
     #[arg(long, value_name = "layer|tensor|PREFIX,...")]
     pub blocks: Option<String>,
 
@@ -180,12 +181,17 @@ pub struct Args {
 
     /// Gaussian broadening of the density, in eigenvalue units (0: 1/100 of the range of
     /// the quadrature's nodes).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, requires = "density")]
     pub sigma: f64,
 
     /// The density's grid as LO:HI:POINTS (default: the nodes' range widened by 5 sigma
     /// on each side, 1001 points).
-    #[arg(long, value_name = "LO:HI:POINTS", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "LO:HI:POINTS",
+        allow_hyphen_values = true,
+        requires = "density"
+    )]
     pub grid: Option<String>,
 
     /// Examples per forward pass (Hessian set and large minibatches).

@@ -100,7 +100,7 @@ pub struct Args {
     pub eval_samples: usize,
 
     /// Seed of the --eval-samples subset.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, requires = "eval_samples")]
     pub eval_seed: u64,
 
     /// Examples per forward pass when evaluating (larger is faster while memory lasts).
@@ -136,7 +136,7 @@ pub struct Args {
     pub plot: Option<PathBuf>,
 
     /// Updates shown by --plot (the study shows 40).
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, requires = "plot")]
     pub plot_steps: usize,
 
     /// Write a checkpoint after the last replayed update (to continue the run, or to check
@@ -210,6 +210,13 @@ fn plan(args: &Args) -> Result<Plan> {
     )?;
     if args.eval_batch == 0 {
         bail!("--eval-batch must be at least 1");
+    }
+    if args.points == 0 {
+        // With the two ends only, no loss lies between them: no barrier could be seen.
+        bail!("-k 0: at least one interior point is needed to see a barrier");
+    }
+    if args.plot.is_some() && args.plot_steps == 0 {
+        bail!("--plot-steps 0: the figure needs at least one update");
     }
     if args.barrier_tol.is_nan() || args.barrier_tol < 0.0 {
         bail!("--barrier-tol must be >= 0");
