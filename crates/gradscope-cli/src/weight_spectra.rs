@@ -144,6 +144,15 @@ pub fn select_layers(file: &SafetensorsFile, min_evals: usize) -> (Vec<TensorEnt
             continue;
         }
         let Some(ls) = layer_shape(&t.shape) else {
+            // Biases and scalars are no matrices; a tensor of 5 or more axes (a Conv3d
+            // kernel) is one that WeightWatcher has no reading of: say so.
+            if t.shape.len() > 4 && t.is_float() {
+                notes.push(format!(
+                    "{}: a {}-D tensor (WeightWatcher reads dense layers and 1-D and 2-D convolutions only); passed over",
+                    t.name,
+                    t.shape.len()
+                ));
+            }
             continue;
         };
         if !t.is_float() {

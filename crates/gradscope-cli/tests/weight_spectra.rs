@@ -259,6 +259,13 @@ fn gradscope_checkpoints_skip_the_optimiser_state() {
         &[
             ("fc.weight", "F32", vec![12, 10], f32_bytes(&f32_ramp(120))),
             ("fc.bias", "F32", vec![12], f32_bytes(&[0.5; 12])),
+            // A Conv3d kernel: no WeightWatcher reading, passed over with a note.
+            (
+                "conv3d.weight",
+                "F32",
+                vec![2, 2, 2, 2, 2],
+                f32_bytes(&f32_ramp(32)),
+            ),
             (
                 "optim.fc.weight.buf1",
                 "F32",
@@ -269,13 +276,16 @@ fn gradscope_checkpoints_skip_the_optimiser_state() {
         ],
     );
     let out = dir.path().join("rows.csv");
-    weight_spectra()
+    let o = weight_spectra()
         .arg("-i")
         .arg(&p)
         .arg("-o")
         .arg(&out)
-        .assert()
-        .success();
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("note: conv3d.weight: a 5-D tensor (WeightWatcher reads dense layers and 1-D and 2-D convolutions only); passed over"));
     let rows = read_csv(&out);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["layer"], "fc.weight");

@@ -133,6 +133,16 @@ pub fn blocks(spec: &BlockSpec, layout: &[TensorLayout]) -> Result<Vec<Block>> {
                         modules.join(", ")
                     );
                 }
+                // A tensor in two blocks measures it twice under two names (`fc1,fc1`,
+                // `fc1.weight,fc1`): refused, so that the rows are disjoint blocks.
+                if let Some((other, t)) = out.iter().find_map(|b: &Block| {
+                    members
+                        .iter()
+                        .find(|t| b.tensors.contains(&t.name))
+                        .map(|t| (b.name.clone(), t.name.clone()))
+                }) {
+                    bail!("--blocks {p}: {t} is already in block {other}; the blocks must not share tensors");
+                }
                 out.push(make(p, members));
             }
         }
@@ -223,6 +233,19 @@ mod tests {
             "--blocks fc9: matches no parameter tensor (the model's layers: features.0, features2, fc, scale)"
         );
         assert!(BlockSpec::parse("fc,,x").is_err());
+        for (spec, want) in [
+            ("fc,fc", "--blocks fc: fc.weight is already in block fc"),
+            (
+                "features.0.weight,features",
+                "--blocks features: features.0.weight is already in block features.0.weight",
+            ),
+        ] {
+            let err = blocks(&BlockSpec::parse(spec).unwrap(), &l).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("{want}; the blocks must not share tensors")
+            );
+        }
         // restrict and embed are each other's inverse on the block
         let v = Tensor::arange(31, (Kind::Double, Device::Cpu));
         let b = &p[0];
