@@ -932,6 +932,14 @@ fn train(args: Args) -> Result<()> {
                 state.sharpness.len(),
                 out.join("sharpness.parquet").display()
             );
+            let unconverged = state.sharpness.iter().filter(|r| !r.converged).count();
+            if unconverged > 0 {
+                errln!(
+                    "note: {unconverged} of {} sharpness measurements did not converge within --sharpness-max-iter {} (their converged column is false: raise it or --sharpness-tol)",
+                    state.sharpness.len(),
+                    args.sharpness.sharpness_max_iter
+                );
+            }
         }
     }
     if total_steps == 0 {
