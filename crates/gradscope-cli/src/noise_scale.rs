@@ -21,7 +21,7 @@
 use crate::noise_state::{self, StateFile, StateOptions, StateWriter};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
-use gradscope_io::state_file;
+use gradscope_io::state_file::{self, PartExtent};
 use gradscope_io::{GradReader, Provenance, Sample};
 use gradscope_stats::noise_scale::{Choice, NoiseScale, NoiseScaleAccumulator};
 use gradscope_tool::args::{check_outputs, table_path, GradInput, Json, Threads};
@@ -377,36 +377,21 @@ fn merge(args: &Args, outputs: &mut OutputSet) -> Result<(Vec<Row>, Provenance)>
     for part in index.chunk_by(|a, b| a.0 == b.0) {
         let step = part[0].0;
         let mut acc = NoiseScaleAccumulator::new(dim, ranges.clone(), options.groups, keep_means)?;
-        // (batch size, first sample) -> the file: disjoint parts cannot start alike.
-        let mut starts: BTreeMap<(u64, u64), usize> = BTreeMap::new();
-        // batch size -> (first sample, last sample, minibatches, files) of all its parts.
-        let mut extents: BTreeMap<u64, (u64, u64, u64, Vec<usize>)> = BTreeMap::new();
+        // batch size -> its parts, in file order.
+        let mut extents: BTreeMap<u64, Vec<PartExtent>> = BTreeMap::new();
         for &(_, f, g) in part {
             let s = states[f].batch_state(g, scopes.len(), dim)?;
-            if let Some(&other) = starts.get(&(s.batch_size, s.first_sample)) {
-                bail!(
-                    "{}: step {step}, batch size {}: its minibatches start at sample {} as {}'s do: states merge only over disjoint parts (the same state twice?)",
-                    states[f].path().display(),
-                    s.batch_size,
-                    s.first_sample,
-                    states[other].path().display()
-                );
-            }
-            starts.insert((s.batch_size, s.first_sample), f);
-            let e = extents
-                .entry(s.batch_size)
-                .or_insert((u64::MAX, 0, 0, Vec::new()));
-            e.0 = e.0.min(s.first_sample);
-            e.1 = e.1.max(s.last_sample);
-            e.2 += s.n();
-            e.3.push(f);
+            extents.entry(s.batch_size).or_default().push(PartExtent {
+                first: s.first_sample,
+                last: s.last_sample,
+                count: s.n(),
+                file: states[f].path(),
+            });
             acc.merge_state(s)
                 .with_context(|| format!("{}: step {step}", states[f].path().display()))?;
         }
-        for (&batch_size, (first, last, count, files)) in &extents {
-            state_file::check_disjoint(step, batch_size, *first, *last, *count, || {
-                files.iter().map(|&f| states[f].path()).collect()
-            })?;
+        for (&batch_size, parts) in &extents {
+            state_file::check_disjoint(step, batch_size, "minibatches", parts)?;
         }
         if let Some(w) = state_out.as_mut() {
             w.write_step(step, &acc)?;

@@ -23,7 +23,7 @@
 use crate::vmf_state::{self, GroupKey, STATE};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use gradscope_io::state_file::{self, StateFile, StateWriter};
+use gradscope_io::state_file::{self, PartExtent, StateFile, StateWriter};
 use gradscope_io::{GradReader, Provenance, Sample};
 use gradscope_stats::vmf::uniformity::{null_kappa, NullKappa};
 use gradscope_stats::vmf::{DirectionalAccumulator, Scope, ScopeStats, MAX_BLOCK};
@@ -457,25 +457,18 @@ fn merge(args: &Args, states: Vec<StateFile>, outputs: &mut OutputSet) -> Result
     let mut order: Vec<GroupKey> = Vec::with_capacity(parts.len());
     for (&(step, batch_size), p) in parts.iter_mut() {
         p.sort_unstable();
-        // Disjoint parts cannot start at the same sample: the same gradients twice.
-        if let Some(w) = p.windows(2).find(|w| w[0].0 == w[1].0) {
-            bail!(
-                "{}: step {step}, batch size {batch_size}: its gradients start at sample {} as {}'s do: states merge only over disjoint parts (the same state twice?)",
-                states[w[1].3].path().display(),
-                w[1].0,
-                states[w[0].3].path().display()
-            );
-        }
+        let extents: Vec<PartExtent> = p
+            .iter()
+            .map(|c| PartExtent {
+                first: c.0,
+                last: c.1,
+                count: c.2,
+                file: states[c.3].path(),
+            })
+            .collect();
+        state_file::check_disjoint(step, batch_size, "gradients", &extents)?;
         let first = p[0].0;
         let last = p.iter().map(|c| c.1).max().expect("a group has a part");
-        state_file::check_disjoint(
-            step,
-            batch_size,
-            first,
-            last,
-            p.iter().map(|c| c.2).sum(),
-            || p.iter().map(|c| states[c.3].path()).collect(),
-        )?;
         order.push(GroupKey {
             step,
             batch_size,

@@ -39,25 +39,47 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-/// Refuses a merge whose parts of one unit (step `step`, batch size `batch_size`) hold
-/// more gradients, `count`, than there are sample indices from `first` to `last`: within
-/// a unit every sample index names one gradient, so some gradient is in two parts
-/// (pigeonhole): the same state twice, or parts 0..59 and 40..99 of 100 samples. Parts
-/// that are disjoint pass whatever their split: consecutive ranges, or the interleaved
-/// indices of `dump-grads --shard`. Overlaps that leave room (two sparse parts sharing
-/// an index) cannot be seen this way.
-/// `files` names the parts for the message.
-pub fn check_disjoint<'a>(
-    step: u64,
-    batch_size: u64,
-    first: u64,
-    last: u64,
-    count: u64,
-    files: impl FnOnce() -> Vec<&'a Path>,
-) -> Result<()> {
+/// One part of a unit (a step and batch size) in a merge: the first and last sample index
+/// it holds, how many gradients, and its file (for messages).
+#[derive(Debug, Clone, Copy)]
+pub struct PartExtent<'a> {
+    pub first: u64,
+    pub last: u64,
+    pub count: u64,
+    pub file: &'a Path,
+}
+
+/// Refuses a merge whose parts of one unit (step `step`, batch size `batch_size`) share a
+/// gradient, by two tests. Parts that start at the same sample hold the same gradients
+/// (the same state twice, however sparse); and parts that together hold more gradients
+/// than there are sample indices from the first to the last hold one twice, since within
+/// a unit every sample index names one gradient (pigeonhole: parts 0..59 and 40..99 of
+/// 100 samples). Parts that are disjoint pass whatever their split: consecutive ranges,
+/// or the interleaved indices of `dump-grads --shard`. Overlaps that leave room (two
+/// sparse parts sharing an index but not their first) cannot be seen this way. `what`
+/// names the unit's members in the message (`gradients`, `minibatches`); of two parts
+/// that start alike, the later in `parts` is named first.
+pub fn check_disjoint(step: u64, batch_size: u64, what: &str, parts: &[PartExtent]) -> Result<()> {
+    let mut sorted: Vec<&PartExtent> = parts.iter().collect();
+    sorted.sort_by_key(|p| p.first); // stable: parts that start alike keep their order
+    if let Some(w) = sorted.windows(2).find(|w| w[0].first == w[1].first) {
+        bail!(
+            "{}: step {step}, batch size {batch_size}: its {what} start at sample {} as {}'s do: states merge only over disjoint parts (the same state twice?)",
+            w[1].file.display(),
+            w[1].first,
+            w[0].file.display()
+        );
+    }
+    let (Some(first), Some(last)) = (
+        parts.iter().map(|p| p.first).min(),
+        parts.iter().map(|p| p.last).max(),
+    ) else {
+        return Ok(());
+    };
+    let count: u64 = parts.iter().map(|p| p.count).sum();
     let span = last.saturating_sub(first).saturating_add(1);
     if count > span {
-        let names: Vec<String> = files().iter().map(|p| p.display().to_string()).collect();
+        let names: Vec<String> = parts.iter().map(|p| p.file.display().to_string()).collect();
         bail!(
             "{}: step {step}, batch size {batch_size}: the parts hold {count} gradients between samples {first} and {last}, more than the {span} indices there: they overlap (states merge only over disjoint parts)",
             names.join(", ")
