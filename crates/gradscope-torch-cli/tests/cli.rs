@@ -566,11 +566,17 @@ fn contradictory_options_are_usage_errors() {
             "g.parquet",
         ],
     ] {
-        let o = bin(args[0]).args(&args[1..]).output().unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains("cannot be used with"), "{args:?}: {err}");
+        refused(&args, 2, "cannot be used with");
     }
+}
+
+/// Runs the tool `args[0]` with the rest of `args` and requires exit code `code` and
+/// `needle` in its stderr.
+fn refused(args: &[&str], code: i32, needle: &str) {
+    let o = bin(args[0]).args(&args[1..]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: {err}");
 }
 
 #[test]
@@ -678,21 +684,22 @@ fn settings_of_an_option_not_given_are_refused() {
             "a.csv",
         ],
     ] {
-        let o = bin(args[0]).args(&args[1..]).output().unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(
-            err.contains("required arguments were not provided"),
-            "{args:?}: {err}"
-        );
+        refused(&args, 2, "required arguments were not provided");
     }
     // Two ends and no point between them cannot show a barrier.
-    let o = bin("interp-loss")
-        .args(["--checkpoint", "c.safetensors", "-k", "0", "-o", "a.csv"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("-k 0: at least one interior point"));
+    refused(
+        &[
+            "interp-loss",
+            "--checkpoint",
+            "c.safetensors",
+            "-k",
+            "0",
+            "-o",
+            "a.csv",
+        ],
+        1,
+        "-k 0: at least one interior point",
+    );
     // A bad sharpness setting is refused before the run directory exists (an empty
     // run/ckpt/ was left behind), and one product is no power iteration.
     let dir = tempfile::tempdir().unwrap();
