@@ -13,6 +13,7 @@ use clap::Parser;
 use gradscope_plot::{draw_png, Panel, Series};
 use gradscope_tool::args::png_path;
 use gradscope_tool::{errln, OutputSet};
+use gradscope_tool::{usage_bail, UsageError};
 use std::path::{Path, PathBuf};
 
 /// Draws a PNG line plot from CSV or Parquet result tables.
@@ -112,7 +113,7 @@ fn series_of(
     for f in &args.filters {
         let (col, value) = f
             .split_once('=')
-            .with_context(|| format!("--where {f}: expected COLUMN=VALUE"))?;
+            .ok_or_else(|| UsageError(format!("--where {f}: expected COLUMN=VALUE")))?;
         let text = table.text(col)?;
         for (k, t) in keep.iter_mut().zip(&text) {
             *k &= t.as_deref() == Some(value);
@@ -189,7 +190,7 @@ fn series_of(
 /// Runs the tool.
 pub fn run(args: Args) -> Result<()> {
     if !(1..=MAX_PIXELS).contains(&args.width) || !(1..=MAX_PIXELS).contains(&args.height) {
-        bail!(
+        usage_bail!(
             "--width {} --height {}: each must lie in 1..={MAX_PIXELS} pixels",
             args.width,
             args.height
@@ -197,7 +198,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     // A --dashed name that is no -y column would silently dash nothing.
     if let Some(d) = args.dashed.iter().find(|d| !args.y.contains(d)) {
-        bail!(
+        usage_bail!(
             "--dashed {d}: not one of the -y columns ({})",
             args.y.join(", ")
         );
@@ -205,9 +206,11 @@ pub fn run(args: Args) -> Result<()> {
     let mut hlines = Vec::new();
     for (i, h) in args.hline.iter().enumerate() {
         let (y, label) = h.split_once('=').unwrap_or((h.as_str(), ""));
-        let y: f64 = y
-            .parse()
-            .with_context(|| format!("--hline {h}: expected a number, optionally =LABEL"))?;
+        let y: f64 = y.parse().map_err(|e| {
+            UsageError(format!(
+                "--hline {h}: expected a number, optionally =LABEL: {e}"
+            ))
+        })?;
         hlines.push((y, label.to_string(), 7 - (i % 4)));
     }
     let mut series = Vec::new();

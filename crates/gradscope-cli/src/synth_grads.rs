@@ -22,7 +22,7 @@ use gradscope_stats::vmf::wood::{uniform_direction, WoodSampler};
 use gradscope_tool::args::Threads;
 use gradscope_tool::progress::progress;
 use gradscope_tool::report::{Column, Report};
-use gradscope_tool::tool_name;
+use gradscope_tool::{tool_name, usage_error};
 use rand_distr::{Distribution, StandardNormal, StudentT};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -182,7 +182,8 @@ struct Plan {
     opts: WriterOptions,
 }
 
-/// Every check of the arguments, and the output's layout and provenance.
+/// Every check of the arguments, and the output's layout and provenance. Its errors are
+/// all of the command line: usage errors.
 fn plan(args: &Args) -> Result<Plan> {
     let shapes = match &args.layout {
         Some(spec) => parse_layout(spec)?,
@@ -253,7 +254,7 @@ pub fn run(args: Args) -> Result<()> {
         noise,
         meta,
         opts,
-    } = plan(&args)?;
+    } = plan(&args).map_err(usage_error)?;
     args.threads.init();
     let mut writer = GradWriter::create(&args.output, &meta, &opts)?;
     let bar = progress(

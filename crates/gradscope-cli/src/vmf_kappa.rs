@@ -31,6 +31,7 @@ use gradscope_tool::args::{check_outputs, table_path, GradInput, Json, Threads};
 use gradscope_tool::progress::progress;
 use gradscope_tool::report::{Column, Report};
 use gradscope_tool::table_builder::TableBuilder;
+use gradscope_tool::usage_bail;
 use gradscope_tool::{errln, tool_name, OutputSet};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -156,7 +157,7 @@ enum Source {
 /// first: the same layout and options).
 fn plan(args: &Args) -> Result<Source> {
     if args.angle_bins == 0 || 4000 % args.angle_bins != 0 {
-        bail!(
+        usage_bail!(
             "--angle-bins {} must divide 4000 (e.g. 50, 100, 200, 400)",
             args.angle_bins
         );

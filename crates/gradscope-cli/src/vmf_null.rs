@@ -14,7 +14,7 @@
 //! in the study and in d = 1,920,000 (the largest network), which the study could not
 //! reach because it sampled the full vectors.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use gradscope_io::Provenance;
 use gradscope_plot::{draw_png, Panel, Series};
@@ -25,6 +25,7 @@ use gradscope_stats::vmf::wood::uniform_direction;
 use gradscope_stats::vmf::{banerjee, maximum_likelihood};
 use gradscope_tool::args::{png_path, table_file, Threads};
 use gradscope_tool::report::{Column, Report};
+use gradscope_tool::usage_bail;
 use gradscope_tool::{errln, tool_name, OutputSet};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -276,7 +277,7 @@ pub fn table1_report() -> Report<Table1Row> {
 /// Table 1's networks to compute, lower-case, checked against the table.
 fn table1_plan(a: &Table1Args) -> Result<Vec<String>> {
     if a.runs == 0 {
-        bail!("--runs must be at least 1");
+        usage_bail!("--runs must be at least 1");
     }
     let wanted: Vec<String> = if a.networks.is_empty() {
         match a.method {
@@ -288,7 +289,7 @@ fn table1_plan(a: &Table1Args) -> Result<Vec<String>> {
     };
     for w in &wanted {
         if !TABLE1.iter().any(|r| r.0.to_ascii_lowercase() == *w) {
-            bail!(
+            usage_bail!(
                 "--networks: unknown network `{w}` (Table 1 has {})",
                 TABLE1.iter().map(|r| r.0).collect::<Vec<_>>().join(", ")
             );
@@ -405,14 +406,14 @@ pub fn figure8_report() -> Report<Figure8Row> {
 /// The true kappas of Figure 8: 0 and 10^(k/2) for k = 0..=2 max_exp.
 fn figure8_plan(a: &Figure8Args) -> Result<Vec<f64>> {
     if a.runs == 0 || a.dims.is_empty() || a.samples.is_empty() {
-        bail!("--runs, --dims and --samples must be non-empty");
+        usage_bail!("--runs, --dims and --samples must be non-empty");
     }
     if let Some(d) = a.dims.iter().find(|&&d| d < 2) {
-        bail!("--dims: dimension {d} is below 2");
+        usage_bail!("--dims: dimension {d} is below 2");
     }
     // One unit vector is its own mean direction: r = 1 and kappa-hat infinite.
     if let Some(n) = a.samples.iter().find(|&&n| n < 2) {
-        bail!("--samples: {n} sample(s) is too few; kappa-hat needs at least 2");
+        usage_bail!("--samples: {n} sample(s) is too few; kappa-hat needs at least 2");
     }
     let mut kappas = vec![0.0];
     kappas.extend((0..=2 * a.max_exp).map(|k| 10f64.powf(k as f64 / 2.0)));

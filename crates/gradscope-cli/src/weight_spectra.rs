@@ -49,6 +49,7 @@ use gradscope_tool::args::{check_outputs, png_path, table_file, table_path, Json
 use gradscope_tool::report::{Column, Report};
 use gradscope_tool::table_builder::TableBuilder;
 use gradscope_tool::text_table::num;
+use gradscope_tool::usage_bail;
 use gradscope_tool::{errln, tool_name, OutputSet};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -318,7 +319,7 @@ fn plan(args: &Args) -> Result<Plan> {
     )?;
     args.threads.init();
     if args.alpha_max.is_nan() || args.alpha_max <= 1.0 {
-        bail!("--alpha-max {}: must exceed 1", args.alpha_max);
+        usage_bail!("--alpha-max {}: must exceed 1", args.alpha_max);
     }
     let file = SafetensorsFile::open(&args.input)?;
     let (layers, notes) = select_layers(&file, args.min_evals);

@@ -5,9 +5,11 @@
 mod common;
 
 use assert_cmd::Command;
-use common::assert_one_error_line;
+use common::{assert_one_error_line, assert_usage_error_line};
 
-fn synth_fails(args: &[&str], needles: &[&str]) {
+/// synth-grads refuses `args`: a usage error (exit 2) when the command line alone is
+/// wrong, an error of the run (exit 1) when only drawing the gradients shows it.
+fn synth_fails(usage: bool, args: &[&str], needles: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("g.parquet");
     let o = Command::cargo_bin("synth-grads")
@@ -18,7 +20,11 @@ fn synth_fails(args: &[&str], needles: &[&str]) {
         .timeout(std::time::Duration::from_secs(60))
         .output()
         .unwrap();
-    assert_one_error_line(&o, needles, &out);
+    if usage {
+        assert_usage_error_line(&o, needles, &out);
+    } else {
+        assert_one_error_line(&o, needles, &out);
+    }
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         0,
@@ -30,11 +36,13 @@ fn synth_fails(args: &[&str], needles: &[&str]) {
 fn synth_grads_refuses_what_it_cannot_draw_or_store() {
     // Wood's sampler never returned for kappa = 1e19 in d = 10.
     synth_fails(
+        true,
         &["--dim", "10", "-n", "5", "--kappa", "1e19"],
         &["--kappa", "too large for dimension 10"],
     );
     // Non-finite or negative norm parameters.
     synth_fails(
+        true,
         &[
             "--dim",
             "10",
@@ -48,6 +56,7 @@ fn synth_grads_refuses_what_it_cannot_draw_or_store() {
         &["lognormal:nan"],
     );
     synth_fails(
+        true,
         &[
             "--dim",
             "10",
@@ -62,19 +71,23 @@ fn synth_grads_refuses_what_it_cannot_draw_or_store() {
     );
     // Noise that overflows f32: refused when the gradient is made, not written.
     synth_fails(
+        false,
         &["--dim", "10", "-n", "5", "--noise", "gaussian:1e300"],
         &["non-finite"],
     );
     synth_fails(
+        true,
         &["--dim", "10", "-n", "5", "--noise", "gaussian:inf"],
         &["gaussian:inf"],
     );
     // A layout whose size overflows (it once wrapped to 0).
     synth_fails(
+        true,
         &["--layout", "a:4294967296x4294967296", "-n", "5"],
         &["a:4294967296x4294967296"],
     );
     synth_fails(
+        true,
         &["--layout", "a:65536x65536", "-n", "5"],
         &["a:65536x65536", "values"],
     );

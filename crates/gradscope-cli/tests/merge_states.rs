@@ -8,7 +8,7 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{assert_one_error_line, read_csv, Row};
+use common::{assert_one_error_line, assert_usage_error_line, read_csv, Row};
 use gradscope_io::grad_matrix::layout_from_shapes;
 use gradscope_io::{GradReader, GradWriter, Provenance, Sample, WriterOptions};
 use rand::{Rng, SeedableRng};
@@ -478,26 +478,32 @@ fn normtest_parts_by_coordinate_concatenate_to_one_run() {
         let pct = 100.0 * ps.iter().filter(|&&v| v > 0.05).count() as f64 / ps.len() as f64;
         assert_eq!(pct, common::f(&row, "gaussian_pct"), "{row:?}");
     }
-    // Bad parts: one line, no output.
+    // Bad parts: one line, no output; a usage error (exit 2) when the command line alone
+    // is wrong, an error of the input (exit 1) when the part does not fit the gradients.
     let out = dir.path().join("bad.csv");
-    for (flags, needle) in [
+    for (usage, flags, needle) in [
         (
+            true,
             vec!["--shard", "3/3"],
             "--shard 3/3: shard index 3 is outside 0..3",
         ),
         (
+            true,
             vec!["--shard", "1/0"],
             "--shard 1/0: the shard count must be at least 1",
         ),
         (
+            true,
             vec!["--coords", "5:5"],
             "--coords 5:5: START 5 must be below END 5",
         ),
         (
+            false,
             vec!["--coords", "0:5000"],
             "--coords 0:5000: END 5000 is beyond the dimension 1217",
         ),
         (
+            true,
             vec!["--coords", "0:100", "--mode", "dimension"],
             "applies to --mode iteration",
         ),
@@ -508,7 +514,11 @@ fn normtest_parts_by_coordinate_concatenate_to_one_run() {
             .args(&flags)
             .output()
             .unwrap();
-        assert_one_error_line(&o, &[needle], &out);
+        if usage {
+            assert_usage_error_line(&o, &[needle], &out);
+        } else {
+            assert_one_error_line(&o, &[needle], &out);
+        }
     }
 }
 
@@ -693,16 +703,24 @@ fn partial_gram_matrices_sum_to_the_single_run_spectrum() {
             "powerlaw-fit --gram-out",
         ],
     );
-    check(
-        &[
+    // Usage errors (exit 2): the command line alone is wrong.
+    let o = Command::cargo_bin("powerlaw-fit")
+        .unwrap()
+        .args([
             "-i",
             s(&m),
             "--spectrum",
             "covariance",
             "--coords",
             "0:5000",
-        ],
+        ])
+        .args(["--spectrum-output", s(&out)])
+        .output()
+        .unwrap();
+    assert_usage_error_line(
+        &o,
         &["--coords 0:5000: a block of coordinates gives a partial Gram matrix"],
+        &out,
     );
     let o = Command::cargo_bin("powerlaw-fit")
         .unwrap()
@@ -718,7 +736,7 @@ fn partial_gram_matrices_sum_to_the_single_run_spectrum() {
         ])
         .output()
         .unwrap();
-    assert_one_error_line(&o, &["--shard 2/2: shard index 2 is outside 0..2"], &out);
+    assert_usage_error_line(&o, &["--shard 2/2: shard index 2 is outside 0..2"], &out);
     let o = Command::cargo_bin("powerlaw-fit")
         .unwrap()
         .args([

@@ -3,7 +3,7 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{assert_one_error_line, f, read_csv, synth, Row};
+use common::{assert_one_error_line, assert_usage_error_line, f, read_csv, synth, Row};
 use gradscope_io::grad_matrix::layout_from_shapes;
 use gradscope_io::{GradReader, GradWriter, Provenance, Sample, WriterOptions};
 use gradscope_stats::normality::{dagostino_pearson, shapiro_wilk, tail_index, Moments};
@@ -377,8 +377,8 @@ fn constant_coordinates_are_reported_not_counted() {
 fn bad_inputs_give_one_line_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("s.csv");
-    let check = |input: &Path, extra: &[&str], needle: &str| {
-        let o = Command::cargo_bin("normtest")
+    let run = |input: &Path, extra: &[&str]| {
+        Command::cargo_bin("normtest")
             .unwrap()
             .arg("-i")
             .arg(input)
@@ -386,8 +386,10 @@ fn bad_inputs_give_one_line_and_no_output() {
             .arg(&out)
             .args(extra)
             .output()
-            .unwrap();
-        assert_one_error_line(&o, &[needle], &out);
+            .unwrap()
+    };
+    let check = |input: &Path, extra: &[&str], needle: &str| {
+        assert_one_error_line(&run(input, extra), &[needle], &out);
     };
     let g = dir.path().join("g.parquet");
     synth(&["--dim", "10", "-n", "2", "--noise", "gaussian:1"], &g);
@@ -418,8 +420,12 @@ fn bad_inputs_give_one_line_and_no_output() {
         &[],
         "absent.parquet: cannot open",
     );
-    check(&g, &["--alpha", "1.5"], "--alpha");
-    // Usage errors exit 2.
+    // Usage errors exit 2: a value out of its range, as an option clap cannot parse.
+    assert_usage_error_line(
+        &run(&g, &["--alpha", "1.5"]),
+        &["--alpha 1.5 must lie strictly between 0 and 1"],
+        &out,
+    );
     Command::cargo_bin("normtest")
         .unwrap()
         .args(["--test", "ks"])

@@ -38,7 +38,7 @@ fn ignored_or_misread_options() {
             "-o",
             out,
         ],
-        1,
+        2,
         "--max-samples applies to --mode iteration",
     );
     // --mean-scale shapes --noise only; --norm shapes vMF norms only.
@@ -82,7 +82,7 @@ fn ignored_or_misread_options() {
             "-o",
             png.to_str().unwrap(),
         ],
-        1,
+        2,
         "--dashed nope: not one of the -y columns (kappa)",
     );
     // A header without rows said "no rows match " with nothing after it.

@@ -5,7 +5,7 @@
 mod common;
 
 use assert_cmd::Command;
-use common::{assert_one_error_line, f, read_csv};
+use common::{assert_one_error_line, assert_usage_error_line, f, read_csv};
 use gradscope_io::{GradReader, Sample};
 use gradscope_stats::spectrum::{spectrum_of_rows, MatrixKind};
 use std::path::Path;
@@ -391,16 +391,25 @@ fn a_stream_on_stdin_and_several_steps() {
     assert_eq!(v["fits"][0]["n_tail"], 59);
 }
 
-fn fails_with(args: &[&str], input: &Path, out: &Path, message: &[&str]) {
-    let o = powerlaw_fit()
+fn fit_output(args: &[&str], input: &Path, out: &Path) -> std::process::Output {
+    powerlaw_fit()
         .arg("-i")
         .arg(input)
         .args(args)
         .arg("-o")
         .arg(out)
         .output()
-        .unwrap();
-    assert_one_error_line(&o, message, out);
+        .unwrap()
+}
+
+/// An error of the input: exit 1.
+fn fails_with(args: &[&str], input: &Path, out: &Path, message: &[&str]) {
+    assert_one_error_line(&fit_output(args, input, out), message, out);
+}
+
+/// A command line wrong in itself: exit 2.
+fn usage_fails_with(args: &[&str], input: &Path, out: &Path, message: &[&str]) {
+    assert_usage_error_line(&fit_output(args, input, out), message, out);
 }
 
 #[test]
@@ -440,7 +449,7 @@ fn a_scan_with_no_valid_candidate_says_so() {
     assert_eq!(bounded, free);
     assert!((free - 5.0).abs() < 0.3, "alpha {free}");
     for bad in ["1", "0.5", "nan"] {
-        fails_with(
+        usage_fails_with(
             &["--column", "x", "--alpha-max", bad],
             &data,
             &dir.path().join("c.csv"),
@@ -481,7 +490,7 @@ fn errors_are_one_line_and_write_nothing() {
         &["only 1 point(s) at or above xmin = 4.5"],
     );
     // A bad rule and a file that is not a table.
-    fails_with(
+    usage_fails_with(
         &["--column", "x", "--xmin", "best"],
         &ok,
         &out,

@@ -279,7 +279,7 @@ fn plot_never_replaces_a_good_png_with_a_bad_one() {
             .args(bad)
             .output()
             .unwrap();
-        assert_eq!(o.status.code(), Some(1), "{bad:?}");
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
         assert_eq!(
             std::fs::read(&png).unwrap(),
             good,

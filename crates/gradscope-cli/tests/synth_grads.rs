@@ -65,8 +65,10 @@ fn rejects_bad_arguments_cleanly() {
             .arg(&g)
             .output()
             .unwrap();
-        assert_eq!(o.status.code(), Some(1));
+        // The command line alone is wrong: a usage error, one line.
+        assert_eq!(o.status.code(), Some(2));
         let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(e.lines().count(), 1, "{args:?}: {e}");
         assert!(
             e.starts_with("error: ") && e.contains(needle),
             "{args:?}: {e}"

@@ -96,5 +96,5 @@ fn figure8_draws_beside_its_table_and_needs_two_samples() {
     std::fs::remove_file(&out).unwrap();
     // One sample is its own mean direction (kappa-hat infinite): refused, nothing written.
     let o = run("20,1");
-    common::assert_one_error_line(&o, &["--samples: 1 sample(s) is too few"], &out);
+    common::assert_usage_error_line(&o, &["--samples: 1 sample(s) is too few"], &out);
 }

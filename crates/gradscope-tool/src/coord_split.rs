@@ -3,8 +3,9 @@
 //! coordinate (`normtest`) or sums over coordinates (the Gram matrix of `powerlaw-fit
 //! --spectrum`), so that the parts can run in separate processes and be combined.
 //!
-//! Both are parsed in the tool's `run` (not by clap), so that a bad value is the one-line
-//! error of bad input (exit 1) naming the flag, like `dump-grads --shard`'s.
+//! Both are parsed in the tool's `run` (not by clap), so that a bad value is one line
+//! naming the flag, a usage error (exit 2) like `dump-grads --shard`'s; a part that does
+//! not fit the gradients read ([`CoordSplit::range`]) is an error of the input (exit 1).
 
 use anyhow::{bail, Context, Result};
 use std::ops::Range;
@@ -21,6 +22,10 @@ pub enum CoordSplit {
 impl CoordSplit {
     /// Parses `--coords START:END` (`flag` names the flag in messages).
     pub fn parse_range(flag: &str, s: &str) -> Result<Self> {
+        Self::range_from(flag, s).map_err(crate::usage_error)
+    }
+
+    fn range_from(flag: &str, s: &str) -> Result<Self> {
         let (a, b) = s
             .split_once(':')
             .with_context(|| format!("{flag} {s}: expected START:END, e.g. 0:1000"))?;
@@ -38,6 +43,10 @@ impl CoordSplit {
 
     /// Parses `--shard I/N` (0 <= I < N).
     pub fn parse_shard(s: &str) -> Result<Self> {
+        Self::shard_from(s).map_err(crate::usage_error)
+    }
+
+    fn shard_from(s: &str) -> Result<Self> {
         let (i, n) = s
             .split_once('/')
             .with_context(|| format!("--shard {s}: expected I/N, e.g. 0/4"))?;

@@ -2,13 +2,17 @@
 //!
 //! Exit codes: 0 on success (and when a downstream reader closes the pipe early, as
 //! `head` does: a broken pipe is not an error for a Unix filter), 1 on any failure with one
-//! line `error: <what failed>: <why>` on stderr, 2 on usage errors (clap's own, and
-//! [`UsageError`] for combinations clap cannot express).
+//! line `error: <what failed>: <why>` on stderr, 2 on usage errors: clap's own, and
+//! [`UsageError`] for whatever else the command line alone shows to be wrong (a value out
+//! of its range, a malformed list or range, options that contradict each other). A value
+//! that is wrong only for the data (a batch larger than the dataset, a layer the file
+//! lacks) is found by reading the input and exits 1 like any other bad input.
 
 use crate::console;
 use std::process::ExitCode;
 
-/// A combination of arguments that cannot be honoured: exit code 2, like clap's errors.
+/// A command line that cannot be honoured (a value out of its range, options that
+/// contradict each other): exit code 2, like clap's errors.
 #[derive(Debug)]
 pub struct UsageError(pub String);
 
@@ -24,6 +28,16 @@ impl std::error::Error for UsageError {}
 #[macro_export]
 macro_rules! usage_bail {
     ($($arg:tt)*) => { return Err($crate::exit::UsageError(format!($($arg)*)).into()) };
+}
+
+/// Marks an error found in the command line alone (the parse of a flag's value, a range
+/// check) as a usage error, exit code 2, keeping its one line.
+pub fn usage_error(e: anyhow::Error) -> anyhow::Error {
+    if e.chain().any(|c| c.is::<UsageError>()) {
+        e
+    } else {
+        UsageError(one_line(&e)).into()
+    }
 }
 
 /// Runs a tool's `run` with its parsed arguments and maps the result to an exit code.
@@ -132,6 +146,26 @@ mod tests {
         let e = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
             .context("cannot write to stdout");
         assert!(is_broken_pipe(&e));
+    }
+
+    #[test]
+    fn usage_errors_exit_2_with_their_one_line() {
+        let parse = "x".parse::<u32>().map_err(anyhow::Error::new);
+        let e = parse.context("--shard x/2: shard index \"x\" is not a whole number");
+        let e = usage_error(e.unwrap_err());
+        assert_eq!(
+            e.to_string(),
+            "--shard x/2: shard index \"x\" is not a whole number: invalid digit found in string"
+        );
+        assert_eq!(code_of(Err(e)), ExitCode::from(2));
+        // Marking twice, or a context around a usage error, keeps exit 2.
+        let e = usage_error(usage_error(anyhow::anyhow!("--alpha 0")));
+        assert_eq!(e.to_string(), "--alpha 0");
+        assert_eq!(code_of(Err(e.context("k.csv"))), ExitCode::from(2));
+        assert_eq!(
+            code_of(Err(anyhow::anyhow!("g.parquet: no samples"))),
+            ExitCode::from(1)
+        );
     }
 
     #[test]

@@ -27,5 +27,5 @@ pub mod table_builder;
 pub mod text_table;
 pub mod threads;
 
-pub use exit::{main_with, tool_name, UsageError};
+pub use exit::{main_with, tool_name, usage_error, UsageError};
 pub use outputs::OutputSet;

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 pub struct DataArgs {
     /// Dataset: mnist, fashion-mnist, cifar10, cifar100, synthetic (1x28x28, 10 classes,
     /// 512 + 128 images) or synthetic-cifar (3x32x32).
-    #[arg(long, default_value = "mnist")]
+    #[arg(long, default_value = "mnist", value_parser = dataset_name)]
     pub dataset: String,
 
     /// Directory holding the dataset files (looked up before data/raw, where `make data`
@@ -94,4 +94,20 @@ impl DataArgs {
         }
         s
     }
+}
+
+/// The value parser of `--dataset`: an unknown name is a usage error (exit 2) naming the
+/// known ones.
+fn dataset_name(s: &str) -> Result<String, String> {
+    DatasetName::parse(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// The value parser of `--model`: an unknown name is a usage error (exit 2) naming the
+/// known ones.
+pub fn model_name(s: &str) -> Result<String, String> {
+    gradscope_torch::models::lookup(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
 }

@@ -33,7 +33,7 @@ use gradscope_tool::console::out_json;
 use gradscope_tool::progress::progress;
 use gradscope_tool::report::{Column, Report, Value};
 use gradscope_tool::text_table::num;
-use gradscope_tool::{errln, tool_name, usage_bail};
+use gradscope_tool::{errln, tool_name, usage_bail, usage_error};
 use gradscope_torch::device::{device_name, init_torch, parse_device};
 use gradscope_torch::models::{Model, MODELS};
 use gradscope_torch::sharpness::SharpnessTracker;
@@ -64,7 +64,7 @@ pub enum Opt {
 #[command(name = "train", version, long_about = None, allow_negative_numbers = true)]
 pub struct Args {
     /// Model name (--list-models shows them).
-    #[arg(long, required_unless_present_any = ["list_models", "resume_from"])]
+    #[arg(long, required_unless_present_any = ["list_models", "resume_from"], value_parser = crate::common::model_name)]
     pub model: Option<String>,
 
     #[command(flatten)]
@@ -613,9 +613,11 @@ impl Args {
 }
 
 fn train(args: Args) -> Result<()> {
-    let out = args.output.clone().context("--output is required")?;
+    let Some(out) = args.output.clone() else {
+        usage_bail!("--output is required");
+    };
     if args.batch_size == 0 {
-        bail!("--batch-size must be at least 1");
+        usage_bail!("--batch-size must be at least 1");
     }
     // A negative --lr climbed the loss until it overflowed; none of these is a training.
     let checks = [
@@ -665,11 +667,28 @@ fn train(args: Args) -> Result<()> {
             args.epochs
         );
     }
+    // The trackers' settings (their constructors check them again, for other callers).
+    if args.sharpness.sharpness_every.is_some() {
+        let sh = &args.sharpness;
+        if sh.sharpness_samples == 0 {
+            usage_bail!("--sharpness-samples 0: the sharpness needs at least one example");
+        }
+        if !(sh.sharpness_tol.is_finite() && sh.sharpness_tol > 0.0) {
+            usage_bail!("--sharpness-tol {}: must be positive", sh.sharpness_tol);
+        }
+        if sh.sharpness_max_iter == 0 {
+            // One product is no iteration: it recorded |H v| of a random v as "sharpness".
+            usage_bail!("--sharpness-max-iter 0: the power iteration needs at least one step");
+        }
+    }
+    if args.subset_loss.loss_every.is_some() && args.subset_loss.loss_samples == 0 {
+        usage_bail!("--loss-samples 0: the subset loss needs at least one example");
+    }
     let device = parse_device(&args.device.name)?;
     let window = args
         .checkpoint_steps
         .as_deref()
-        .map(parse_window)
+        .map(|s| parse_window(s).map_err(usage_error))
         .transpose()?;
     let resume = match (&args.resume_from, args.fresh) {
         (Some(p), _) => Some(p.clone()),
@@ -695,7 +714,7 @@ fn train(args: Args) -> Result<()> {
         ),
         (Some(m), _) => m.clone(),
         (None, Some(p)) => p.model.clone(),
-        (None, None) => bail!("--model is required"),
+        (None, None) => usage_bail!("--model is required"),
     };
     if let Some(p) = prior {
         if p.data != args.data.describe() || p.seed != args.seed || p.batch_size != args.batch_size

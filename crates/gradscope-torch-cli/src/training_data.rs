@@ -5,6 +5,7 @@
 use crate::common::DataArgs;
 use anyhow::{bail, Result};
 use clap::ValueEnum;
+use gradscope_tool::usage_bail;
 use gradscope_torch::inputs;
 use gradscope_torch::losses::{self, Loss};
 use gradscope_torch::models::InputSpec;
@@ -93,7 +94,7 @@ impl TrainingData {
             }
         } else {
             if loss == Loss::NextToken {
-                bail!("--loss next-token needs a --torchscript language model: the built-in models are image classifiers");
+                usage_bail!("--loss next-token needs a --torchscript language model: the built-in models are image classifiers");
             }
             if xs.len() != 4 || !losses::is_float(inp.x.kind()) {
                 bail!(

@@ -44,14 +44,17 @@ fn describe_prints_the_layout_and_total() {
 
 #[test]
 fn bad_input_is_one_error_line() {
+    // An unknown model is a wrong command line: clap's usage error (exit 2) names the
+    // known ones.
     let a = bin("train")
         .args(["--model", "nope", "--describe"])
         .assert()
         .failure()
-        .code(1);
+        .code(2);
     let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
     assert!(
-        err.starts_with("error: ") && err.contains("known models") && err.lines().count() == 1,
+        err.starts_with("error: invalid value 'nope' for '--model <MODEL>': unknown model")
+            && err.contains("known models: fnn, fnn-bn"),
         "{err}"
     );
     let dir = tempfile::tempdir().unwrap();
@@ -697,7 +700,7 @@ fn settings_of_an_option_not_given_are_refused() {
             "-o",
             "a.csv",
         ],
-        1,
+        2,
         "-k 0: at least one interior point",
     );
     // A bad sharpness setting is refused before the run directory exists (an empty
@@ -726,7 +729,7 @@ fn settings_of_an_option_not_given_are_refused() {
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert_eq!(o.status.code(), Some(2), "{err}");
         assert!(err.contains(want), "{err}");
         assert!(!run.exists(), "{flag} {value} left {}", run.display());
     }

@@ -147,7 +147,7 @@ fn density_by_stochastic_lanczos_quadrature() {
     );
     // Seeded: the same tables again.
     assert_eq!(density("b").0, d);
-    // Bad settings: one error line, exit 1 (usage errors: exit 2).
+    // Bad settings: one error line, exit 2 (a usage error), and no output.
     let o = bin("hessian-align")
         .arg("--checkpoint")
         .arg(&ckpt)
@@ -157,7 +157,12 @@ fn density_by_stochastic_lanczos_quadrature() {
         .arg(dir.path().join("x-density.csv"))
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("error: --slq-probes 0") && err.lines().count() == 1,
+        "{err}"
+    );
     assert!(!dir.path().join("x-density.csv").exists() && !dir.path().join("x.csv").exists());
     bin("hessian-align")
         .arg("--checkpoint")
@@ -167,7 +172,8 @@ fn density_by_stochastic_lanczos_quadrature() {
         .arg("--density")
         .arg(dir.path().join("x-density.csv"))
         .assert()
-        .code(1);
+        .code(2)
+        .stderr(predicates::str::starts_with("error: --grid 3:1:10"));
 }
 
 /// The fields of one CSV line (quoted fields may hold commas).
@@ -285,20 +291,25 @@ fn curvature_per_block() {
     let dens_flags = |x: &str| -> Vec<String> {
         vec!["--density".into(), dir.path().join(x).display().to_string()]
     };
-    for (flags, message) in [
+    // exit 1 where only the model shows the block wrong, 2 where the command line alone is
+    for (code, flags, message) in [
         (
+            1,
             vec!["--blocks", "fc9", "-k", "1"],
             "error: --blocks fc9: matches no parameter tensor (the model's layers: fc1, bn1, fc2, bn2, fc3)",
         ),
         (
+            2,
             vec!["--blocks", "layer", "--slq-probes", "0"],
             "error: --slq-probes 0: the density needs at least 1 probe",
         ),
         (
+            2,
             vec!["--blocks", "fc1", "--slq-steps", "0"],
             "error: --slq-steps 0: the density needs at least 1 Lanczos step per probe",
         ),
         (
+            2,
             vec!["--blocks", "fc1,", "-k", "1"],
             "error: --blocks fc1,: expected `layer`, `tensor` or comma-separated parameter-name prefixes, with no empty one",
         ),
@@ -315,7 +326,7 @@ fn curvature_per_block() {
             .arg(dir.path().join("x.csv"))
             .output()
             .unwrap();
-        assert_eq!(o.status.code(), Some(1), "{flags:?}");
+        assert_eq!(o.status.code(), Some(code), "{flags:?}");
         assert_eq!(String::from_utf8_lossy(&o.stderr).trim_end(), message);
         for f in ["x.csv", "x-blocks.csv", "x-density.csv"] {
             assert!(!dir.path().join(f).exists(), "{flags:?}: {f}");
@@ -328,7 +339,7 @@ fn curvature_per_block() {
         .arg(dir.path().join("x.csv"))
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr).trim_end(),
         "error: --blocks: nothing to measure per block: ask for -k, --trace-probes or --density"

@@ -302,9 +302,9 @@ fn builtin_model_on_inputs_equals_the_dataset() {
     }
 }
 
-/// Runs dump-grads with `args`, expects exit 1, one `error:` line containing `want`, and
-/// no output file.
-fn fails_with(args: &[&std::ffi::OsStr], want: &str) {
+/// Runs dump-grads with `args`, expects exit `code`, one `error:` line containing `want`,
+/// and no output file.
+fn fails_with(args: &[&std::ffi::OsStr], code: i32, want: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("g.parquet");
     let a = bin("dump-grads")
@@ -313,7 +313,7 @@ fn fails_with(args: &[&std::ffi::OsStr], want: &str) {
         .arg(&out)
         .assert()
         .failure()
-        .code(1);
+        .code(code);
     let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
     assert!(
         err.starts_with("error: ") && err.lines().count() == 1 && err.contains(want),
@@ -381,10 +381,13 @@ torch.save(torch.nn.Linear(4, 3).state_dict(), sys.argv[1] + '/state_dict.pt')\n
             "2".into(),
         ]
     };
-    let check = |args: Vec<std::ffi::OsString>, want: &str| {
+    // exit 1: the data or the module is wrong; exit 2 (`usage`): the command line alone
+    let run = |args: Vec<std::ffi::OsString>, code: i32, want: &str| {
         let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-        fails_with(&refs, want);
+        fails_with(&refs, code, want);
     };
+    let check = |args: Vec<std::ffi::OsString>, want: &str| run(args, 1, want);
+    let usage = |args: Vec<std::ffi::OsString>, want: &str| run(args, 2, want);
     // data problems, found before the model is asked anything
     let fnn = |inputs: &Path| -> Vec<std::ffi::OsString> {
         vec![
@@ -409,7 +412,7 @@ torch.save(torch.nn.Linear(4, 3).state_dict(), sys.argv[1] + '/state_dict.pt')\n
     // token ids are not images for a built-in model
     check(fnn(&p("ok.safetensors")), "the built-in models take images");
     // no samples: every reader would refuse the matrix
-    check(
+    usage(
         [
             "--model",
             "fnn",
@@ -597,7 +600,7 @@ fn shards_together_are_the_unsharded_run() {
             .arg(&out)
             .assert()
             .failure()
-            .code(1)
+            .code(2)
             .stderr(predicate::str::starts_with("error: --shard"));
         assert!(!out.exists());
     }

@@ -120,7 +120,7 @@ fn bad_sharpness_settings_are_errors() {
         .args(["--sharpness-samples", "0", "-o"])
         .arg(dir.path().join("b"))
         .assert()
-        .code(1);
+        .code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--sharpness-samples 0"), "{err}");

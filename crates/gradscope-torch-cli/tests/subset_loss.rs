@@ -109,7 +109,7 @@ fn bad_loss_settings_are_errors() {
         .args(["--loss-every", "1", "--loss-samples", "0", "-o"])
         .arg(dir.path().join("b"))
         .assert()
-        .code(1);
+        .code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--loss-samples 0"), "{err}");

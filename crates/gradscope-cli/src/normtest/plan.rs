@@ -2,11 +2,12 @@
 
 use super::input::{open_input, open_reader, Input};
 use super::{Args, Mode, TestChoice};
-use anyhow::{anyhow, bail, Result};
+use anyhow::Result;
 use gradscope_io::GradReader;
 use gradscope_stats::normality::{TestSelection, SHAPIRO_WILK_MIN_N, SKEW_TEST_MIN_N};
 use gradscope_tool::args::check_outputs;
 use gradscope_tool::coord_split::CoordSplit;
+use gradscope_tool::{usage_bail, UsageError};
 
 /// The run's options, checked.
 pub struct Plan {
@@ -61,10 +62,10 @@ impl Plan {
 /// of the first pass.
 pub fn plan(args: &Args) -> Result<(Plan, GradReader)> {
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
-        bail!("--alpha {} must lie strictly between 0 and 1", args.alpha);
+        usage_bail!("--alpha {} must lie strictly between 0 and 1", args.alpha);
     }
     if !(args.block_mb.is_finite() && args.block_mb > 0.0) {
-        bail!(
+        usage_bail!(
             "--block-mb {} must be a positive number of MiB",
             args.block_mb
         );
@@ -74,7 +75,9 @@ pub fn plan(args: &Args) -> Result<(Plan, GradReader)> {
         (Some(c), _) if c.contains(':') => (None, Some(CoordSplit::parse_range("--coords", c)?)),
         (Some(c), _) => {
             let k: usize = c.trim().parse().map_err(|_| {
-                anyhow!("--coords {c}: expected a number of coordinates K or a range START:END")
+                UsageError(format!(
+                    "--coords {c}: expected a number of coordinates K or a range START:END"
+                ))
             })?;
             (Some(k), None)
         }
@@ -82,11 +85,11 @@ pub fn plan(args: &Args) -> Result<(Plan, GradReader)> {
         (None, None) => (None, None),
     };
     if subset_k == Some(0) {
-        bail!("--coords 0 tests nothing: give a positive number of coordinates per tensor");
+        usage_bail!("--coords 0 tests nothing: give a positive number of coordinates per tensor");
     }
     if let Some(sp) = split {
         if args.mode == Mode::Dimension {
-            bail!(
+            usage_bail!(
                 "{}: a split by coordinate applies to --mode iteration (dimension-wise tests draw from every coordinate of a gradient)",
                 sp.describe()
             );
@@ -94,7 +97,7 @@ pub fn plan(args: &Args) -> Result<(Plan, GradReader)> {
     }
     if args.mode == Mode::Dimension && args.max_samples.is_some() {
         // Dimension mode draws its own subset: --iter-samples.
-        bail!("--max-samples applies to --mode iteration; --mode dimension draws --iter-samples gradients per step");
+        usage_bail!("--max-samples applies to --mode iteration; --mode dimension draws --iter-samples gradients per step");
     }
     check_outputs(
         args.json.enabled,
@@ -111,20 +114,22 @@ pub fn plan(args: &Args) -> Result<(Plan, GradReader)> {
     };
     let dimension = args.mode == Mode::Dimension;
     if dimension && args.dim_coords < min_n {
-        bail!(
+        usage_bail!(
             "--dim-coords {} is too few: the selected tests need at least {min_n} values",
             args.dim_coords
         );
     }
     if dimension && args.iter_samples < min_n {
-        bail!(
+        usage_bail!(
             "--iter-samples {} is too few: the selected tests need at least {min_n} values",
             args.iter_samples
         );
     }
     if let Some(m) = args.max_samples {
         if m < min_n {
-            bail!("--max-samples {m} is too few: the selected tests need at least {min_n} samples");
+            usage_bail!(
+                "--max-samples {m} is too few: the selected tests need at least {min_n} samples"
+            );
         }
     }
 

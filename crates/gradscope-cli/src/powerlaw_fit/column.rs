@@ -3,14 +3,15 @@
 
 use super::data_sets::DataSet;
 use crate::read_column::read_column;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use gradscope_tool::errln;
+use gradscope_tool::usage_bail;
 use std::path::PathBuf;
 
 /// The column `name` of the one table of `inputs`, as the data set (name, `values`).
 pub fn read(inputs: &[PathBuf], name: &str) -> Result<DataSet> {
     let [input] = inputs else {
-        bail!(
+        usage_bail!(
             "--input: --column reads one table, not {} inputs",
             inputs.len()
         );

@@ -42,7 +42,7 @@ use gradscope_io::Provenance;
 use gradscope_stats::powerlaw::{ScanOptions, XminRule};
 use gradscope_stats::spectrum::Spectrum;
 use gradscope_tool::args::{png_path, table_path, Json, Threads};
-use gradscope_tool::OutputSet;
+use gradscope_tool::{usage_error, OutputSet};
 use plan::{FitPlan, Plan};
 use std::path::PathBuf;
 
@@ -260,7 +260,7 @@ pub fn parse_xmin(s: &str, alpha_max: f64) -> Result<XminRule> {
 /// Runs the tool: plan (every check, before any work), measure (the input read and
 /// fitted; writes nothing), emit (the tables, the figure, the summary, `--json`).
 pub fn run(args: Args) -> Result<()> {
-    match plan::plan(&args)? {
+    match plan::plan(&args).map_err(usage_error)? {
         Plan::Views { top_k } => {
             let measured = views::measure(&args, top_k)?;
             views::emit(&args, &measured)

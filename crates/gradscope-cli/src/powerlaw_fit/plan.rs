@@ -40,7 +40,8 @@ fn derived_compare_path(out: &Path) -> Option<PathBuf> {
     Some(out.with_file_name(name))
 }
 
-/// Checks the arguments and output formats and sets the thread count.
+/// Checks the arguments and output formats and sets the thread count. Nothing here reads
+/// an input: its errors are of the command line, usage errors (exit 2).
 pub fn plan(args: &Args) -> Result<Plan> {
     // Usage checks and output formats first, before any work.
     if args.column.is_some()
@@ -136,6 +137,8 @@ pub fn plan(args: &Args) -> Result<Plan> {
         }
         return Ok(Plan::Views { top_k: k });
     }
+    // --alpha-max bounds the default scan too: checked here, before any input is read.
+    parse_xmin("scan", args.alpha_max)?;
     let explicit_rule = match (&args.xmin, args.top_k) {
         (Some(s), _) => Some(parse_xmin(s, args.alpha_max)?),
         (None, Some(k)) => Some(parse_xmin(&format!("top-k:{k}"), args.alpha_max)?),

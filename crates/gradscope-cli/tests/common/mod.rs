@@ -49,8 +49,18 @@ pub fn f(row: &Row, k: &str) -> f64 {
 /// The bad-input contract: exit code 1, exactly one stderr line, starting with
 /// `error: ` and containing every needle, and nothing written at `out`.
 pub fn assert_one_error_line(o: &Output, needles: &[&str], out: &Path) {
+    assert_error_line(o, 1, needles, out);
+}
+
+/// The same contract for a command line wrong in itself (a value out of range, a
+/// malformed list): exit code 2, as clap's own errors.
+pub fn assert_usage_error_line(o: &Output, needles: &[&str], out: &Path) {
+    assert_error_line(o, 2, needles, out);
+}
+
+fn assert_error_line(o: &Output, code: i32, needles: &[&str], out: &Path) {
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(o.status.code(), Some(code), "{err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
     assert!(err.starts_with("error: "), "{err}");
     for n in needles {

@@ -39,13 +39,13 @@ pub mod report;
 use crate::common::DataArgs;
 use crate::shard::Shard;
 use crate::training_data::{LossArg, ModelRecipe, TrainingData};
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Parser, ValueEnum};
 use full_batch::full_batch_grad;
 use gradscope_io::{GradWriter, Provenance, WriterOptions};
 use gradscope_tool::args::{Device as DeviceArg, TorchThreads};
 use gradscope_tool::progress::progress;
-use gradscope_tool::{errln, tool_name};
+use gradscope_tool::{errln, tool_name, usage_bail};
 use gradscope_torch::device::{device_name, init_torch, parse_device};
 use gradscope_torch::{checkpoint, grads, Model};
 use minibatch::{Computed, MinibatchJob, Point};
@@ -68,7 +68,7 @@ pub enum Sampling {
 #[command(name = "dump-grads", version, long_about = None, allow_negative_numbers = true)]
 pub struct Args {
     /// Model name (see `train --list-models`).
-    #[arg(long, required_unless_present_any = ["checkpoint", "torchscript"])]
+    #[arg(long, required_unless_present_any = ["checkpoint", "torchscript"], value_parser = crate::common::model_name)]
     pub model: Option<String>,
 
     /// A TorchScript module of your own (saved with torch.jit.save) instead of --model:
@@ -243,14 +243,17 @@ fn plan(args: &mut Args) -> Result<(Plan, GradWriter)> {
     init_torch(libtorch_threads, init_seed);
     let model_name = match &args.torchscript {
         Some(p) => format!("torchscript:{}", p.display()),
-        None => args.model.clone().context("--model is required")?,
+        None => match args.model.clone() {
+            Some(m) => m,
+            None => usage_bail!("--model or --torchscript is required"),
+        },
     };
     if args.batch_size.contains(&0) {
-        bail!("--batch-size must be at least 1");
+        usage_bail!("--batch-size must be at least 1");
     }
     if args.samples == 0 {
         // Every reader refuses a matrix without samples; say so before any work.
-        bail!("--samples must be at least 1");
+        usage_bail!("--samples must be at least 1");
     }
     let shard = match &args.shard {
         Some(s) => Shard::parse(s)?,

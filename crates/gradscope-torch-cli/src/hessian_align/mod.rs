@@ -54,7 +54,7 @@ use gradscope_tool::args::{
     check_outputs, png_path, table_file, table_path, Device as DeviceArg, Json, TorchThreads,
 };
 use gradscope_tool::text_table::num;
-use gradscope_tool::{errln, tool_name, OutputSet};
+use gradscope_tool::{errln, tool_name, usage_bail, usage_error, OutputSet, UsageError};
 use gradscope_torch::device::{device_name, parse_device};
 use gradscope_torch::hessian::LossHessian;
 use gradscope_torch::hessian_blocks::{Block, BlockSpec};
@@ -244,11 +244,14 @@ fn parse_sizes(list: &[String], n: usize, flag: &str) -> Result<Vec<usize>> {
             let b = if s.trim() == "full" {
                 n
             } else {
-                s.trim()
-                    .parse::<usize>()
-                    .with_context(|| format!("{flag} {s}: expected a number or `full`"))?
+                s.trim().parse::<usize>().map_err(|e| {
+                    UsageError(format!("{flag} {s}: expected a number or `full`: {e}"))
+                })?
             };
-            if b == 0 || b > n {
+            if b == 0 {
+                usage_bail!("{flag} {s}: a batch size must be at least 1");
+            }
+            if b > n {
                 bail!("{flag} {s}: a batch size must be between 1 and the {n} training examples");
             }
             Ok(b)
@@ -306,32 +309,40 @@ fn plan(args: &Args) -> Result<Plan> {
         ],
     )?;
     if args.chunk == 0 || args.minibatches == 0 {
-        bail!("--chunk and --minibatches must be at least 1");
+        usage_bail!("--chunk and --minibatches must be at least 1");
     }
     if args.tol.is_nan() || args.tol <= 0.0 {
-        bail!("--tol must be positive");
+        usage_bail!("--tol must be positive");
     }
     let density_grid = match &args.density {
         Some(_) => {
             if args.slq_probes == 0 {
-                bail!("--slq-probes 0: the density needs at least 1 probe");
+                usage_bail!("--slq-probes 0: the density needs at least 1 probe");
             }
             if args.slq_steps == 0 {
-                bail!("--slq-steps 0: the density needs at least 1 Lanczos step per probe");
+                usage_bail!("--slq-steps 0: the density needs at least 1 Lanczos step per probe");
             }
             if !(args.sigma.is_finite() && args.sigma >= 0.0) {
-                bail!("--sigma {}: must be 0 (automatic) or positive", args.sigma);
+                usage_bail!("--sigma {}: must be 0 (automatic) or positive", args.sigma);
             }
             args.grid
                 .as_deref()
                 .map(curvature::parse_grid)
-                .transpose()?
+                .transpose()
+                .map_err(usage_error)?
         }
         None => None,
     };
-    let block_spec = args.blocks.as_deref().map(BlockSpec::parse).transpose()?;
+    let block_spec = args
+        .blocks
+        .as_deref()
+        .map(BlockSpec::parse)
+        .transpose()
+        .map_err(usage_error)?;
     if block_spec.is_some() && args.top_k == 0 && args.trace_probes == 0 && args.density.is_none() {
-        bail!("--blocks: nothing to measure per block: ask for -k, --trace-probes or --density");
+        usage_bail!(
+            "--blocks: nothing to measure per block: ask for -k, --trace-probes or --density"
+        );
     }
     let device = parse_device(&args.device.name)?;
     let run = CheckpointRun::open(

@@ -60,7 +60,7 @@ use gradscope_stats::barrier;
 use gradscope_tool::args::{
     check_outputs, png_path, table_path, Device as DeviceArg, Json, TorchThreads,
 };
-use gradscope_tool::{errln, tool_name, OutputSet};
+use gradscope_tool::{errln, tool_name, usage_bail, usage_error, OutputSet};
 use gradscope_torch::device::{device_name, parse_device};
 use gradscope_torch::point::EvalSet;
 use gradscope_torch::trainer::Replay;
@@ -209,20 +209,20 @@ fn plan(args: &Args) -> Result<Plan> {
         ],
     )?;
     if args.eval_batch == 0 {
-        bail!("--eval-batch must be at least 1");
+        usage_bail!("--eval-batch must be at least 1");
     }
     if args.points == 0 {
         // With the two ends only, no loss lies between them: no barrier could be seen.
-        bail!("-k 0: at least one interior point is needed to see a barrier");
+        usage_bail!("-k 0: at least one interior point is needed to see a barrier");
     }
     if args.plot.is_some() && args.plot_steps == 0 {
-        bail!("--plot-steps 0: the figure needs at least one update");
+        usage_bail!("--plot-steps 0: the figure needs at least one update");
     }
     if args.barrier_tol.is_nan() || args.barrier_tol < 0.0 {
-        bail!("--barrier-tol must be >= 0");
+        usage_bail!("--barrier-tol must be >= 0");
     }
     let device = parse_device(&args.device.name)?;
-    let epochs = parse_epochs(&args.epochs)?;
+    let epochs = parse_epochs(&args.epochs).map_err(usage_error)?;
     let run = CheckpointRun::open(
         &args.checkpoint,
         args.data_dir.as_deref(),
@@ -237,7 +237,7 @@ fn plan(args: &Args) -> Result<Plan> {
     let window: BTreeSet<u64> = if epochs.is_empty() {
         let n = args.steps.unwrap_or(per_epoch);
         if n == 0 {
-            bail!("--steps must be at least 1");
+            usage_bail!("--steps must be at least 1");
         }
         (start..start + n).collect()
     } else {
