@@ -92,12 +92,13 @@ pub(crate) struct CsvTable<R> {
 
 impl<R: Read + Seek> CsvTable<R> {
     /// Infers the schema of the CSV in `reader` (`path` names it in messages) and
-    /// rewinds it.
+    /// rewinds it. Inference reads every row, so a row of another length anywhere in the
+    /// file fails here, named by its line.
     pub(crate) fn infer(mut reader: R, path: &Path) -> Result<Self> {
         let format = Format::default().with_header(true);
         let (schema, _) = format
             .infer_schema(&mut reader, None)
-            .with_context(|| format!("{}: cannot read the CSV header", path.display()))?;
+            .with_context(|| format!("{}: cannot read the CSV table", path.display()))?;
         reader.rewind()?;
         Ok(Self {
             reader,

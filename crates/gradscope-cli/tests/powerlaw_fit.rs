@@ -496,6 +496,21 @@ fn errors_are_one_line_and_write_nothing() {
         &out,
         &["--xmin best"],
     );
+    // A row of another length than the header, past the first rows: named by its line
+    // (it was reported as an unreadable header).
+    let ragged = dir.path().join("ragged.csv");
+    std::fs::write(&ragged, "x,y\n1,2\n3,4\n5\n6,7\n").unwrap();
+    fails_with(
+        &["--column", "x"],
+        &ragged,
+        &out,
+        &[
+            "ragged.csv: cannot read the CSV table",
+            "Expected 2",
+            "found 1",
+            "line 4",
+        ],
+    );
     let txt = dir.path().join("d.txt");
     std::fs::write(&txt, "1\n2\n").unwrap();
     fails_with(&["--column", "x"], &txt, &out, &[".parquet or .csv"]);

@@ -48,6 +48,10 @@ use tch::{Device, Kind};
 
 pub use gradscope_torch::trainer::EpochRow;
 
+/// The momentum coefficient of `--optimizer momentum` when none is given (the studies'
+/// 0.9; checkpoints of the other optimisers record it too, unused).
+const DEFAULT_MOMENTUM: f64 = 0.9;
+
 /// The optimiser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Opt {
@@ -94,9 +98,10 @@ pub struct Args {
     #[arg(long, default_value_t = 0.01)]
     pub lr: f64,
 
-    /// Momentum coefficient for --optimizer momentum.
-    #[arg(long, default_value_t = 0.9)]
-    pub momentum: f64,
+    /// Momentum coefficient of --optimizer momentum, from 0 to below 1 [default: 0.9]
+    /// (refused with the other optimisers, which would ignore it).
+    #[arg(long)]
+    pub momentum: Option<f64>,
 
     /// L2 weight decay added to the gradient (PyTorch's weight_decay).
     #[arg(long, default_value_t = 0.0)]
@@ -601,7 +606,7 @@ impl Args {
                 Opt::Adam => OptimizerName::Adam,
             },
             lr: self.lr,
-            momentum: self.momentum,
+            momentum: self.momentum.unwrap_or(DEFAULT_MOMENTUM),
             weight_decay: self.weight_decay,
             lr_decay_at: self.lr_decay_at.clone(),
             lr_decay: self.lr_decay,
@@ -624,8 +629,8 @@ fn train(args: Args) -> Result<()> {
         ("--lr", args.lr, args.lr > 0.0, "positive"),
         (
             "--momentum",
-            args.momentum,
-            (0.0..1.0).contains(&args.momentum),
+            args.momentum.unwrap_or(DEFAULT_MOMENTUM),
+            args.momentum.is_none_or(|m| (0.0..1.0).contains(&m)),
             "from 0 to below 1",
         ),
         (
@@ -646,6 +651,12 @@ fn train(args: Args) -> Result<()> {
         if !(value.is_finite() && ok) {
             usage_bail!("{flag} {value}: must be finite and {what}");
         }
+    }
+    if args.momentum.is_some() && args.optimizer != Opt::Momentum {
+        let name = format!("{:?}", args.optimizer).to_lowercase();
+        usage_bail!(
+            "--momentum applies to --optimizer momentum; --optimizer {name} would ignore it"
+        );
     }
     if args.epochs == 0 && !checkpoint_epochs(&args).contains(&0) {
         usage_bail!("--epochs 0 trains nothing (with --checkpoint-epochs 0 it writes the initial parameters only)");

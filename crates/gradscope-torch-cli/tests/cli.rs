@@ -594,6 +594,12 @@ fn hyperparameters_out_of_range_are_usage_errors() {
             "1",
             "--momentum 1: must be finite and from 0 to below 1",
         ),
+        // Plain SGD (the default optimiser) ignored any --momentum it was given.
+        (
+            "--momentum",
+            "0.5",
+            "--momentum applies to --optimizer momentum; --optimizer sgd would ignore it",
+        ),
         (
             "--weight-decay",
             "-1",
