@@ -186,9 +186,9 @@ pub struct Args {
 
     /// With --spectrum: memory for gradients held at once, in MiB. Matrices larger than
     /// this are re-read from the file once per block of coordinates (the Gram route
-    /// then holds n x n f64 plus one n x b f64 block).
-    #[arg(long, value_name = "MIB", default_value_t = 1024)]
-    pub block_mb: usize,
+    /// then holds n x n f64 plus one n x b f64 block). Fractions are allowed.
+    #[arg(long, value_name = "MIB", default_value_t = 1024.0)]
+    pub block_mb: f64,
 
     /// With --spectrum and --gram-out: only the coordinates START..END of the flattened
     /// gradient (0-based, END excluded).

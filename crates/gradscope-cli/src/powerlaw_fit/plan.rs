@@ -60,8 +60,11 @@ pub fn plan(args: &Args) -> Result<Plan> {
     if !(args.significance > 0.0 && args.significance < 1.0) {
         bail!("--significance {} must lie in (0, 1)", args.significance);
     }
-    if args.block_mb == 0 {
-        bail!("--block-mb must be at least 1");
+    if !(args.block_mb.is_finite() && args.block_mb > 0.0) {
+        bail!(
+            "--block-mb {} must be a positive number of MiB",
+            args.block_mb
+        );
     }
     let split = match (&args.coords, &args.shard) {
         (Some(c), _) => Some(CoordSplit::parse_range("--coords", c)?),

@@ -30,7 +30,8 @@ pub fn from_matrix(
     kind: MatrixKind,
     prov: &mut Provenance,
 ) -> Result<FromMatrix> {
-    let block_bytes = args.block_mb << 20;
+    // A float-to-integer cast saturates: --block-mb 1e30 means "everything in memory".
+    let block_bytes = (args.block_mb * 1048576.0) as usize;
     let m = GradMatrix::open(&args.input, args.step, block_bytes)?;
     if let Some(path) = &args.gram_out {
         let block = match split {
