@@ -198,12 +198,18 @@ fn bad_inputs_give_one_line_and_no_output() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown output format"));
-    // Usage errors exit 2.
-    Command::cargo_bin("vmf-kappa")
+    // Usage errors exit 2, the argument parser's on one line too (clap prints usage and
+    // a hint on 5 lines).
+    let o = Command::cargo_bin("vmf-kappa")
         .unwrap()
-        .arg("--no-such-flag")
-        .assert()
-        .code(2);
+        .args(["--ouput", "k.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "error: unexpected argument '--ouput' found; tip: a similar argument exists: '--output' (see --help)\n"
+    );
 }
 
 #[test]

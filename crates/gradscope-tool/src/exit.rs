@@ -40,6 +40,55 @@ pub fn usage_error(e: anyhow::Error) -> anyhow::Error {
     }
 }
 
+/// Parses the command line as clap's `Parser::parse` does, `--help` and `--version`
+/// included, except that an error is one line, like every other error of the tools:
+/// clap's message with its continuation lines joined (the missing arguments, a tip) and
+/// without the usage block, then exit code 2.
+pub fn parse<A: clap::Parser>() -> A {
+    match A::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+                _ => {
+                    console::err(&format!("{}\n", clap_one_line(&e.render().to_string())));
+                    std::process::exit(2)
+                }
+            }
+        }
+    }
+}
+
+/// clap's rendered error on one line: continuation lines joined to the first (after a
+/// colon by a space, a `tip:` by "; ", list items by ", "), the usage block and the
+/// pointer to `--help` replaced by "(see --help)".
+fn clap_one_line(rendered: &str) -> String {
+    let mut line = String::new();
+    for part in rendered.lines().map(str::trim) {
+        if part.starts_with("Usage:") || part.starts_with("For more information") {
+            break;
+        }
+        if part.is_empty() {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(if line.ends_with(':') {
+                " "
+            } else if part.starts_with("tip:") {
+                "; "
+            } else {
+                ", "
+            });
+        }
+        line.push_str(part);
+    }
+    line.push_str(" (see --help)");
+    line
+}
+
 /// Runs a tool's `run` with its parsed arguments and maps the result to an exit code.
 pub fn main_with<A>(args: A, run: fn(A) -> anyhow::Result<()>) -> ExitCode {
     code_of(run(args))
@@ -146,6 +195,21 @@ mod tests {
         let e = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
             .context("cannot write to stdout");
         assert!(is_broken_pipe(&e));
+    }
+
+    #[test]
+    fn clap_errors_become_one_line() {
+        // clap 4's renderings of a missing argument and an unknown one.
+        let missing = "error: the following required arguments were not provided:\n  --output <OUTPUT>\n  --model <MODEL>\n\nUsage: train --output <OUTPUT> --model <MODEL>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            clap_one_line(missing),
+            "error: the following required arguments were not provided: --output <OUTPUT>, --model <MODEL> (see --help)"
+        );
+        let unknown = "error: unexpected argument '--ouput' found\n\n  tip: a similar argument exists: '--output'\n\nUsage: train --output <OUTPUT>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            clap_one_line(unknown),
+            "error: unexpected argument '--ouput' found; tip: a similar argument exists: '--output' (see --help)"
+        );
     }
 
     #[test]

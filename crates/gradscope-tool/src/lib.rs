@@ -1,7 +1,8 @@
 //! The skeleton every gradscope tool shares, so that a tool's own module holds only its
 //! arguments, its plan, its measurement and the description of its result rows.
 //!
-//! - [`exit`]: a binary's `main` (run, map the result to an exit code, one error line);
+//! - [`exit`]: a binary's `main` (parse the arguments, run, map the result to an exit code;
+//!   every error one line, clap's included);
 //! - [`console`]: the one writer for stdout and stderr: a closed pipe is a quiet exit 0,
 //!   any other write error the one-line error and exit 1, never a panic;
 //! - [`args`]: argument groups shared by the tools (`--threads`, `--json`, `--device`) and
@@ -27,5 +28,5 @@ pub mod table_builder;
 pub mod text_table;
 pub mod threads;
 
-pub use exit::{main_with, tool_name, usage_error, UsageError};
+pub use exit::{main_with, parse, tool_name, usage_error, UsageError};
 pub use outputs::OutputSet;

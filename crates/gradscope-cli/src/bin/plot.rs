@@ -1,9 +1,8 @@
 //! `plot`: see `gradscope_cli::plot` for what it draws.
 
-use clap::Parser;
 use gradscope_cli::plot;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    gradscope_tool::main_with(plot::Args::parse(), plot::run)
+    gradscope_tool::main_with(gradscope_tool::parse::<plot::Args>(), plot::run)
 }

@@ -1,11 +1,10 @@
 //! `dump-grads`: see `gradscope_torch_cli::dump_grads` for what it writes and how.
 
-use clap::Parser;
 use gradscope_torch_cli::dump_grads;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = dump_grads::Args::parse();
+    let args = gradscope_tool::parse::<dump_grads::Args>();
     if args.single_threaded_libtorch() {
         gradscope_torch::device::apply_malloc_settings();
     } else {
