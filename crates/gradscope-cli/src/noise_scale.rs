@@ -63,7 +63,7 @@ pub struct Args {
     /// Also write the sufficient statistics of every step and batch size to this
     /// .parquet file (a state), for `--merge`: the states of disjoint parts of a gradient
     /// matrix merged give the table of one pass over all of it.
-    #[arg(long, value_name = "FILE", value_parser = state_path)]
+    #[arg(long, value_name = "FILE", value_parser = gradscope_tool::args::parquet_path)]
     pub state_out: Option<PathBuf>,
 
     /// Merge these state files (written by `--state-out` over disjoint parts of one
@@ -78,15 +78,6 @@ pub struct Args {
 
     #[command(flatten)]
     pub json: Json,
-}
-
-/// The value parser of `--state-out`: a .parquet file.
-fn state_path(s: &str) -> Result<PathBuf, String> {
-    let p = PathBuf::from(s);
-    if p.extension().and_then(|e| e.to_str()) != Some("parquet") {
-        return Err("a state is a .parquet file".into());
-    }
-    Ok(p)
 }
 
 /// `--estimator`.

@@ -196,6 +196,22 @@ pub fn run(args: Args) -> Result<()> {
             args.height
         );
     }
+    if args.x.trim().is_empty() || args.y.iter().any(|y| y.trim().is_empty()) {
+        usage_bail!("-x and -y name columns: an empty name (as in `-y a,`) names none");
+    }
+    if let Some(f) = args
+        .filters
+        .iter()
+        .find(|f| f.split_once('=').is_none_or(|(c, _)| c.trim().is_empty()))
+    {
+        usage_bail!("--where {f}: expected COLUMN=VALUE");
+    }
+    let inputs: Vec<PathBuf> = args.inputs.iter().map(|s| input_label(s).0).collect();
+    gradscope_tool::args::check_outputs(
+        false,
+        inputs.iter().map(PathBuf::as_path),
+        [Some(args.output.as_path())],
+    )?;
     // A --dashed name that is no -y column would silently dash nothing.
     if let Some(d) = args.dashed.iter().find(|d| !args.y.contains(d)) {
         usage_bail!(
@@ -211,6 +227,9 @@ pub fn run(args: Args) -> Result<()> {
                 "--hline {h}: expected a number, optionally =LABEL: {e}"
             ))
         })?;
+        if !y.is_finite() {
+            usage_bail!("--hline {h}: a line is drawn at a finite value");
+        }
         hlines.push((y, label.to_string(), 7 - (i % 4)));
     }
     let mut series = Vec::new();

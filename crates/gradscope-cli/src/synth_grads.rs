@@ -32,7 +32,7 @@ use std::path::PathBuf;
 #[command(name = "synth-grads", version, long_about = None, allow_negative_numbers = true)]
 pub struct Args {
     /// Output: a Parquet file, or `-` for an Arrow IPC stream on stdout.
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = gradscope_tool::args::matrix_path)]
     pub output: PathBuf,
 
     /// Dimension of each gradient (one tensor named `w`). Ignored with --layout.
@@ -43,12 +43,13 @@ pub struct Args {
     #[arg(long)]
     pub layout: Option<String>,
 
-    /// Gradients per step.
-    #[arg(short = 'n', long, default_value_t = 1000)]
+    /// Gradients per step (at least 1: every reader refuses a matrix without samples).
+    #[arg(short = 'n', long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub samples: u32,
 
     /// Steps (parameter points); step numbers 0, 1, ... each with its own mean direction.
-    #[arg(long, default_value_t = 1)]
+    /// At least 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub steps: u64,
 
     /// vMF concentration of the directions (0: uniform). Conflicts with --noise.
@@ -76,9 +77,9 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Close Parquet row groups after this many MiB.
-    #[arg(long, default_value_t = 64)]
-    pub row_group_mb: usize,
+    /// Close Parquet row groups after this many MiB (1 to 4096).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub row_group_mb: u64,
 
     /// Compress the Parquet file with zstd.
     #[arg(long)]
@@ -102,7 +103,8 @@ enum Noise {
 }
 
 fn parse_layout(spec: &str) -> Result<Vec<(String, Vec<usize>)>> {
-    spec.split(',')
+    let shapes: Vec<(String, Vec<usize>)> = spec
+        .split(',')
         .map(|part| {
             let (name, shape) = part.split_once(':').with_context(|| {
                 format!("--layout: `{part}` is not NAME:SHAPE (e.g. fc1:800x784)")
@@ -125,7 +127,13 @@ fn parse_layout(spec: &str) -> Result<Vec<(String, Vec<usize>)>> {
             }
             Ok((name.to_string(), dims))
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    for (i, (name, _)) in shapes.iter().enumerate() {
+        if shapes[..i].iter().any(|(other, _)| other == name) {
+            bail!("--layout: tensor `{name}` is named twice");
+        }
+    }
+    Ok(shapes)
 }
 
 /// The most values one tensor may have: a gradient's `values` list is indexed by 32-bit
@@ -212,6 +220,9 @@ fn plan(args: &Args) -> Result<Plan> {
     }
     let norm = parse_norm(&args.norm)?;
     let noise = args.noise.as_deref().map(parse_noise).transpose()?;
+    if gradscope_io::is_stdio(&args.output) && (args.zstd || args.row_group_mb != 64) {
+        bail!("--zstd and --row-group-mb shape a Parquet file; the stream on stdout (-o -) has neither");
+    }
     if noise.is_some() && args.kappa != 0.0 {
         bail!("--noise and --kappa describe different generators; give one");
     }
@@ -233,7 +244,7 @@ fn plan(args: &Args) -> Result<Plan> {
             .insert("mean_scale".into(), args.mean_scale.into());
     }
     let opts = WriterOptions {
-        row_group_bytes: args.row_group_mb.max(1) << 20,
+        row_group_bytes: (args.row_group_mb as usize) << 20,
         zstd: args.zstd,
     };
     Ok(Plan {

@@ -59,12 +59,12 @@ pub struct Args {
     pub angles_hist: Option<PathBuf>,
 
     /// Bins of the angle histogram over 90 +- 10 null standard deviations (a divisor of 4000).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, requires = "angles_hist")]
     pub angle_bins: usize,
 
     /// Replicates of the exact null simulation behind kappa_null_mean and kappa_null_sd
-    /// (0 skips it).
-    #[arg(long, default_value_t = 200)]
+    /// (0 skips it; at most 1,000,000).
+    #[arg(long, default_value_t = 200, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
     pub null_reps: usize,
 
     /// Seed of the random direction for the angles and of the null simulation.
@@ -74,7 +74,7 @@ pub struct Args {
     /// Also write the sufficient statistics of every step, batch size and scope to this
     /// .parquet file (a state), for `--merge`: the table of the states of disjoint parts
     /// of a gradient matrix merged equals the table of one pass over all of it.
-    #[arg(long, value_name = "FILE", value_parser = state_path)]
+    #[arg(long, value_name = "FILE", value_parser = gradscope_tool::args::parquet_path)]
     pub state_out: Option<PathBuf>,
 
     /// Merge these state files (written by `--state-out` over disjoint parts of one
@@ -121,19 +121,6 @@ fn block_len(dim: usize) -> usize {
 /// One part of a group in a merge: its first and last sample, its gradient count, the
 /// file and the row group.
 type Contribution = (u64, u64, u64, usize, usize);
-
-/// The value parser of `--state-out`: a .parquet file.
-fn state_path(s: &str) -> Result<PathBuf, String> {
-    let p = PathBuf::from(s);
-    let ext = p
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase());
-    if !matches!(ext.as_deref(), Some("parquet") | Some("pq")) {
-        return Err(format!("{s}: a state is written as a .parquet file"));
-    }
-    Ok(p)
-}
 
 /// Runs the tool: plan (every check, before any work), measure (one pass over the
 /// gradients, or a merge of states), emit.

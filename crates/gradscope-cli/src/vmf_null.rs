@@ -75,12 +75,12 @@ pub struct Table1Args {
     #[arg(long, value_delimiter = ',')]
     pub networks: Vec<String>,
 
-    /// Runs per cell, as in the study.
-    #[arg(long, default_value_t = 5)]
+    /// Runs per cell, as in the study (1 to 1,000,000).
+    #[arg(long, default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
     pub runs: usize,
 
-    /// Runs for the expectation column (walk method; 0 skips it).
-    #[arg(long, default_value_t = 2000)]
+    /// Runs for the expectation column (walk method; 0 skips it; at most 10,000,000).
+    #[arg(long, default_value_t = 2000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=10_000_000))]
     pub expected_runs: usize,
 
     /// Random seed.
@@ -98,12 +98,12 @@ pub struct Figure8Args {
     #[arg(long, value_name = "FILE.png", value_parser = png_path)]
     pub plot: Option<PathBuf>,
 
-    /// Dimensions, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "10000,1920000")]
+    /// Dimensions, comma-separated (each 2 to 100,000,000).
+    #[arg(long, value_delimiter = ',', default_value = "10000,1920000", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=100_000_000))]
     pub dims: Vec<usize>,
 
-    /// Sample sizes, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1000,2000,3000")]
+    /// Sample sizes, comma-separated (each 2 to 10,000,000).
+    #[arg(long, value_delimiter = ',', default_value = "1000,2000,3000", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=10_000_000))]
     pub samples: Vec<usize>,
 
     /// True kappas: 0 and 10^(k/2) for k = 0..=2*MAX_EXP (at most 12: far past the
@@ -112,8 +112,8 @@ pub struct Figure8Args {
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=12))]
     pub max_exp: u32,
 
-    /// Runs per point.
-    #[arg(long, default_value_t = 5)]
+    /// Runs per point (1 to 1,000,000).
+    #[arg(long, default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
     pub runs: usize,
 
     /// Random seed.

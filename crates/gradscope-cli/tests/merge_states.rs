@@ -722,6 +722,8 @@ fn partial_gram_matrices_sum_to_the_single_run_spectrum() {
         &["--coords 0:5000: a block of coordinates gives a partial Gram matrix"],
         &out,
     );
+    // A partial Gram matrix is Parquet, named .parquet.
+    let gram = p("bad.parquet");
     let o = Command::cargo_bin("powerlaw-fit")
         .unwrap()
         .args([
@@ -732,11 +734,11 @@ fn partial_gram_matrices_sum_to_the_single_run_spectrum() {
             "--shard",
             "2/2",
             "--gram-out",
-            s(&out),
+            s(&gram),
         ])
         .output()
         .unwrap();
-    assert_usage_error_line(&o, &["--shard 2/2: shard index 2 is outside 0..2"], &out);
+    assert_usage_error_line(&o, &["--shard 2/2: shard index 2 is outside 0..2"], &gram);
     let o = Command::cargo_bin("powerlaw-fit")
         .unwrap()
         .args([
@@ -747,14 +749,14 @@ fn partial_gram_matrices_sum_to_the_single_run_spectrum() {
             "--coords",
             "0:5000",
             "--gram-out",
-            s(&out),
+            s(&gram),
         ])
         .output()
         .unwrap();
     assert_one_error_line(
         &o,
         &["--coords 0:5000: END 5000 is beyond the dimension 1217"],
-        &out,
+        &gram,
     );
 }
 

@@ -166,23 +166,30 @@ impl std::fmt::Debug for GradWriter {
     }
 }
 
+/// Refuses an output name that promises another format than a gradient matrix file's
+/// (always Parquet): `.arrow`, `.ipc`, `.feather`, `.csv`, `.json`. Tools call it while
+/// parsing their arguments, so that the name is a usage error before any work.
+pub fn check_matrix_path(path: &Path) -> std::result::Result<(), String> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some(ext @ ("arrow" | "arrows" | "ipc" | "feather" | "csv" | "json")) => Err(format!(
+            "{}: a gradient matrix file is Parquet (name it .parquet); for an Arrow IPC stream write to stdout with `-o -` (`-o - > file.{ext}` keeps it)",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl GradWriter {
     /// Starts a gradient matrix at `path` (`-`: Arrow IPC stream on stdout) whose samples
     /// follow `meta.layout`.
     pub fn create(path: &Path, meta: &Provenance, options: &WriterOptions) -> Result<Self> {
         check_layout(&meta.layout).context("cannot write a gradient matrix")?;
-        // A file is always Parquet: a name that promises another format is refused.
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        if let Some(ext @ ("arrow" | "arrows" | "ipc" | "feather" | "csv" | "json")) =
-            ext.as_deref()
-        {
-            bail!(
-                "{}: a gradient matrix file is Parquet (name it .parquet); for an Arrow IPC stream write to stdout with `-o -` (`-o - > file.{ext}` keeps it)",
-                path.display()
-            );
+        if let Err(e) = check_matrix_path(path) {
+            bail!(e);
         }
         let dim = meta.dim();
         if dim > i32::MAX as usize {

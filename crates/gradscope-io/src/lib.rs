@@ -39,7 +39,7 @@ pub mod values_page_decoder;
 
 pub use grad_matrix::{TensorLayout, GRAD_COLUMNS};
 pub use grad_reader::{GradReader, PartReader, Sample};
-pub use grad_writer::{GradWriter, WriterOptions};
+pub use grad_writer::{check_matrix_path, GradWriter, WriterOptions};
 pub use provenance::Provenance;
 pub use result_table::{write_table, TableFormat};
 

@@ -110,6 +110,31 @@ pub fn table_file(s: &str) -> Result<PathBuf, String> {
     table_path(s)
 }
 
+/// The value parser of a gradient matrix output: a Parquet file or `-` (an Arrow IPC
+/// stream on stdout); a name promising another format is a usage error.
+pub fn matrix_path(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    gradscope_io::check_matrix_path(&p)?;
+    Ok(p)
+}
+
+/// The value parser of a file that is always Parquet (a state, a partial Gram matrix):
+/// its name must end in `.parquet` (or `.pq`), so that it cannot pose as a table of
+/// another format.
+pub fn parquet_path(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    let ext = p
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    if !matches!(ext.as_deref(), Some("parquet") | Some("pq")) {
+        return Err(format!(
+            "{s}: this file is written as Parquet: name it .parquet"
+        ));
+    }
+    Ok(p)
+}
+
 /// The value parser of a PNG path.
 pub fn png_path(s: &str) -> Result<PathBuf, String> {
     let p = PathBuf::from(s);

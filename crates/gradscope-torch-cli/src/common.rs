@@ -32,7 +32,7 @@ pub struct DataArgs {
 
     /// Symmetric label noise: probability that a training label is replaced by another
     /// class chosen uniformly (0 to 1).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
     pub label_noise: f64,
 
     /// Replace every training label by a uniformly random class.
@@ -110,4 +110,13 @@ pub fn model_name(s: &str) -> Result<String, String> {
     gradscope_torch::models::lookup(s)
         .map(|_| s.to_string())
         .map_err(|e| e.to_string())
+}
+
+/// The value parser of a probability: a number from 0 to 1.
+fn probability(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        Ok(p) => Err(format!("{p} is not a probability (0 to 1)")),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -113,7 +113,7 @@ pub struct Args {
     pub lr_decay_at: Vec<f64>,
 
     /// Factor of each learning-rate step.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, requires = "lr_decay_at")]
     pub lr_decay: f64,
 
     /// Minibatch size (the last minibatch of an epoch may be smaller).
@@ -140,8 +140,9 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     pub checkpoint_epochs: Vec<usize>,
 
-    /// Checkpoint at this many log-spaced epochs between 1 and --epochs, and at 0.
-    #[arg(long, default_value_t = 0)]
+    /// Checkpoint at this many log-spaced epochs between 1 and --epochs, and at 0 (at
+    /// most 10,000).
+    #[arg(long, default_value_t = 0, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=10_000))]
     pub checkpoint_log: usize,
 
     /// Checkpoint after every step of the epochs A to B (inclusive, 1-based), as `A..B`.
@@ -188,7 +189,12 @@ pub struct SubsetLossArgs {
 
     /// Training examples in that subset (drawn by --seed; all of them when at least the
     /// training set's size).
-    #[arg(long, value_name = "N", default_value_t = 2000)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 2000,
+        requires = "loss_every"
+    )]
     pub loss_samples: usize,
 
     /// Stop at the first --loss-every measurement whose subset loss is at most L (nats per
@@ -228,6 +234,9 @@ pub struct SharpnessArgs {
 
 /// Runs the tool.
 pub fn run(args: Args) -> Result<()> {
+    if args.json && !args.list_models && !args.describe {
+        usage_bail!("--json prints --describe or --list-models; a training run's results are in its directory");
+    }
     if args.list_models {
         if args.json {
             let v: Vec<_> = MODELS
@@ -247,7 +256,15 @@ pub fn run(args: Args) -> Result<()> {
     if args.describe {
         return describe(&args);
     }
-    train(args)
+    // A run that fails before its first checkpoint (the loss diverged at step 1) leaves
+    // no empty run directory behind; one that fails later keeps what it wrote.
+    let fresh = args.output.as_ref().filter(|o| !o.exists()).cloned();
+    let result = train(args);
+    if let (Err(_), Some(out)) = (&result, fresh) {
+        let _ = std::fs::remove_dir(out.join("ckpt"));
+        let _ = std::fs::remove_dir(&out);
+    }
+    result
 }
 
 /// `--describe`'s rows: one per parameter tensor of the model (name, shape, values, and
@@ -652,6 +669,20 @@ fn train(args: Args) -> Result<()> {
             usage_bail!("{flag} {value}: must be finite and {what}");
         }
     }
+    if let Some(e) = args
+        .lr_decay_at
+        .iter()
+        .find(|e| !(e.is_finite() && **e > 0.0))
+    {
+        usage_bail!("--lr-decay-at {e}: an epoch, or a fraction of --epochs, must be positive");
+    }
+    if let Some(l) = args
+        .subset_loss
+        .target_loss
+        .filter(|l| !(l.is_finite() && *l >= 0.0))
+    {
+        usage_bail!("--target-loss {l}: a loss is finite and at least 0");
+    }
     if args.momentum.is_some() && args.optimizer != Opt::Momentum {
         let name = format!("{:?}", args.optimizer).to_lowercase();
         usage_bail!(
@@ -743,6 +774,13 @@ fn train(args: Args) -> Result<()> {
     let model = Model::new(&model_name, &spec, device)?;
     let config = args.config();
     let n = data.train.len();
+    if args.batch_size > n {
+        bail!(
+            "--batch-size {} exceeds the {n} training examples of {}",
+            args.batch_size,
+            args.data.describe()
+        );
+    }
     let mut trainer = Trainer::new(model, config.clone(), args.seed, args.batch_size, n, device);
     let mut state = RunState {
         model: model_name.clone(),

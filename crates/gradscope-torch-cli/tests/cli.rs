@@ -580,6 +580,7 @@ fn refused(args: &[&str], code: i32, needle: &str) {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
     assert!(err.contains(needle), "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
 }
 
 #[test]
@@ -623,6 +624,8 @@ fn hyperparameters_out_of_range_are_usage_errors() {
                 "--dataset",
                 "synthetic",
                 "--epochs",
+                "1",
+                "--lr-decay-at",
                 "1",
                 "-o",
                 "never-written",
@@ -739,4 +742,228 @@ fn settings_of_an_option_not_given_are_refused() {
         assert!(err.contains(want), "{err}");
         assert!(!run.exists(), "{flag} {value} left {}", run.display());
     }
+}
+
+/// A second audit's findings for the libtorch tools: an output that replaced the
+/// checkpoint it was computed from (exit 0), counts whose allocation overflowed (a panic)
+/// or whose run never ended, settings that were accepted and ignored, and a batch larger
+/// than the data. Each is now one line: exit 2 for the command line, 1 for the data.
+#[test]
+fn command_lines_that_destroyed_panicked_or_were_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    bin("train")
+        .args([
+            "--model",
+            "fnn",
+            "--dataset",
+            "synthetic",
+            "--epochs",
+            "1",
+            "-o",
+        ])
+        .arg(&run)
+        .assert()
+        .success();
+    let ck = run.join("ckpt/last.safetensors");
+    let before = std::fs::read(&ck).unwrap();
+    let c = ck.to_str().unwrap();
+    let dotted = format!("{}/../ckpt/last.safetensors", run.join("ckpt").display());
+    let out = dir.path().join("x.csv");
+    let o = out.to_str().unwrap();
+    let pq = dir.path().join("x.parquet").display().to_string();
+    let huge = "18446744073709551615";
+    fn train<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+        let mut v = vec![
+            "train",
+            "--model",
+            "fnn",
+            "--dataset",
+            "synthetic",
+            "--epochs",
+            "1",
+        ];
+        v.extend_from_slice(extra);
+        v
+    }
+    let new_run = dir.path().join("new");
+    let n = new_run.to_str().unwrap();
+    for (args, code, needle) in [
+        (
+            vec![
+                "dump-grads",
+                "--checkpoint",
+                c,
+                "-b",
+                "8",
+                "-n",
+                "2",
+                "-o",
+                c,
+            ],
+            2,
+            "is the input",
+        ),
+        (
+            vec![
+                "dump-grads",
+                "--checkpoint",
+                c,
+                "-b",
+                "8",
+                "-n",
+                "2",
+                "-o",
+                &dotted,
+            ],
+            2,
+            "is the input",
+        ),
+        (
+            vec![
+                "dump-grads",
+                "--checkpoint",
+                c,
+                "-n",
+                "2",
+                "--zstd",
+                "-o",
+                "-",
+            ],
+            2,
+            "is not compressed",
+        ),
+        (
+            vec![
+                "dump-grads",
+                "--checkpoint",
+                c,
+                "--full-batch",
+                "--chunk",
+                "0",
+                "-o",
+                &pq,
+            ],
+            2,
+            "--chunk 0",
+        ),
+        (
+            vec!["interp-loss", "--checkpoint", c, "-k", huge, "-o", o],
+            2,
+            "is not in 0..=100000",
+        ),
+        (
+            vec!["interp-loss", "--checkpoint", c, "--steps", huge, "-o", o],
+            2,
+            "is not in 1..=10000000",
+        ),
+        (
+            vec![
+                "interp-loss",
+                "--checkpoint",
+                c,
+                "--epochs",
+                "1..18446744073709551615",
+                "-o",
+                o,
+            ],
+            2,
+            "epochs go up to 1000000",
+        ),
+        (
+            vec![
+                "interp-loss",
+                "--checkpoint",
+                c,
+                "--steps",
+                "1",
+                "--final-checkpoint",
+                o,
+                "-o",
+                o,
+            ],
+            2,
+            "a checkpoint is a .safetensors file",
+        ),
+        (
+            vec![
+                "hessian-align",
+                "--checkpoint",
+                c,
+                "--trace-probes",
+                huge,
+                "-o",
+                o,
+            ],
+            2,
+            "is not in 0..=1000000",
+        ),
+        (
+            vec![
+                "hessian-align",
+                "--checkpoint",
+                c,
+                "--max-iter",
+                "0",
+                "-o",
+                o,
+            ],
+            2,
+            "is not in 1..=1000000",
+        ),
+        (
+            vec![
+                "hessian-align",
+                "--checkpoint",
+                c,
+                "-k",
+                "0",
+                "--trace-probes",
+                "1",
+                "--eigen-output",
+                o,
+                "-o",
+                &pq,
+            ],
+            2,
+            "no eigenvalue is computed",
+        ),
+        (
+            train(&["--checkpoint-log", huge, "-o", n]),
+            2,
+            "is not in 0..=10000",
+        ),
+        (
+            train(&["--label-noise", "1.5", "-o", n]),
+            2,
+            "1.5 is not a probability",
+        ),
+        (
+            train(&["--lr-decay-at", "-1", "-o", n]),
+            2,
+            "--lr-decay-at -1",
+        ),
+        (train(&["--lr-decay", "0.5", "-o", n]), 2, "--lr-decay-at"),
+        (
+            train(&["--json", "-o", n]),
+            2,
+            "--json prints --describe or --list-models",
+        ),
+        (
+            train(&["-b", "9999", "-o", n]),
+            1,
+            "--batch-size 9999 exceeds the 512 training examples",
+        ),
+        // the loss diverges at step 1: an error, and no empty run directory left behind
+        (train(&["--lr", "1e308", "-o", n]), 1, "the loss diverged"),
+    ] {
+        refused(&args, code, needle);
+        assert!(!new_run.exists(), "{args:?} left {n}");
+        assert!(!out.exists(), "{args:?} wrote {o}");
+        assert!(!Path::new(&pq).exists(), "{args:?} wrote {pq}");
+    }
+    assert!(
+        std::fs::read(&ck).unwrap() == before,
+        "the checkpoint was changed"
+    );
 }

@@ -4,7 +4,9 @@ use super::input::{open_input, open_reader, Input};
 use super::{Args, Mode, TestChoice};
 use anyhow::Result;
 use gradscope_io::GradReader;
-use gradscope_stats::normality::{TestSelection, SHAPIRO_WILK_MIN_N, SKEW_TEST_MIN_N};
+use gradscope_stats::normality::{
+    TestSelection, SHAPIRO_WILK_MAX_N, SHAPIRO_WILK_MIN_N, SKEW_TEST_MIN_N,
+};
 use gradscope_tool::args::check_outputs;
 use gradscope_tool::coord_split::CoordSplit;
 use gradscope_tool::{usage_bail, UsageError};
@@ -126,6 +128,9 @@ pub fn plan(args: &Args) -> Result<(Plan, GradReader)> {
         );
     }
     if let Some(m) = args.max_samples {
+        if shapiro && m > SHAPIRO_WILK_MAX_N {
+            usage_bail!("--max-samples {m}: Shapiro-Wilk (AS R94) is validated for at most {SHAPIRO_WILK_MAX_N} samples");
+        }
         if m < min_n {
             usage_bail!(
                 "--max-samples {m} is too few: the selected tests need at least {min_n} samples"

@@ -153,8 +153,9 @@ pub struct Args {
     pub discrete: bool,
 
     /// Semi-parametric bootstrap goodness-of-fit p-value with N synthetic data sets
-    /// (Clauset et al. sec. 4.1; 2500 give p to +-0.01). Column p_gof. 0: off.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// (Clauset et al. sec. 4.1; 2500 give p to +-0.01). Column p_gof. 0: off; at most
+    /// 1,000,000.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
     pub bootstrap: usize,
 
     /// Likelihood-ratio tests against the lognormal, exponential, truncated power law and
@@ -165,7 +166,7 @@ pub struct Args {
 
     /// Where the --compare table goes (default: the --output path with `-compare` added
     /// to its stem; without --output, the summary only).
-    #[arg(long, value_name = "FILE", value_parser = table_path)]
+    #[arg(long, value_name = "FILE", value_parser = table_path, requires = "compare")]
     pub compare_output: Option<PathBuf>,
 
     /// Significance level of ks_crit_exact (dimensionless).
@@ -177,7 +178,7 @@ pub struct Args {
     pub plot: Option<PathBuf>,
 
     /// What --plot draws: `rank` (value against rank, the study's Figure 1) or `ccdf`.
-    #[arg(long, value_enum, default_value = "rank")]
+    #[arg(long, value_enum, default_value = "rank", requires = "plot")]
     pub plot_kind: PlotKind,
 
     /// With --spectrum: write the eigenvalues (step, scope, matrix, rank, eigenvalue).
@@ -203,7 +204,7 @@ pub struct Args {
     /// With --spectrum: write the partial Gram matrix of the coordinates of --coords or
     /// --shard to this .parquet file instead of fitting (one part of a run split by
     /// coordinate; --gram sums the parts).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = gradscope_tool::args::parquet_path)]
     pub gram_out: Option<PathBuf>,
 
     /// With --spectrum: sum these partial Gram matrices (written by --gram-out over

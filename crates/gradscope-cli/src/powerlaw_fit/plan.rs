@@ -54,6 +54,9 @@ pub fn plan(args: &Args) -> Result<Plan> {
             "--per-tensor, --eigengaps, --step and --spectrum-output need --spectrum, not --column"
         );
     }
+    if args.views_raw && args.views.is_empty() {
+        bail!("--views-raw applies to --views");
+    }
     if args.discrete && args.spectrum.is_some() {
         bail!("--discrete does not apply to eigenvalues, which are real numbers");
     }

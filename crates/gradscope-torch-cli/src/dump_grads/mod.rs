@@ -43,7 +43,7 @@ use anyhow::{bail, Result};
 use clap::{Parser, ValueEnum};
 use full_batch::full_batch_grad;
 use gradscope_io::{GradWriter, Provenance, WriterOptions};
-use gradscope_tool::args::{Device as DeviceArg, TorchThreads};
+use gradscope_tool::args::{check_outputs, Device as DeviceArg, TorchThreads};
 use gradscope_tool::progress::progress;
 use gradscope_tool::{errln, tool_name, usage_bail};
 use gradscope_torch::device::{device_name, init_torch, parse_device};
@@ -96,7 +96,7 @@ pub struct Args {
 
     /// With --inputs and a built-in --model: its number of classes (default: the
     /// checkpoint's dataset's, else the largest label in y + 1).
-    #[arg(long, requires = "inputs", conflicts_with = "torchscript")]
+    #[arg(long, requires = "inputs", conflicts_with = "torchscript", value_parser = clap::value_parser!(i64).range(1..))]
     pub classes: Option<i64>,
 
     /// Compute only shard I of N (I = 0..N-1) of this run: the gradients numbered j
@@ -143,7 +143,7 @@ pub struct Args {
     pub full_batch: bool,
 
     /// Examples per forward pass for --full-batch.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, requires = "full_batch")]
     pub chunk: usize,
 
     /// Only these parameters, comma-separated: a full name (fc1.weight) or a prefix (fc1).
@@ -159,7 +159,7 @@ pub struct Args {
     pub seed: u64,
 
     /// Output: .parquet file, or `-` for an Arrow IPC stream on stdout.
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = gradscope_tool::args::matrix_path)]
     pub output: PathBuf,
 
     /// Compress the Parquet output with zstd.
@@ -205,6 +205,24 @@ struct Plan {
 /// Every check of the arguments, the checkpoint(s), data and model opened, the
 /// provenance settled and the output created.
 fn plan(args: &mut Args) -> Result<(Plan, GradWriter)> {
+    // The output must not replace a checkpoint, inputs or module it reads.
+    check_outputs(
+        false,
+        args.checkpoint
+            .iter()
+            .chain(&args.inputs)
+            .chain(&args.torchscript)
+            .map(PathBuf::as_path),
+        [Some(args.output.as_path())],
+    )?;
+    if args.full_batch && args.chunk == 0 {
+        usage_bail!("--chunk 0: a forward pass needs at least one example");
+    }
+    if args.zstd && gradscope_io::is_stdio(&args.output) {
+        usage_bail!(
+            "--zstd compresses a Parquet file; the stream on stdout (-o -) is not compressed"
+        );
+    }
     let device = parse_device(&args.device.name)?;
     let (mut state, ckpt) = match args.checkpoint.first() {
         Some(p) => {

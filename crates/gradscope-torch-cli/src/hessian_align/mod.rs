@@ -114,12 +114,12 @@ pub struct Args {
     pub tol: f64,
 
     /// At most this many Hessian-vector products for Lanczos (and per eigenvalue for power
-    /// iteration).
-    #[arg(long, default_value_t = 200)]
+    /// iteration). 1 to 1,000,000.
+    #[arg(long, default_value_t = 200, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_iter: usize,
 
-    /// Rademacher probes for Hutchinson's trace (0: no trace).
-    #[arg(long, default_value_t = 0)]
+    /// Rademacher probes for Hutchinson's trace (0: no trace; at most 1,000,000).
+    #[arg(long, default_value_t = 0, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
     pub trace_probes: usize,
 
     /// Batch sizes of the consecutive-gradient cosine trajectories (`full` allowed; empty:
@@ -127,8 +127,8 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     pub cosine_batch_sizes: Vec<String>,
 
-    /// Updates per cosine trajectory.
-    #[arg(long, default_value_t = 100, requires = "cosine_batch_sizes")]
+    /// Updates per cosine trajectory (1 to 1,000,000).
+    #[arg(long, default_value_t = 100, requires = "cosine_batch_sizes", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub cosine_steps: usize,
 
     /// Measure one Hessian-vector product against one gradient on a minibatch of this
@@ -216,7 +216,7 @@ pub struct Args {
     pub eigen_output: Option<PathBuf>,
 
     /// Consecutive-gradient cosine table.
-    #[arg(long, value_name = "FILE", value_parser = table_path)]
+    #[arg(long, value_name = "FILE", value_parser = table_path, requires = "cosine_batch_sizes")]
     pub cosine_output: Option<PathBuf>,
 
     /// Draw the study's Figure 5 (alignment against batch size) and, with cosine
@@ -310,6 +310,9 @@ fn plan(args: &Args) -> Result<Plan> {
     )?;
     if args.chunk == 0 || args.minibatches == 0 {
         usage_bail!("--chunk and --minibatches must be at least 1");
+    }
+    if args.top_k == 0 && args.eigen_output.is_some() {
+        usage_bail!("--eigen-output with -k 0: no eigenvalue is computed (ask for -k 1 or more)");
     }
     if args.tol.is_nan() || args.tol <= 0.0 {
         usage_bail!("--tol must be positive");

@@ -86,12 +86,13 @@ pub struct Args {
     pub epochs: Vec<String>,
 
     /// Without --epochs: interpolate this many updates from the checkpoint's step
-    /// (default: one epoch's worth).
-    #[arg(long, conflicts_with = "epochs")]
+    /// (default: one epoch's worth; 1 to 10,000,000).
+    #[arg(long, conflicts_with = "epochs", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub steps: Option<u64>,
 
     /// Interior interpolation points per update (the two ends are added): alpha = i/(k+1).
-    #[arg(short = 'k', long, default_value_t = 10)]
+    /// At most 100,000.
+    #[arg(short = 'k', long, default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=100_000))]
     pub points: usize,
 
     /// Evaluate on this many training examples drawn once with --eval-seed (0: the whole
@@ -141,7 +142,7 @@ pub struct Args {
 
     /// Write a checkpoint after the last replayed update (to continue the run, or to check
     /// that the replay reproduces `train`).
-    #[arg(long, value_name = "FILE.safetensors")]
+    #[arg(long, value_name = "FILE.safetensors", value_parser = safetensors_path)]
     pub final_checkpoint: Option<PathBuf>,
 
     /// Directory holding the dataset files (before data/raw and $GRADSCOPE_DATA_MIRROR).
@@ -159,6 +160,18 @@ pub struct Args {
     pub json: Json,
 }
 
+/// The value parser of a checkpoint to write: a `.safetensors` file, as `train` writes.
+fn safetensors_path(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    if p.extension().and_then(|e| e.to_str()) != Some("safetensors") {
+        return Err(format!("{s}: a checkpoint is a .safetensors file"));
+    }
+    Ok(p)
+}
+
+/// The last epoch `--epochs` may name (a range up to 2^64 was collected element by element).
+const MAX_EPOCH: u64 = 1_000_000;
+
 /// Parses `1,10,25` / `3..5` into 1-based epochs.
 fn parse_epochs(list: &[String]) -> Result<BTreeSet<u64>> {
     let mut out = BTreeSet::new();
@@ -170,11 +183,17 @@ fn parse_epochs(list: &[String]) -> Result<BTreeSet<u64>> {
             if a == 0 || b < a {
                 bail!("--epochs {s}: need 1 <= A <= B");
             }
+            if b > MAX_EPOCH {
+                bail!("--epochs {s}: epochs go up to {MAX_EPOCH}");
+            }
             out.extend(a..=b);
         } else {
             let e: u64 = s.trim().parse().with_context(bad)?;
             if e == 0 {
                 bail!("--epochs {s}: epochs are 1-based");
+            }
+            if e > MAX_EPOCH {
+                bail!("--epochs {s}: epochs go up to {MAX_EPOCH}");
             }
             out.insert(e);
         }
@@ -236,10 +255,7 @@ fn plan(args: &Args) -> Result<Plan> {
     // the 0-based updates to interpolate
     let window: BTreeSet<u64> = if epochs.is_empty() {
         let n = args.steps.unwrap_or(per_epoch);
-        if n == 0 {
-            usage_bail!("--steps must be at least 1");
-        }
-        (start..start + n).collect()
+        (start..start.saturating_add(n)).collect()
     } else {
         let first = *epochs.first().expect("non-empty");
         if (first - 1) * per_epoch < start {
