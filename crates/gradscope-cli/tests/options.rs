@@ -223,6 +223,17 @@ fn command_lines_that_panicked_or_were_misread() {
             vec!["-i", &g, "--test", "shapiro", "--max-samples", "6000"],
             "validated for at most 5000 samples",
         ),
+        // dimension mode's draws, ignored by iteration mode
+        (
+            "normtest",
+            vec!["-i", &g, "--dim-coords", "5"],
+            "apply to --mode dimension",
+        ),
+        (
+            "normtest",
+            vec!["-i", &g, "--iter-samples", "5"],
+            "apply to --mode dimension",
+        ),
         // plot: an empty column name, a line at NaN, the output as an input
         (
             "plot",
@@ -250,4 +261,22 @@ fn command_lines_that_panicked_or_were_misread() {
         std::fs::read_to_string(&k).unwrap(),
         "step,kappa\n0,1\n1,2\n"
     );
+}
+
+#[test]
+fn a_stream_on_stdin_that_is_no_matrix_fails_on_one_line() {
+    // normtest copies stdin to a temporary file; its note on that came before the error
+    // of a stream that is no gradient matrix, making the failure two lines.
+    for input in [&b"garbage\n"[..], &b""[..]] {
+        let o = Command::cargo_bin("normtest")
+            .unwrap()
+            .args(["-i", "-"])
+            .write_stdin(input)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("error: stdin: "), "{err}");
+    }
 }

@@ -19,6 +19,8 @@ pub struct Input {
     /// temporary directory, so it is removed at exit, and seen by whatever removes live
     /// temporary files on a signal.
     _spill: Option<AtomicFile>,
+    /// The bytes copied from stdin, for the note said once the copy opens as a matrix.
+    pub spilled_bytes: Option<u64>,
 }
 
 /// The input's paths; a stream on stdin copied to a temporary file first.
@@ -28,6 +30,7 @@ pub fn open_input(input: &GradInput) -> Result<Input> {
             paths: input.paths.clone(),
             name: input.name(),
             _spill: None,
+            spilled_bytes: None,
         });
     }
     let spill = AtomicFile::create(&std::env::temp_dir().join("normtest-stdin.arrows"))
@@ -36,21 +39,29 @@ pub fn open_input(input: &GradInput) -> Result<Input> {
     let bytes = std::io::copy(&mut std::io::stdin().lock(), &mut file)
         .and_then(|n| file.sync_data().map(|()| n))
         .context("stdin: cannot copy the stream to a temporary file (is TMPDIR full?)")?;
-    errln!(
-        "note: stdin: copied the stream ({} MiB) to a temporary file, since the coordinates \
-         are read once per block; it is removed at exit",
-        num(bytes as f64 / 1048576.0)
-    );
     Ok(Input {
         paths: vec![spill.path().to_path_buf()],
         name: "stdin".into(),
         _spill: Some(spill),
+        spilled_bytes: Some(bytes),
     })
 }
 
 /// Opens the input; a spilled stream's errors name stdin, not the temporary file.
 pub fn open_reader(input: &Input) -> Result<GradReader> {
     GradReader::open_all(&input.paths).map_err(|e| rename(e, input))
+}
+
+/// Says where a stream read from stdin went, once it has opened as a gradient matrix (a
+/// stream that is not one fails with its error line alone).
+pub fn note_spill(input: &Input) {
+    if let Some(bytes) = input.spilled_bytes {
+        errln!(
+            "note: stdin: copied the stream ({} MiB) to a temporary file, since the coordinates \
+             are read once per block; it is removed at exit",
+            num(bytes as f64 / 1048576.0)
+        );
+    }
 }
 
 /// The error with the temporary file's path written `stdin`, for a spilled stream.

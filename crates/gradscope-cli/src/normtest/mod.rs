@@ -154,14 +154,15 @@ pub struct Args {
     #[arg(long, value_name = "M")]
     pub max_samples: Option<usize>,
 
-    /// Dimension mode: coordinates K drawn for each dimension-wise test (the study's K).
-    #[arg(long, value_name = "K", default_value_t = 100)]
-    pub dim_coords: usize,
+    /// Dimension mode: coordinates K drawn for each dimension-wise test (the study's K)
+    /// [default: 100].
+    #[arg(long = "dim-coords", value_name = "K")]
+    pub dim_coords_arg: Option<usize>,
 
     /// Dimension mode: gradients K drawn per step for the iteration-wise tests (the
-    /// study's K; all of them when a step has fewer).
-    #[arg(long, value_name = "K", default_value_t = 100)]
-    pub iter_samples: usize,
+    /// study's K; all of them when a step has fewer) [default: 100].
+    #[arg(long = "iter-samples", value_name = "K")]
+    pub iter_samples_arg: Option<usize>,
 
     /// One row per tested coordinate (step, tensor, index, n, shapiro_w, shapiro_p,
     /// skew_z, kurt_z, k2, k2_p, beta_sigma3, tail_index): .parquet, .csv or .json.
@@ -182,6 +183,21 @@ pub struct Args {
 
     #[command(flatten)]
     pub json: Json,
+}
+
+/// The study's K for both draws of dimension mode.
+const STUDY_K: usize = 100;
+
+impl Args {
+    /// `--dim-coords`, or the study's 100.
+    pub fn dim_coords(&self) -> usize {
+        self.dim_coords_arg.unwrap_or(STUDY_K)
+    }
+
+    /// `--iter-samples`, or the study's 100.
+    pub fn iter_samples(&self) -> usize {
+        self.iter_samples_arg.unwrap_or(STUDY_K)
+    }
 }
 /// Runs the tool: plan (every check of the arguments, the input opened), measure (the
 /// passes over the gradients; writes nothing), emit (the tables, the summary on stderr,
@@ -241,7 +257,7 @@ fn measure(
         first.dim_aggs,
         &tests,
         plan.dimension,
-        args.dim_coords,
+        args.dim_coords(),
     );
     let tested_sets: u64 = rows
         .iter()
@@ -289,11 +305,11 @@ fn emit(args: &Args, plan: &plan::Plan, m: &Measured) -> Result<()> {
         ("max_samples", serde_json::json!(args.max_samples)),
         (
             "dim_coords",
-            serde_json::json!(dimension.then_some(args.dim_coords)),
+            serde_json::json!(dimension.then_some(args.dim_coords())),
         ),
         (
             "iter_samples",
-            serde_json::json!(dimension.then_some(args.iter_samples)),
+            serde_json::json!(dimension.then_some(args.iter_samples())),
         ),
         ("seed", serde_json::json!(args.seed)),
     ];

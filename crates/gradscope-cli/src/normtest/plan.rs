@@ -1,6 +1,6 @@
 //! Every check of the arguments, before any gradient is read, then the input opened.
 
-use super::input::{open_input, open_reader, Input};
+use super::input::{note_spill, open_input, open_reader, Input};
 use super::{Args, Mode, TestChoice};
 use anyhow::Result;
 use gradscope_io::GradReader;
@@ -97,6 +97,11 @@ pub fn plan(args: &Args) -> Result<(Plan, GradReader)> {
             );
         }
     }
+    if args.mode == Mode::Iteration
+        && (args.dim_coords_arg.is_some() || args.iter_samples_arg.is_some())
+    {
+        usage_bail!("--dim-coords and --iter-samples apply to --mode dimension; --mode iteration tests every coordinate over the step's gradients (--coords, --max-samples)");
+    }
     if args.mode == Mode::Dimension && args.max_samples.is_some() {
         // Dimension mode draws its own subset: --iter-samples.
         usage_bail!("--max-samples applies to --mode iteration; --mode dimension draws --iter-samples gradients per step");
@@ -115,16 +120,16 @@ pub fn plan(args: &Args) -> Result<(Plan, GradReader)> {
         SHAPIRO_WILK_MIN_N
     };
     let dimension = args.mode == Mode::Dimension;
-    if dimension && args.dim_coords < min_n {
+    if dimension && args.dim_coords() < min_n {
         usage_bail!(
             "--dim-coords {} is too few: the selected tests need at least {min_n} values",
-            args.dim_coords
+            args.dim_coords()
         );
     }
-    if dimension && args.iter_samples < min_n {
+    if dimension && args.iter_samples() < min_n {
         usage_bail!(
             "--iter-samples {} is too few: the selected tests need at least {min_n} values",
-            args.iter_samples
+            args.iter_samples()
         );
     }
     if let Some(m) = args.max_samples {
@@ -140,6 +145,7 @@ pub fn plan(args: &Args) -> Result<(Plan, GradReader)> {
 
     let input = open_input(&args.input)?;
     let reader = open_reader(&input)?;
+    note_spill(&input);
     Ok((
         Plan {
             subset_k,

@@ -68,7 +68,7 @@ pub fn first_pass(
         DimensionWise::new(
             &meta.layout,
             meta.dim(),
-            args.dim_coords,
+            args.dim_coords(),
             plan.min_n,
             args.alpha,
             args.seed,
@@ -121,7 +121,7 @@ pub fn choose_tested(steps: &mut [StepInfo], args: &Args, plan: &Plan) -> Result
     let (dimension, shapiro, min_n) = (plan.dimension, plan.shapiro, plan.min_n);
     for (i, info) in steps.iter_mut().enumerate() {
         let limit = if dimension {
-            Some(args.iter_samples)
+            Some(args.iter_samples())
         } else {
             args.max_samples
         };
@@ -158,10 +158,10 @@ pub fn choose_tested(steps: &mut [StepInfo], args: &Args, plan: &Plan) -> Result
                 input.name, info.step, info.n
             );
         }
-        if dimension && info.n < args.iter_samples {
+        if dimension && info.n < args.iter_samples() {
             errln!(
                 "note: step {} holds {} gradients, fewer than --iter-samples {}: the {what} use all of them",
-                info.step, info.n, args.iter_samples
+                info.step, info.n, args.iter_samples()
             );
         }
     }
