@@ -27,6 +27,9 @@ use rand_distr::{Distribution, StandardNormal, StudentT};
 use rayon::prelude::*;
 use std::path::PathBuf;
 
+/// `--row-group-mb`'s default; a stream on stdout refuses any other value.
+const ROW_GROUP_MB: u64 = 64;
+
 /// Writes a synthetic gradient matrix (vMF directions or Gaussian/Student-t coordinates).
 #[derive(Debug, Parser)]
 #[command(name = "synth-grads", version, long_about = None, allow_negative_numbers = true)]
@@ -78,7 +81,7 @@ pub struct Args {
     pub seed: u64,
 
     /// Close Parquet row groups after this many MiB (1 to 4096).
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    #[arg(long, default_value_t = ROW_GROUP_MB, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub row_group_mb: u64,
 
     /// Compress the Parquet file with zstd.
@@ -220,7 +223,7 @@ fn plan(args: &Args) -> Result<Plan> {
     }
     let norm = parse_norm(&args.norm)?;
     let noise = args.noise.as_deref().map(parse_noise).transpose()?;
-    if gradscope_io::is_stdio(&args.output) && (args.zstd || args.row_group_mb != 64) {
+    if gradscope_io::is_stdio(&args.output) && (args.zstd || args.row_group_mb != ROW_GROUP_MB) {
         bail!("--zstd and --row-group-mb shape a Parquet file; the stream on stdout (-o -) has neither");
     }
     if noise.is_some() && args.kappa != 0.0 {

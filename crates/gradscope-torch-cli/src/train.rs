@@ -709,22 +709,18 @@ fn train(args: Args) -> Result<()> {
             args.epochs
         );
     }
-    // The trackers' settings (their constructors check them again, for other callers).
+    // The trackers' settings, by their own checks, before any data is loaded.
     if args.sharpness.sharpness_every.is_some() {
         let sh = &args.sharpness;
-        if sh.sharpness_samples == 0 {
-            usage_bail!("--sharpness-samples 0: the sharpness needs at least one example");
-        }
-        if !(sh.sharpness_tol.is_finite() && sh.sharpness_tol > 0.0) {
-            usage_bail!("--sharpness-tol {}: must be positive", sh.sharpness_tol);
-        }
-        if sh.sharpness_max_iter == 0 {
-            // One product is no iteration: it recorded |H v| of a random v as "sharpness".
-            usage_bail!("--sharpness-max-iter 0: the power iteration needs at least one step");
-        }
+        SharpnessTracker::check_settings(
+            sh.sharpness_samples,
+            sh.sharpness_tol,
+            sh.sharpness_max_iter,
+        )
+        .map_err(usage_error)?;
     }
-    if args.subset_loss.loss_every.is_some() && args.subset_loss.loss_samples == 0 {
-        usage_bail!("--loss-samples 0: the subset loss needs at least one example");
+    if args.subset_loss.loss_every.is_some() {
+        SubsetLoss::check_samples(args.subset_loss.loss_samples).map_err(usage_error)?;
     }
     let device = parse_device(&args.device.name)?;
     let window = args

@@ -573,10 +573,30 @@ fn contradictory_options_are_usage_errors() {
     }
 }
 
-/// Runs the tool `args[0]` with the rest of `args` and requires exit code `code` and
-/// `needle` in its stderr.
+/// Runs the tool `args[0]` with the rest of `args`.
+fn output(args: &[&str]) -> std::process::Output {
+    bin(args[0]).args(&args[1..]).output().unwrap()
+}
+
+/// `train`'s arguments for one epoch of `fnn` on the synthetic set, then `extra`.
+fn fnn_train<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "train",
+        "--model",
+        "fnn",
+        "--dataset",
+        "synthetic",
+        "--epochs",
+        "1",
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+/// Runs the tool `args[0]` with the rest of `args` and requires exit code `code`,
+/// `needle` in its stderr, and one line.
 fn refused(args: &[&str], code: i32, needle: &str) {
-    let o = bin(args[0]).args(&args[1..]).output().unwrap();
+    let o = output(args);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
     assert!(err.contains(needle), "{args:?}: {err}");
@@ -617,23 +637,14 @@ fn hyperparameters_out_of_range_are_usage_errors() {
             "--clip-grad-norm 0: must be finite and positive",
         ),
     ] {
-        let o = bin("train")
-            .args([
-                "--model",
-                "fnn",
-                "--dataset",
-                "synthetic",
-                "--epochs",
-                "1",
-                "--lr-decay-at",
-                "1",
-                "-o",
-                "never-written",
-                flag,
-                value,
-            ])
-            .output()
-            .unwrap();
+        let o = output(&fnn_train(&[
+            "--lr-decay-at",
+            "1",
+            "-o",
+            "never-written",
+            flag,
+            value,
+        ]));
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{flag} {value}: {err}");
         assert_eq!(err.trim(), format!("error: {want}"));
@@ -646,19 +657,7 @@ fn settings_of_an_option_not_given_are_refused() {
     // Accepted and ignored before: a sharpness setting without --sharpness-every, a
     // density setting without --density, a figure setting without --plot.
     for args in [
-        vec![
-            "train",
-            "--model",
-            "fnn",
-            "--dataset",
-            "synthetic",
-            "--epochs",
-            "1",
-            "--sharpness-samples",
-            "100",
-            "-o",
-            "r",
-        ],
+        fnn_train(&["--sharpness-samples", "100", "-o", "r"]),
         vec![
             "hessian-align",
             "--checkpoint",
@@ -716,27 +715,19 @@ fn settings_of_an_option_not_given_are_refused() {
     // run/ckpt/ was left behind), and one product is no power iteration.
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
+    let r = run.to_str().unwrap();
     for (flag, value, want) in [
         ("--sharpness-samples", "0", "--sharpness-samples 0"),
         ("--sharpness-max-iter", "0", "--sharpness-max-iter 0"),
     ] {
-        let o = bin("train")
-            .args([
-                "--model",
-                "fnn",
-                "--dataset",
-                "synthetic",
-                "--epochs",
-                "1",
-                "--sharpness-every",
-                "3",
-                flag,
-                value,
-                "-o",
-            ])
-            .arg(&run)
-            .output()
-            .unwrap();
+        let o = output(&fnn_train(&[
+            "--sharpness-every",
+            "3",
+            flag,
+            value,
+            "-o",
+            r,
+        ]));
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{err}");
         assert!(err.contains(want), "{err}");
@@ -752,19 +743,8 @@ fn settings_of_an_option_not_given_are_refused() {
 fn command_lines_that_destroyed_panicked_or_were_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    bin("train")
-        .args([
-            "--model",
-            "fnn",
-            "--dataset",
-            "synthetic",
-            "--epochs",
-            "1",
-            "-o",
-        ])
-        .arg(&run)
-        .assert()
-        .success();
+    let o = output(&fnn_train(&["-o", run.to_str().unwrap()]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let ck = run.join("ckpt/last.safetensors");
     let before = std::fs::read(&ck).unwrap();
     let c = ck.to_str().unwrap();
@@ -773,19 +753,6 @@ fn command_lines_that_destroyed_panicked_or_were_ignored() {
     let o = out.to_str().unwrap();
     let pq = dir.path().join("x.parquet").display().to_string();
     let huge = "18446744073709551615";
-    fn train<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-        let mut v = vec![
-            "train",
-            "--model",
-            "fnn",
-            "--dataset",
-            "synthetic",
-            "--epochs",
-            "1",
-        ];
-        v.extend_from_slice(extra);
-        v
-    }
     let new_run = dir.path().join("new");
     let n = new_run.to_str().unwrap();
     for (args, code, needle) in [
@@ -929,33 +896,41 @@ fn command_lines_that_destroyed_panicked_or_were_ignored() {
             "no eigenvalue is computed",
         ),
         (
-            train(&["--checkpoint-log", huge, "-o", n]),
+            fnn_train(&["--checkpoint-log", huge, "-o", n]),
             2,
             "is not in 0..=10000",
         ),
         (
-            train(&["--label-noise", "1.5", "-o", n]),
+            fnn_train(&["--label-noise", "1.5", "-o", n]),
             2,
             "1.5 is not a probability",
         ),
         (
-            train(&["--lr-decay-at", "-1", "-o", n]),
+            fnn_train(&["--lr-decay-at", "-1", "-o", n]),
             2,
             "--lr-decay-at -1",
         ),
-        (train(&["--lr-decay", "0.5", "-o", n]), 2, "--lr-decay-at"),
         (
-            train(&["--json", "-o", n]),
+            fnn_train(&["--lr-decay", "0.5", "-o", n]),
+            2,
+            "--lr-decay-at",
+        ),
+        (
+            fnn_train(&["--json", "-o", n]),
             2,
             "--json prints --describe or --list-models",
         ),
         (
-            train(&["-b", "9999", "-o", n]),
+            fnn_train(&["-b", "9999", "-o", n]),
             1,
             "--batch-size 9999 exceeds the 512 training examples",
         ),
         // the loss diverges at step 1: an error, and no empty run directory left behind
-        (train(&["--lr", "1e308", "-o", n]), 1, "the loss diverged"),
+        (
+            fnn_train(&["--lr", "1e308", "-o", n]),
+            1,
+            "the loss diverged",
+        ),
     ] {
         refused(&args, code, needle);
         assert!(!new_run.exists(), "{args:?} left {n}");

@@ -64,6 +64,22 @@ pub struct SharpnessTracker {
 }
 
 impl SharpnessTracker {
+    /// The settings [`SharpnessTracker::new`] refuses, checkable before any data is
+    /// loaded (`train` does, so that a bad one is a usage error before any work).
+    pub fn check_settings(samples: usize, tol: f64, max_iter: usize) -> Result<()> {
+        if samples == 0 {
+            bail!("--sharpness-samples 0: the sharpness needs at least one example");
+        }
+        if !(tol.is_finite() && tol > 0.0) {
+            bail!("--sharpness-tol {tol}: must be positive");
+        }
+        if max_iter == 0 {
+            // One product is no iteration: it recorded |H v| of a random v as "sharpness".
+            bail!("--sharpness-max-iter 0: the power iteration needs at least one step");
+        }
+        Ok(())
+    }
+
     /// A tracker over `samples` training examples drawn without replacement by `seed`
     /// (all of them, in order, when `samples` >= the training set). `tol`: relative
     /// Lanczos residual; `max_iter`: products per measurement at most.
@@ -74,16 +90,7 @@ impl SharpnessTracker {
         max_iter: usize,
         seed: u64,
     ) -> Result<Self> {
-        if samples == 0 {
-            bail!("--sharpness-samples 0: the sharpness needs at least one example");
-        }
-        if !(tol.is_finite() && tol > 0.0) {
-            bail!("the sharpness tolerance must be positive, not {tol}");
-        }
-        if max_iter == 0 {
-            // One product is no iteration: it recorded |H v| of a random v as "sharpness".
-            bail!("--sharpness-max-iter 0: the power iteration needs at least one step");
-        }
+        Self::check_settings(samples, tol, max_iter)?;
         let n = train.len();
         let (x, y) = if samples >= n {
             (train.images.shallow_clone(), train.labels.shallow_clone())

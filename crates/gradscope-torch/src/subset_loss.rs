@@ -32,12 +32,18 @@ pub struct SubsetLoss {
 }
 
 impl SubsetLoss {
-    /// `samples` training examples drawn without replacement by `seed` (all of them, in
-    /// order, when `samples` is at least the training set's size).
-    pub fn new(train: &Split, samples: usize, seed: u64) -> Result<Self> {
+    /// The setting [`SubsetLoss::new`] refuses, checkable before any data is loaded.
+    pub fn check_samples(samples: usize) -> Result<()> {
         if samples == 0 {
             bail!("--loss-samples 0: the subset loss needs at least one example");
         }
+        Ok(())
+    }
+
+    /// `samples` training examples drawn without replacement by `seed` (all of them, in
+    /// order, when `samples` is at least the training set's size).
+    pub fn new(train: &Split, samples: usize, seed: u64) -> Result<Self> {
+        Self::check_samples(samples)?;
         let n = train.len();
         let subset = if samples >= n {
             train.shallow_clone()

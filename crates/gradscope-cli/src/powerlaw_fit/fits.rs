@@ -6,7 +6,7 @@
 use super::data_sets::DataSet;
 use super::plan::FitPlan;
 use super::report::{alt_name, FitRow};
-use super::{parse_xmin, Args, STUDY_TOP_K};
+use super::{Args, STUDY_TOP_K};
 use anyhow::{anyhow, Context, Result};
 use gradscope_stats::powerlaw::{
     fit, goodness_of_fit, likelihood_ratio_test, Alternative, BootstrapOptions, FitOptions,
@@ -41,7 +41,7 @@ pub fn fit_all(args: &Args, plan: &FitPlan, sets: Vec<DataSet>) -> Result<Fits> 
                 }
                 XminRule::TopK(k)
             }
-            None => parse_xmin("scan", args.alpha_max)?,
+            None => plan.scan_rule,
         };
         let options = FitOptions {
             support,

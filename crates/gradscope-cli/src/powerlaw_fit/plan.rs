@@ -24,6 +24,8 @@ pub struct FitPlan {
     pub compare_out: Option<PathBuf>,
     /// `--xmin` or `--top-k` (none: scan for a column, the study's top-k for a spectrum).
     pub explicit_rule: Option<XminRule>,
+    /// The default rule of a `--column` fit: the KS scan bounded by `--alpha-max`.
+    pub scan_rule: XminRule,
     pub support: Support,
 }
 
@@ -144,7 +146,7 @@ pub fn plan(args: &Args) -> Result<Plan> {
         return Ok(Plan::Views { top_k: k });
     }
     // --alpha-max bounds the default scan too: checked here, before any input is read.
-    parse_xmin("scan", args.alpha_max)?;
+    let scan_rule = parse_xmin("scan", args.alpha_max)?;
     let explicit_rule = match (&args.xmin, args.top_k) {
         (Some(s), _) => Some(parse_xmin(s, args.alpha_max)?),
         (None, Some(k)) => Some(parse_xmin(&format!("top-k:{k}"), args.alpha_max)?),
@@ -159,6 +161,7 @@ pub fn plan(args: &Args) -> Result<Plan> {
         split,
         compare_out,
         explicit_rule,
+        scan_rule,
         support,
     }))
 }
