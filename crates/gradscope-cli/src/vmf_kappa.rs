@@ -64,7 +64,7 @@ pub struct Args {
 
     /// Replicates of the exact null simulation behind kappa_null_mean and kappa_null_sd
     /// (0 skips it; at most 1,000,000).
-    #[arg(long, default_value_t = 200, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
+    #[arg(long, default_value_t = 200, value_parser = gradscope_tool::args::count(0..=1_000_000))]
     pub null_reps: usize,
 
     /// Seed of the random direction for the angles and of the null simulation.

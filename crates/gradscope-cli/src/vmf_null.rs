@@ -76,11 +76,11 @@ pub struct Table1Args {
     pub networks: Vec<String>,
 
     /// Runs per cell, as in the study (1 to 1,000,000).
-    #[arg(long, default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
+    #[arg(long, default_value_t = 5, value_parser = gradscope_tool::args::count(0..=1_000_000))]
     pub runs: usize,
 
     /// Runs for the expectation column (walk method; 0 skips it; at most 10,000,000).
-    #[arg(long, default_value_t = 2000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=10_000_000))]
+    #[arg(long, default_value_t = 2000, value_parser = gradscope_tool::args::count(0..=10_000_000))]
     pub expected_runs: usize,
 
     /// Random seed.
@@ -99,11 +99,11 @@ pub struct Figure8Args {
     pub plot: Option<PathBuf>,
 
     /// Dimensions, comma-separated (each 2 to 100,000,000).
-    #[arg(long, value_delimiter = ',', default_value = "10000,1920000", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=100_000_000))]
+    #[arg(long, value_delimiter = ',', default_value = "10000,1920000", value_parser = gradscope_tool::args::count(0..=100_000_000))]
     pub dims: Vec<usize>,
 
     /// Sample sizes, comma-separated (each 2 to 10,000,000).
-    #[arg(long, value_delimiter = ',', default_value = "1000,2000,3000", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=10_000_000))]
+    #[arg(long, value_delimiter = ',', default_value = "1000,2000,3000", value_parser = gradscope_tool::args::count(0..=10_000_000))]
     pub samples: Vec<usize>,
 
     /// True kappas: 0 and 10^(k/2) for k = 0..=2*MAX_EXP (at most 12: far past the
@@ -113,7 +113,7 @@ pub struct Figure8Args {
     pub max_exp: u32,
 
     /// Runs per point (1 to 1,000,000).
-    #[arg(long, default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
+    #[arg(long, default_value_t = 5, value_parser = gradscope_tool::args::count(0..=1_000_000))]
     pub runs: usize,
 
     /// Random seed.

@@ -135,6 +135,13 @@ pub fn parquet_path(s: &str) -> Result<PathBuf, String> {
     Ok(p)
 }
 
+/// The value parser of a count within `range`. Every count that sizes an allocation or
+/// a loop has an upper bound, so that a typo (2^64 - 1) is a usage error rather than an
+/// allocation that panics or a run that never ends.
+pub fn count(range: impl std::ops::RangeBounds<u64>) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(range)
+}
+
 /// The value parser of a PNG path.
 pub fn png_path(s: &str) -> Result<PathBuf, String> {
     let p = PathBuf::from(s);

@@ -142,7 +142,7 @@ pub struct Args {
 
     /// Checkpoint at this many log-spaced epochs between 1 and --epochs, and at 0 (at
     /// most 10,000).
-    #[arg(long, default_value_t = 0, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=10_000))]
+    #[arg(long, default_value_t = 0, value_parser = gradscope_tool::args::count(0..=10_000))]
     pub checkpoint_log: usize,
 
     /// Checkpoint after every step of the epochs A to B (inclusive, 1-based), as `A..B`.

@@ -155,7 +155,7 @@ pub struct Args {
     /// Semi-parametric bootstrap goodness-of-fit p-value with N synthetic data sets
     /// (Clauset et al. sec. 4.1; 2500 give p to +-0.01). Column p_gof. 0: off; at most
     /// 1,000,000.
-    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = gradscope_tool::args::count(0..=1_000_000))]
     pub bootstrap: usize,
 
     /// Likelihood-ratio tests against the lognormal, exponential, truncated power law and

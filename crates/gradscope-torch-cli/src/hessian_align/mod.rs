@@ -115,11 +115,11 @@ pub struct Args {
 
     /// At most this many Hessian-vector products for Lanczos (and per eigenvalue for power
     /// iteration). 1 to 1,000,000.
-    #[arg(long, default_value_t = 200, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    #[arg(long, default_value_t = 200, value_parser = gradscope_tool::args::count(1..=1_000_000))]
     pub max_iter: usize,
 
     /// Rademacher probes for Hutchinson's trace (0: no trace; at most 1,000,000).
-    #[arg(long, default_value_t = 0, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
+    #[arg(long, default_value_t = 0, value_parser = gradscope_tool::args::count(0..=1_000_000))]
     pub trace_probes: usize,
 
     /// Batch sizes of the consecutive-gradient cosine trajectories (`full` allowed; empty:
@@ -128,7 +128,7 @@ pub struct Args {
     pub cosine_batch_sizes: Vec<String>,
 
     /// Updates per cosine trajectory (1 to 1,000,000).
-    #[arg(long, default_value_t = 100, requires = "cosine_batch_sizes", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    #[arg(long, default_value_t = 100, requires = "cosine_batch_sizes", value_parser = gradscope_tool::args::count(1..=1_000_000))]
     pub cosine_steps: usize,
 
     /// Measure one Hessian-vector product against one gradient on a minibatch of this

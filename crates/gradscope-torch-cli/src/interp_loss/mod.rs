@@ -92,7 +92,7 @@ pub struct Args {
 
     /// Interior interpolation points per update (the two ends are added): alpha = i/(k+1).
     /// At most 100,000.
-    #[arg(short = 'k', long, default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=100_000))]
+    #[arg(short = 'k', long, default_value_t = 10, value_parser = gradscope_tool::args::count(0..=100_000))]
     pub points: usize,
 
     /// Evaluate on this many training examples drawn once with --eval-seed (0: the whole
