@@ -24,7 +24,7 @@
 //! steps the uninterrupted run takes: the same parameters bit for bit on CPU with the same
 //! `--threads`.
 
-use crate::common::DataArgs;
+use crate::common::{same_data, DataArgs};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use gradscope_io::{write_table, Provenance, TensorLayout};
@@ -359,7 +359,7 @@ fn describe(args: &Args) -> Result<()> {
     let report = tensors_report();
     if args.json {
         let v = serde_json::json!({
-            "model": name, "dataset": args.data.dataset,
+            "model": name, "dataset": args.data.dataset(),
             "input": [spec.channels, spec.height, spec.width], "classes": spec.classes,
             "parameters": report.json(&layout), "total": total,
             "buffers": model.store.buffers().iter().map(|b| serde_json::json!({"name": b.name, "shape": b.tensor.size()})).collect::<Vec<_>>(),
@@ -709,6 +709,7 @@ fn train(args: Args) -> Result<()> {
             args.epochs
         );
     }
+    args.data.check_seed_used().map_err(usage_error)?;
     // The trackers' settings, by their own checks, before any data is loaded.
     if args.sharpness.sharpness_every.is_some() {
         let sh = &args.sharpness;
@@ -755,8 +756,14 @@ fn train(args: Args) -> Result<()> {
         (None, None) => usage_bail!("--model is required"),
     };
     if let Some(p) = prior {
-        if p.data != args.data.describe() || p.seed != args.seed || p.batch_size != args.batch_size
-        {
+        // The recorded preprocessing, where there is one, also holds the data seed.
+        let same_data = match &p.preprocess {
+            Some(pre) => {
+                p.dataset == args.data.dataset() && same_data(pre, &args.data.preprocess())
+            }
+            None => p.data == args.data.describe(),
+        };
+        if !same_data || p.seed != args.seed || p.batch_size != args.batch_size {
             bail!(
                 "{} was written by a run on {} with seed {} and batch size {}; this one asks for {} with seed {} and batch size {} (use the same settings, {way_out})",
                 resume.unwrap().display(), p.data, p.seed, p.batch_size, args.data.describe(), args.seed, args.batch_size
@@ -780,7 +787,7 @@ fn train(args: Args) -> Result<()> {
     let mut trainer = Trainer::new(model, config.clone(), args.seed, args.batch_size, n, device);
     let mut state = RunState {
         model: model_name.clone(),
-        dataset: args.data.dataset.clone(),
+        dataset: args.data.dataset().to_string(),
         data: args.data.describe(),
         seed: args.seed,
         batch_size: args.batch_size,

@@ -71,7 +71,7 @@ impl TrainingData {
                 train: d.train,
                 spec: data.spec()?,
                 loss,
-                name: data.dataset.clone(),
+                name: data.dataset().to_string(),
                 describe: data.describe(),
                 shapes: None,
                 user: false,

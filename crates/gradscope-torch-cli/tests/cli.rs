@@ -942,3 +942,110 @@ fn command_lines_that_destroyed_panicked_or_were_ignored() {
         "the checkpoint was changed"
     );
 }
+
+/// A network trained on standardised images, with a validation split drawn by
+/// --data-seed, has its gradients taken on the same examples: `dump-grads --checkpoint`
+/// takes the checkpoint's preprocessing (it used to take the command line's defaults,
+/// unstandardised images of the whole training set, without a word). The reference is
+/// the same command with the training run's data flags spelled out.
+#[test]
+fn a_checkpoints_preprocessing_is_the_data_of_its_gradients() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (run, other) = (d("run"), d("other"));
+    let data = ["--standardize", "--val-size", "100", "--data-seed", "3"];
+    let mut a = fnn_train(&data);
+    a.extend(["-b", "32", "--checkpoint-epochs", "0,1", "-o", &run]);
+    assert!(output(&a).status.success());
+    let ckpt = format!("{run}/ckpt/epoch-001.safetensors");
+    let dump = |extra: &[&str], out: &str| {
+        let mut a = vec!["dump-grads", "--checkpoint", &ckpt, "-b", "16", "-n", "3"];
+        a.extend_from_slice(extra);
+        a.extend(["--seed", "1", "-o", out]);
+        output(&a)
+    };
+    let (own, spelled, whole) = (d("own.parquet"), d("spelled.parquet"), d("whole.parquet"));
+    assert!(dump(&[], &own).status.success());
+    assert!(dump(&data, &spelled).status.success());
+    let o = dump(&["--val-size", "0"], &whole);
+    assert!(o.status.success());
+    let note = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        note.contains("was trained on synthetic+standardize+val100+dataseed3; these gradients are taken on synthetic+standardize,"),
+        "{note}"
+    );
+    let (meta, g) = read_all(Path::new(&own));
+    let (_, s) = read_all(Path::new(&spelled));
+    let (wmeta, w) = read_all(Path::new(&whole));
+    assert_eq!(
+        meta.dataset.as_deref(),
+        Some("synthetic+standardize+val100+dataseed3")
+    );
+    assert_eq!(wmeta.dataset.as_deref(), Some("synthetic+standardize"));
+    assert_eq!(g.len(), 3);
+    for ((x, y), z) in g.iter().zip(&s).zip(&w) {
+        assert_eq!(x.values, y.values);
+        assert_eq!(x.loss, y.loss);
+        // other examples (the split's 100 are drawn from again), other gradients
+        assert_ne!(x.values, z.values);
+    }
+
+    // checkpoints of runs on other data are not one run's steps
+    let mut a = fnn_train(&["-b", "32", "-o", &other]);
+    a.extend(["--checkpoint-epochs", "1"]);
+    assert!(output(&a).status.success());
+    let first = format!("{run}/ckpt/epoch-000.safetensors");
+    let second = format!("{other}/ckpt/epoch-001.safetensors");
+    refused(
+        &[
+            "dump-grads",
+            "--checkpoint",
+            &first,
+            &second,
+            "-n",
+            "1",
+            "-o",
+            &d("x.parquet"),
+        ],
+        1,
+        "was trained on synthetic, the first one on synthetic+standardize+val100+dataseed3",
+    );
+    // resuming on another split is refused, as on other data
+    let mut a = fnn_train(&["--standardize", "--val-size", "100", "--data-seed", "4"]);
+    a.extend(["-b", "32", "-o", &run]);
+    refused(&a, 1, "asks for synthetic+standardize+val100+dataseed4");
+    // a data seed that draws nothing
+    for args in [
+        fnn_train(&["--data-seed", "2", "-o", &d("r")]),
+        vec![
+            "dump-grads",
+            "--model",
+            "fnn",
+            "--dataset",
+            "synthetic",
+            "--init-seed",
+            "1",
+            "--data-seed",
+            "2",
+            "-o",
+            &d("y.parquet"),
+        ],
+    ] {
+        refused(&args, 2, "--data-seed: nothing is drawn with it");
+    }
+    refused(
+        &[
+            "dump-grads",
+            "--checkpoint",
+            &second,
+            "--data-seed",
+            "2",
+            "-n",
+            "1",
+            "-o",
+            &d("z.parquet"),
+        ],
+        1,
+        "--data-seed: nothing is drawn with it",
+    );
+}

@@ -39,17 +39,17 @@ pub mod report;
 use crate::common::DataArgs;
 use crate::shard::Shard;
 use crate::training_data::{LossArg, ModelRecipe, TrainingData};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use full_batch::full_batch_grad;
 use gradscope_io::{GradWriter, Provenance, WriterOptions};
 use gradscope_tool::args::{check_outputs, Device as DeviceArg, TorchThreads};
 use gradscope_tool::progress::progress;
-use gradscope_tool::{errln, tool_name, usage_bail};
+use gradscope_tool::{errln, tool_name, usage_bail, usage_error};
 use gradscope_torch::device::{device_name, init_torch, parse_device};
-use gradscope_torch::{checkpoint, grads, Model};
+use gradscope_torch::{checkpoint, grads, Model, Preprocess};
 use minibatch::{Computed, MinibatchJob, Point};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -85,7 +85,7 @@ pub struct Args {
     /// Parquet: one row per example, columns `x` and `y` (numbers, or equal-length lists,
     /// nested for more dimensions). Minibatches are drawn from its N examples as from a
     /// dataset's. With a built-in --model, `x` must be float images [N, C, H, W].
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["dataset", "data_dir", "standardize", "val_size", "label_noise", "random_labels"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dataset", "data_dir", "standardize", "val_size", "label_noise", "random_labels", "data_seed"])]
     pub inputs: Option<PathBuf>,
 
     /// With --inputs, the loss whose gradient is taken (mean over the minibatch):
@@ -118,8 +118,9 @@ pub struct Args {
     pub init_seed: Option<u64>,
 
     /// Take gradients at this `train` checkpoint (.safetensors), or at several of one run
-    /// in training order (each becomes a step of the output); their model and dataset
-    /// are used unless given.
+    /// in training order (each becomes a step of the output); its model, dataset and
+    /// preprocessing (--standardize, --val-size, label noise, --data-seed) are used, a
+    /// data flag given replacing the checkpoint's setting.
     #[arg(long, num_args = 1..)]
     pub checkpoint: Vec<PathBuf>,
 
@@ -197,9 +198,42 @@ struct Plan {
     which: Vec<usize>,
     /// The first point's training step.
     step: u64,
+    /// The data the first checkpoint was trained on (`train`'s description), which later
+    /// checkpoints must share.
+    trained_on: Option<String>,
     shard: Shard,
     workers: usize,
     train_mode: bool,
+}
+
+/// The data a checkpoint's gradients are taken on: its dataset and preprocessing, each
+/// replaced by a flag given (with a note on stderr when that changes what it was trained
+/// on), so that a network trained on standardised images or on a split is measured on
+/// them. A `--data-seed` given must still draw something.
+fn data_of_checkpoint(data: &DataArgs, path: &Path, state: &serde_json::Value) -> Result<DataArgs> {
+    let recorded: Option<Preprocess> = match state.get("preprocess") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(serde_json::from_value(v.clone()).with_context(|| {
+            format!(
+                "checkpoint {}: its recorded preprocessing is unreadable",
+                path.display()
+            )
+        })?),
+    };
+    let dataset = state.get("dataset").and_then(|v| v.as_str());
+    let (merged, differs) = data.for_checkpoint(dataset, recorded.as_ref());
+    if data.data_seed.is_some() {
+        merged.check_seed_used()?;
+    }
+    if differs {
+        let trained = state.get("data").and_then(|v| v.as_str()).unwrap_or("?");
+        errln!(
+            "dump-grads: note: {} was trained on {trained}; these gradients are taken on {}, as the data flags ask",
+            path.display(),
+            merged.describe()
+        );
+    }
+    Ok(merged)
 }
 
 /// Every check of the arguments, the checkpoint(s), data and model opened, the
@@ -240,10 +274,10 @@ fn plan(args: &mut Args) -> Result<(Plan, GradWriter)> {
             _ => args.model = Some(s.to_string()),
         }
     }
-    if let Some(s) = state.get("dataset").and_then(|v| v.as_str()) {
-        if args.data.dataset == "mnist" && s != "mnist" {
-            args.data.dataset = s.to_string();
-        }
+    if args.checkpoint.is_empty() {
+        args.data.check_seed_used().map_err(usage_error)?;
+    } else if args.inputs.is_none() {
+        args.data = data_of_checkpoint(&args.data, &args.checkpoint[0], &state)?;
     }
     let init_seed = args
         .init_seed
@@ -379,6 +413,10 @@ fn plan(args: &mut Args) -> Result<(Plan, GradWriter)> {
         model,
         which,
         step,
+        trained_on: state
+            .get("data")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
         shard,
         workers,
         train_mode: !args.bn_eval,
@@ -411,6 +449,7 @@ fn measure(args: &Args, plan: &Plan, writer: GradWriter) -> Result<GradWriter> {
         model,
         which,
         step,
+        trained_on,
         shard,
         workers,
         train_mode,
@@ -479,6 +518,15 @@ fn measure(args: &Args, plan: &Plan, writer: GradWriter) -> Result<GradWriter> {
             if m != model_name {
                 bail!(
                     "checkpoint {} holds a {m}, the first one a {model_name}",
+                    path.display()
+                );
+            }
+        }
+        let data = s.get("data").and_then(|v| v.as_str());
+        if let (Some(d), Some(first)) = (data, trained_on.as_deref()) {
+            if d != first {
+                bail!(
+                    "checkpoint {} was trained on {d}, the first one on {first}: give checkpoints of one run",
                     path.display()
                 );
             }
