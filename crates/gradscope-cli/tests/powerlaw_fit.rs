@@ -456,6 +456,33 @@ fn a_scan_with_no_valid_candidate_says_so() {
             &["must exceed 1"],
         );
     }
+    // A rule that does not scan has no candidates to bound: the option is refused, not
+    // ignored (it was accepted and changed nothing).
+    for rule in [["--xmin", "fixed:2"], ["--top-k", "100"]] {
+        let mut args = vec!["--column", "x", "--alpha-max", "inf"];
+        args.extend(rule);
+        usage_fails_with(
+            &args,
+            &data,
+            &dir.path().join("c.csv"),
+            &["--alpha-max inf bounds the xmin scan", "add --xmin scan"],
+        );
+    }
+}
+
+#[test]
+fn options_of_another_input_are_refused() {
+    // --block-mb bounds the gradients read for --spectrum; on a column it was accepted
+    // and did nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    write_values(&data, "x", &[1.0, 2.0, 3.0, 4.0, 5.0]);
+    usage_fails_with(
+        &["--column", "x", "--block-mb", "8"],
+        &data,
+        &dir.path().join("o.csv"),
+        &["--block-mb bounds the gradients read for --spectrum"],
+    );
 }
 
 #[test]

@@ -164,6 +164,32 @@ fn density_by_stochastic_lanczos_quadrature() {
         "{err}"
     );
     assert!(!dir.path().join("x-density.csv").exists() && !dir.path().join("x.csv").exists());
+    // With -k 0 no top eigenvalue is sought: its solver's settings are refused, not
+    // ignored (they were accepted and changed nothing).
+    for solver in [
+        ["--method", "power"],
+        ["--tol", "1e-6"],
+        ["--max-iter", "50"],
+    ] {
+        let o = bin("hessian-align")
+            .arg("--checkpoint")
+            .arg(&ckpt)
+            .args(["-b", "32", "-k", "0", "--trace-probes", "2"])
+            .args(solver)
+            .arg("-o")
+            .arg(dir.path().join("x.csv"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.starts_with(&format!("error: {} sets the solver", solver[0]))
+                && err.contains("-k 0 asks for none")
+                && err.lines().count() == 1,
+            "{err}"
+        );
+        assert!(!dir.path().join("x.csv").exists());
+    }
     bin("hessian-align")
         .arg("--checkpoint")
         .arg(&ckpt)

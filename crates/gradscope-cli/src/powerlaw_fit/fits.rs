@@ -51,9 +51,9 @@ pub fn fit_all(args: &Args, plan: &FitPlan, sets: Vec<DataSet>) -> Result<Fits> 
         if f.scan.is_some_and(|s| s.none_valid) {
             errln!(
                 "note: {scope} {series}: no xmin candidate fits an alpha below --alpha-max {}; xmin minimises the KS distance over all candidates (alpha {:.4}). The powerlaw package would clamp alpha at {} and set noise_flag; --alpha-max inf fits steep tails without the bound",
-                args.alpha_max,
+                args.alpha_max(),
                 f.alpha,
-                args.alpha_max
+                args.alpha_max()
             );
         }
         let ks_crit = f.critical_value_study();

@@ -144,9 +144,10 @@ pub struct Args {
     /// In a scan, candidates whose alpha is not below this are invalid (the powerlaw
     /// package's default range, 3; must exceed 1); raise it (e.g. `inf`) for steeper
     /// tails. When no candidate is valid, xmin minimises the KS distance over all of them
-    /// and a note on stderr says so.
-    #[arg(long, default_value_t = 3.0)]
-    pub alpha_max: f64,
+    /// and a note on stderr says so. Only with a scan (not with fixed:X or top-k:K)
+    /// [default: 3].
+    #[arg(long = "alpha-max", value_name = "ALPHA_MAX")]
+    pub alpha_max_arg: Option<f64>,
 
     /// Discrete data (positive integers): exact MLE through the Hurwitz zeta function.
     #[arg(long)]
@@ -187,9 +188,10 @@ pub struct Args {
 
     /// With --spectrum: memory for gradients held at once, in MiB. Matrices larger than
     /// this are re-read from the file once per block of coordinates (the Gram route
-    /// then holds n x n f64 plus one n x b f64 block). Fractions are allowed.
-    #[arg(long, value_name = "MIB", default_value_t = 1024.0)]
-    pub block_mb: f64,
+    /// then holds n x n f64 plus one n x b f64 block). Fractions are allowed
+    /// [default: 1024].
+    #[arg(long = "block-mb", value_name = "MIB")]
+    pub block_mb_arg: Option<f64>,
 
     /// With --spectrum and --gram-out: only the coordinates START..END of the flattened
     /// gradient (0-based, END excluded).
@@ -224,7 +226,24 @@ pub struct Args {
     pub json: Json,
 }
 
-/// Parses `scan`, `fixed:X`, `top-k:K`.
+/// `--alpha-max`'s default: the powerlaw package's range of valid exponents.
+const ALPHA_MAX: f64 = 3.0;
+
+/// `--block-mb`'s default, in MiB.
+const BLOCK_MB: f64 = 1024.0;
+
+impl Args {
+    /// `--alpha-max`, or the powerlaw package's 3.
+    pub fn alpha_max(&self) -> f64 {
+        self.alpha_max_arg.unwrap_or(ALPHA_MAX)
+    }
+
+    /// `--block-mb`, or 1 GiB.
+    pub fn block_mb(&self) -> f64 {
+        self.block_mb_arg.unwrap_or(BLOCK_MB)
+    }
+}
+
 /// Parses `scan`, `fixed:X`, `top-k:K`.
 pub fn parse_xmin(s: &str, alpha_max: f64) -> Result<XminRule> {
     if alpha_max.is_nan() || alpha_max <= 1.0 {

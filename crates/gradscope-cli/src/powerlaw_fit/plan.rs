@@ -65,10 +65,13 @@ pub fn plan(args: &Args) -> Result<Plan> {
     if !(args.significance > 0.0 && args.significance < 1.0) {
         bail!("--significance {} must lie in (0, 1)", args.significance);
     }
-    if !(args.block_mb.is_finite() && args.block_mb > 0.0) {
+    if args.block_mb_arg.is_some() && (args.spectrum.is_none() || !args.gram.is_empty()) {
+        bail!("--block-mb bounds the gradients read for --spectrum; a --column, --views or --gram run does not read them by blocks");
+    }
+    if !(args.block_mb().is_finite() && args.block_mb() > 0.0) {
         bail!(
             "--block-mb {} must be a positive number of MiB",
-            args.block_mb
+            args.block_mb()
         );
     }
     let split = match (&args.coords, &args.shard) {
@@ -133,8 +136,9 @@ pub fn plan(args: &Args) -> Result<Plan> {
             || args.eigengaps
             || args.spectrum_output.is_some()
             || args.xmin.is_some()
+            || args.alpha_max_arg.is_some()
         {
-            bail!("--views takes --top-k, --step and --views-raw; not --per-tensor, --eigengaps, --spectrum-output or --xmin");
+            bail!("--views takes --top-k, --step and --views-raw; not --per-tensor, --eigengaps, --spectrum-output, --xmin or --alpha-max");
         }
         if args.bootstrap > 0 || args.compare || args.plot.is_some() || args.discrete {
             bail!("--views reports rates over many fits; --bootstrap, --compare, --plot and --discrete do not apply");
@@ -146,12 +150,20 @@ pub fn plan(args: &Args) -> Result<Plan> {
         return Ok(Plan::Views { top_k: k });
     }
     // --alpha-max bounds the default scan too: checked here, before any input is read.
-    let scan_rule = parse_xmin("scan", args.alpha_max)?;
+    let scan_rule = parse_xmin("scan", args.alpha_max())?;
     let explicit_rule = match (&args.xmin, args.top_k) {
-        (Some(s), _) => Some(parse_xmin(s, args.alpha_max)?),
-        (None, Some(k)) => Some(parse_xmin(&format!("top-k:{k}"), args.alpha_max)?),
+        (Some(s), _) => Some(parse_xmin(s, args.alpha_max())?),
+        (None, Some(k)) => Some(parse_xmin(&format!("top-k:{k}"), args.alpha_max())?),
         (None, None) => None,
     };
+    // A scan is the rule of --xmin scan, and of --column without --xmin or --top-k.
+    let scans = match explicit_rule {
+        Some(rule) => matches!(rule, XminRule::Scan(_)),
+        None => args.spectrum.is_none(),
+    };
+    if let (Some(a), false) = (args.alpha_max_arg, scans) {
+        bail!("--alpha-max {a} bounds the xmin scan, and this run does not scan (its xmin rule is fixed:X or top-k:K; a spectrum's default is top-k:1000): add --xmin scan");
+    }
     let support = if args.discrete {
         Support::Discrete(Default::default())
     } else {

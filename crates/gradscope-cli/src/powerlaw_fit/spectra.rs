@@ -31,7 +31,7 @@ pub fn from_matrix(
     prov: &mut Provenance,
 ) -> Result<FromMatrix> {
     // A float-to-integer cast saturates: --block-mb 1e30 means "everything in memory".
-    let block_bytes = (args.block_mb * 1048576.0) as usize;
+    let block_bytes = (args.block_mb() * 1048576.0) as usize;
     let m = GradMatrix::open(&args.input, args.step, block_bytes)?;
     if let Some(path) = &args.gram_out {
         let block = match split {
@@ -62,7 +62,7 @@ pub fn from_matrix(
     if !m.in_memory() {
         errln!(
             "note: {} x {} gradients exceed --block-mb {}; reading the file once per block of coordinates",
-            m.n, m.dim, args.block_mb
+            m.n, m.dim, args.block_mb()
         );
     }
     let mut found: Vec<(String, Spectrum)> = Vec::new();

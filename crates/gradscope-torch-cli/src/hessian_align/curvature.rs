@@ -127,12 +127,10 @@ pub fn curvature(
     let k = args.top_k.min(dim);
     let mut eigen: Vec<EigenRun> = Vec::new();
     if k > 0 {
+        let chosen = args.method();
         let solvers = [
-            (
-                "lanczos",
-                matches!(args.method, Method::Lanczos | Method::Both),
-            ),
-            ("power", matches!(args.method, Method::Power | Method::Both)),
+            ("lanczos", matches!(chosen, Method::Lanczos | Method::Both)),
+            ("power", matches!(chosen, Method::Power | Method::Both)),
         ];
         for (method, _) in solvers.into_iter().filter(|s| s.1) {
             let solve = if method == "lanczos" {
@@ -144,8 +142,8 @@ pub fn curvature(
             let e = solve(
                 dim,
                 k,
-                args.max_iter,
-                args.tol,
+                args.max_iter(),
+                args.tol(),
                 args.seed,
                 device,
                 &mut counted,
@@ -165,7 +163,7 @@ pub fn curvature(
                 };
                 errln!(
                     "hessian-align: warning: {}{of} did not reach --tol {} within --max-iter {} (see the residual column)",
-                    r.method, args.tol, args.max_iter
+                    r.method, args.tol(), args.max_iter()
                 );
             }
         }

@@ -104,19 +104,20 @@ pub struct Args {
     #[arg(short = 'k', long, default_value_t = 10)]
     pub top_k: usize,
 
-    /// Eigen-solver.
-    #[arg(long, value_enum, default_value_t = Method::Lanczos)]
-    pub method: Method,
+    /// Eigen-solver of the top eigenvalues (with -k 1 or more) [default: lanczos].
+    #[arg(long = "method", value_enum, value_name = "METHOD")]
+    pub method_arg: Option<Method>,
 
     /// Tolerance: Lanczos stops when each top-k Ritz residual is at most tol x |eigenvalue|;
-    /// power iteration when the eigenvalue's relative change is below tol.
-    #[arg(long, default_value_t = 1e-3)]
-    pub tol: f64,
+    /// power iteration when the eigenvalue's relative change is below tol (with -k 1 or
+    /// more) [default: 0.001].
+    #[arg(long = "tol", value_name = "TOL")]
+    pub tol_arg: Option<f64>,
 
     /// At most this many Hessian-vector products for Lanczos (and per eigenvalue for power
-    /// iteration). 1 to 1,000,000.
-    #[arg(long, default_value_t = 200, value_parser = gradscope_tool::args::count(1..=1_000_000))]
-    pub max_iter: usize,
+    /// iteration; with -k 1 or more). 1 to 1,000,000 [default: 200].
+    #[arg(long = "max-iter", value_name = "MAX_ITER", value_parser = gradscope_tool::args::count(1..=1_000_000))]
+    pub max_iter_arg: Option<usize>,
 
     /// Rademacher probes for Hutchinson's trace (0: no trace; at most 1,000,000).
     #[arg(long, default_value_t = 0, value_parser = gradscope_tool::args::count(0..=1_000_000))]
@@ -259,6 +260,23 @@ fn parse_sizes(list: &[String], n: usize, flag: &str) -> Result<Vec<usize>> {
         .collect()
 }
 
+impl Args {
+    /// `--method`, or Lanczos.
+    pub fn method(&self) -> Method {
+        self.method_arg.unwrap_or(Method::Lanczos)
+    }
+
+    /// `--tol`, or 1e-3 (relative).
+    pub fn tol(&self) -> f64 {
+        self.tol_arg.unwrap_or(1e-3)
+    }
+
+    /// `--max-iter`, or 200 products.
+    pub fn max_iter(&self) -> usize {
+        self.max_iter_arg.unwrap_or(200)
+    }
+}
+
 /// What `run` decided and opened before measuring: the replay at the checkpoint, the
 /// batch sizes, the blocks, the density's grid, and the examples of the Hessian's set
 /// and of the `--cost-batch` minibatch.
@@ -314,7 +332,17 @@ fn plan(args: &Args) -> Result<Plan> {
     if args.top_k == 0 && args.eigen_output.is_some() {
         usage_bail!("--eigen-output with -k 0: no eigenvalue is computed (ask for -k 1 or more)");
     }
-    if args.tol.is_nan() || args.tol <= 0.0 {
+    if args.top_k == 0 {
+        let given = [
+            (args.method_arg.is_some(), "--method"),
+            (args.tol_arg.is_some(), "--tol"),
+            (args.max_iter_arg.is_some(), "--max-iter"),
+        ];
+        if let Some((_, flag)) = given.iter().find(|g| g.0) {
+            usage_bail!("{flag} sets the solver of the top eigenvalues, and -k 0 asks for none (ask for -k 1 or more)");
+        }
+    }
+    if args.tol().is_nan() || args.tol() <= 0.0 {
         usage_bail!("--tol must be positive");
     }
     let density_grid = match &args.density {
@@ -499,7 +527,7 @@ fn emit(args: &Args, plan: &Plan, m: &Measured, secs: f64) -> Result<()> {
     );
     extra.insert("hessian_examples".into(), plan.hessian_examples().into());
     extra.insert("top_k".into(), args.top_k.into());
-    extra.insert("tol".into(), args.tol.into());
+    extra.insert("tol".into(), args.tol().into());
     extra.insert("batchnorm".into(), "eval".into());
     extra.insert("device".into(), device_name(plan.device).into());
 
