@@ -137,9 +137,10 @@ pub struct Args {
     pub alpha: f64,
 
     /// K: test a seeded random subset of K coordinates per tensor, every coordinate of a
-    /// tensor with at most K (default: all of them; the same subset at every step). START:END: test the coordinates START..END of the
-    /// flattened gradient (0-based, END excluded), one part of a run split by coordinate:
-    /// the parts' --per-coordinate tables concatenated are the whole run's.
+    /// tensor with at most K (default: all of them; the same subset at every step).
+    /// START:END: test the coordinates START..END of the flattened gradient (0-based, END
+    /// excluded), one part of a run split by coordinate: the parts' --per-coordinate
+    /// tables concatenated are the whole run's.
     #[arg(long, value_name = "K|START:END")]
     pub coords: Option<String>,
 
