@@ -123,9 +123,11 @@ fi
 # xmin must agree (xmin up to the two tools' eigenvalue scales: ours sigma^2/N,
 # weightwatcher's sigma^2, halved for Conv2D). Two networks (scripts/bench/
 # weight_spectra_ww.py): a 4.9 M-parameter CNN whose time is two 1,024-column matrices,
-# and a 5.2 M-parameter GPT-shaped decoder of 17 smaller ones.
+# and a 5.2 M-parameter GPT-shaped decoder of 17 smaller ones. Beside them, our own route
+# (W^T W / N, then its eigenvalues) run by LAPACK in float64 and in float32: how far the
+# 20x goal lies below exact eigenvalues, and what single precision would buy.
 if want weight-spectra; then
-echo "bench,network,threads,seconds,peak_rss_mib,analyze_seconds,svd_seconds" > "$OUT/weight-spectra.csv"
+echo "bench,network,threads,seconds,peak_rss_mib,analyze_seconds,svd_seconds,lapack_route_f64_seconds,lapack_route_f32_seconds" > "$OUT/weight-spectra.csv"
 : > "$OUT/weight-spectra.txt"
 for net in cnn gpt; do
     case $net in
@@ -136,11 +138,13 @@ for net in cnn gpt; do
     read -r w_ws m_ws <<< "$(measure "weight-spectra-$net" "$BIN/weight-spectra" -i "$WS" -o "$OUT/weight-spectra-$net-rust.csv" --threads "$THREADS")"
     read -r w_ww m_ww <<< "$(measure "weightwatcher-$net" "$PY" scripts/bench/weight_spectra_ww.py analyze "$WS" "$OUT/weight-spectra-$net-ww.csv")"
     svd_s=$("$PY" scripts/bench/weight_spectra_ww.py svd "$WS")
-    "$PY" scripts/bench/weight_spectra_compare.py "$OUT/weight-spectra-$net-rust.csv" "$OUT/weight-spectra-$net-ww.csv" "$w_ws" "$m_ws" "$w_ww" "$m_ww" "$THREADS" "$what" "$svd_s" | tee -a "$OUT/weight-spectra.txt" >&2
+    floor=$("$PY" scripts/bench/weight_spectra_ww.py floor "$WS")
+    "$PY" scripts/bench/weight_spectra_compare.py "$OUT/weight-spectra-$net-rust.csv" "$OUT/weight-spectra-$net-ww.csv" "$w_ws" "$m_ws" "$w_ww" "$m_ww" "$THREADS" "$what" "$svd_s" "$floor" | tee -a "$OUT/weight-spectra.txt" >&2
     analyze=$(awk -F, 'NR == 2 { print $NF }' "$OUT/weight-spectra-$net-ww.csv")
-    printf "weight-spectra,%s,%s,%s,%s,,\nweightwatcher,%s,%s,%s,%s,%s,%s\n" \
+    read -r f64_s f32_s _ <<< "$floor"
+    printf "weight-spectra,%s,%s,%s,%s,,,,\nweightwatcher,%s,%s,%s,%s,%s,%s,%s,%s\n" \
         "$net" "$THREADS" "$w_ws" "$(awk -v m=$m_ws 'BEGIN{print m/1024}')" \
-        "$net" "$THREADS" "$w_ww" "$(awk -v m=$m_ww 'BEGIN{print m/1024}')" "$analyze" "$svd_s" >> "$OUT/weight-spectra.csv"
+        "$net" "$THREADS" "$w_ww" "$(awk -v m=$m_ww 'BEGIN{print m/1024}')" "$analyze" "$svd_s" "$f64_s" "$f32_s" >> "$OUT/weight-spectra.csv"
 done
 fi
 

@@ -1,16 +1,19 @@
 """`make bench`'s weight-spectra section: the two tables side by side, the speed ratio, and
 the relative differences of alpha and xmin per layer.
 
-    python weight_spectra_compare.py OURS.csv WW.csv OUR_S OUR_KIB WW_S WW_KIB THREADS NETWORK SVD_S
+    python weight_spectra_compare.py OURS.csv WW.csv OUR_S OUR_KIB WW_S WW_KIB THREADS NETWORK SVD_S FLOOR
 
 NETWORK: the words that name the weights in the first line; SVD_S: the seconds of
-weightwatcher's LAPACK SVDs alone (weight_spectra_ww.py svd).
+weightwatcher's LAPACK SVDs alone (weight_spectra_ww.py svd); FLOOR: the three numbers
+of `weight_spectra_ww.py floor` (our route through LAPACK in float64 and float32, and the
+float32 eigenvalues' largest distance relative to each matrix's largest eigenvalue).
 """
 import csv, sys
 ours = {r["layer"]: r for r in csv.DictReader(open(sys.argv[1]))}
 ww = {r["layer"]: r for r in csv.DictReader(open(sys.argv[2]))}
 w_rs, m_rs, w_py, m_py, t = float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
 network, svd_s = sys.argv[8], float(sys.argv[9])
+floor64, floor32, floor_dev = (float(x) for x in sys.argv[10].split())
 analyze = float(next(iter(ww.values()))["seconds"])
 print(f"weight-spectra, {network}, {len(ours)} layers, {t} threads")
 print(f"  gradscope weight-spectra   {w_rs:7.2f} s (whole process)  peak RSS {m_rs / 1024:7.1f} MiB")
@@ -18,6 +21,8 @@ print(f"  weightwatcher 0.7.7        {w_py:7.2f} s (whole process; analyze() alo
 print(f"  speed-up {analyze / w_rs:.1f}x against analyze() alone, {w_py / w_rs:.1f}x whole processes (goal >= 20x)")
 print(f"  of analyze(), its LAPACK SVDs alone {svd_s:.2f} s ({svd_s / analyze:.0%}): 20x would need {analyze / 20:.3f} s, "
       f"{svd_s / (analyze / 20):.0f}x faster than those SVDs")
+print(f"  our route (W^T W / N, then its eigenvalues) through LAPACK: float64 {floor64:.3f} s, float32 {floor32:.3f} s "
+      f"(eigenvalues within {floor_dev:.1e} of each matrix's largest)")
 worst = 0.0
 compared = 0
 for name, w in ww.items():

@@ -4,6 +4,7 @@
     .venv/bin/python scripts/bench/weight_spectra_ww.py write-transformer WEIGHTS.safetensors
     .venv/bin/python scripts/bench/weight_spectra_ww.py analyze WEIGHTS.safetensors OUT.csv
     .venv/bin/python scripts/bench/weight_spectra_ww.py svd WEIGHTS.safetensors
+    .venv/bin/python scripts/bench/weight_spectra_ww.py floor WEIGHTS.safetensors
 
 `write`: a PyTorch network of 4,900,746 parameters (no torchvision), initialised by
 PyTorch's defaults from torch.manual_seed(7): four 3x3 convolutions 3-64-128-256-256 and
@@ -30,6 +31,16 @@ weightwatcher 0.7.7 takes from a state dict on a CPU (`.weight` tensors of rank 
 are, of rank 4 as the kh x kw slices W[:, :, i, j]; rank 3 skipped), as float64 through
 scipy.linalg.svd(compute_uv=False), its `svd_method='fast'` without CUDA. Prints the
 least wall seconds of three passes over all of them.
+
+`floor`: what `weight-spectra`'s own route costs when LAPACK runs it, in double and in
+single precision: for the same matrices, the Gram matrix W^T W / N of the smaller side
+(BLAS gemm) and its eigenvalues by scipy.linalg.eigvalsh(driver="evd") (LAPACK's
+dsyevd / ssyevd without vectors), least wall seconds of three passes each at one thread
+and at OPENBLAS_NUM_THREADS (OpenBLAS loses time to its threads on matrices this small,
+so the floor takes the better). Prints the float64 seconds, the float32 seconds, and the
+largest distance of a float32 eigenvalue from its float64 value relative to the largest
+eigenvalue of its matrix. It says how far
+the 20x goal lies below exact eigenvalues, and what single precision would buy.
 """
 import logging
 import sys
@@ -102,10 +113,8 @@ def analyze(path, out):
             )
 
 
-def svd(path):
-    import numpy as np
-    import scipy.linalg
-
+def matrices(path):
+    """The float64 matrices weightwatcher 0.7.7 takes from a state dict (see `svd`)."""
     mats = []
     for name, t in load_file(path).items():
         if not name.endswith(".weight") or t.ndim not in (2, 4):
@@ -115,6 +124,14 @@ def svd(path):
             mats.append(w)
         else:
             mats.extend(w[:, :, i, j] for i in range(w.shape[2]) for j in range(w.shape[3]))
+    return mats
+
+
+def svd(path):
+    import numpy as np
+    import scipy.linalg
+
+    mats = matrices(path)
     best = np.inf
     for _ in range(3):
         t0 = time.perf_counter()
@@ -124,6 +141,38 @@ def svd(path):
     print(best)
 
 
+def floor(path):
+    import os
+
+    import numpy as np
+    import scipy.linalg
+    from threadpoolctl import threadpool_limits
+
+    # Rows as the longer side, so that the Gram matrix is M x M with M = min(N, M).
+    mats = [w if w.shape[0] >= w.shape[1] else w.T for w in matrices(path)]
+
+    threads = sorted({1, int(os.environ.get("OPENBLAS_NUM_THREADS", "1"))})
+
+    def eigenvalues(dtype):
+        best, evs = np.inf, None
+        cast = [np.ascontiguousarray(w, dtype=dtype) for w in mats]
+        for t in threads:
+            with threadpool_limits(t):
+                for _ in range(3):
+                    t0 = time.perf_counter()
+                    evs = [
+                        scipy.linalg.eigvalsh((w.T @ w) / w.shape[0], driver="evd", overwrite_a=True, check_finite=False)
+                        for w in cast
+                    ]
+                    best = min(best, time.perf_counter() - t0)
+        return best, evs
+
+    t64, e64 = eigenvalues(np.float64)
+    t32, e32 = eigenvalues(np.float32)
+    dev = max(float(np.max(np.abs(b - a)) / a.max()) for a, b in zip(e64, e32))
+    print(t64, t32, dev)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "write":
         write(sys.argv[2])
@@ -131,5 +180,7 @@ if __name__ == "__main__":
         write_transformer(sys.argv[2])
     elif sys.argv[1] == "svd":
         svd(sys.argv[2])
+    elif sys.argv[1] == "floor":
+        floor(sys.argv[2])
     else:
         analyze(sys.argv[2], sys.argv[3])
