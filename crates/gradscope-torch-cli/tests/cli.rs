@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bin, bin_threads};
+use common::{assert_error_line, bin, bin_threads};
 use gradscope_io::GradReader;
 use predicates::prelude::*;
 use std::path::Path;
@@ -46,12 +46,12 @@ fn describe_prints_the_layout_and_total() {
 fn bad_input_is_one_error_line() {
     // An unknown model is a wrong command line: clap's usage error (exit 2) names the
     // known ones.
-    let a = bin("train")
-        .args(["--model", "nope", "--describe"])
-        .assert()
-        .failure()
-        .code(2);
-    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+    let err = assert_error_line(
+        &output(&["train", "--model", "nope", "--describe"]),
+        2,
+        &[],
+        &[],
+    );
     assert!(
         err.starts_with("error: invalid value 'nope' for '--model <MODEL>': unknown model")
             && err.contains("known models: fnn, fnn-bn"),
@@ -73,80 +73,46 @@ fn bad_input_is_one_error_line() {
         .arg(dir.path())
         .env_remove("GRADSCOPE_DATA_MIRROR")
         .current_dir(dir.path())
-        .assert()
-        .failure()
-        .code(1);
-    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
-    assert!(
-        err.contains("f68b3c2dcbeaaa9fbdd348bbdeb94873")
-            && err.contains("make data")
-            && err.lines().count() == 1,
-        "{err}"
+        .output()
+        .unwrap();
+    assert_error_line(
+        &a,
+        1,
+        &["f68b3c2dcbeaaa9fbdd348bbdeb94873", "make data"],
+        &[&dir.path().join("x.parquet")],
     );
-    // a model that does not fit the data
-    bin("dump-grads")
-        .args([
-            "--model",
-            "vgg11",
-            "--dataset",
-            "synthetic",
-            "--init-seed",
-            "1",
-            "-o",
-            "-",
-        ])
-        .assert()
-        .failure()
-        .code(1)
-        .stderr(predicate::str::contains("cannot build model vgg11"));
-    bin("dump-grads")
-        .args([
-            "--model",
-            "fnn",
-            "--dataset",
-            "synthetic",
-            "--init-seed",
-            "1",
-            "-b",
-            "9999",
-            "-o",
-            "-",
-        ])
-        .assert()
-        .failure()
-        .code(1);
-    bin("dump-grads")
-        .args([
-            "--model",
-            "fnn",
-            "--dataset",
-            "synthetic",
-            "--init-seed",
-            "1",
-            "--tensors",
-            "zz",
-            "-o",
-            "-",
-        ])
-        .assert()
-        .failure()
-        .code(1)
-        .stderr(predicate::str::contains("matches no parameter"));
-    bin("dump-grads")
-        .args([
-            "--model",
-            "fnn",
-            "--dataset",
-            "synthetic",
-            "--checkpoint",
-            "/nonexistent.safetensors",
-            "-o",
-            "-",
-        ])
-        .assert()
-        .failure()
-        .code(1)
-        .stderr(predicate::str::contains("does not exist"));
+    // Each to stdout: one error line and nothing on stdout.
+    for (args, want) in [
+        // a model that does not fit the data
+        (
+            &["--model", "vgg11", "--init-seed", "1"][..],
+            "cannot build model vgg11 for 1x28x28 inputs",
+        ),
+        (
+            &["--model", "fnn", "--init-seed", "1", "-b", "9999"][..],
+            "--batch-size 9999 exceeds the 512 training examples of synthetic",
+        ),
+        (
+            &["--model", "fnn", "--init-seed", "1", "--tensors", "zz"][..],
+            "--tensors zz matches no parameter of fnn",
+        ),
+        (
+            &["--model", "fnn", "--checkpoint", "/nonexistent.safetensors"][..],
+            "checkpoint /nonexistent.safetensors does not exist",
+        ),
+    ] {
+        let o = bin("dump-grads")
+            .args(["--dataset", "synthetic", "-o", "-"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_error_line(&o, 1, &[want], &[]);
+        assert!(
+            o.stdout.is_empty(),
+            "{args:?}: {} bytes on stdout",
+            o.stdout.len()
+        );
+    }
 }
 
 /// `--device auto` runs wherever the tools run (the GPU when libtorch's CUDA backend sees
@@ -208,13 +174,9 @@ fn device_auto_gives_the_cpus_gradients_and_a_missing_gpu_is_an_error() {
         }
     }
     let missing = dir.path().join("missing.parquet");
-    let out = dump("cuda:99", &missing).failure().code(1);
-    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(
-        err.starts_with("error: --device cuda:99: ") && err.lines().count() == 1,
-        "{err}"
-    );
-    assert!(!missing.exists());
+    let out = dump("cuda:99", &missing).failure();
+    let err = assert_error_line(out.get_output(), 1, &[], &[&missing]);
+    assert!(err.starts_with("error: --device cuda:99: "), "{err}");
 }
 
 /// The same seeds give the same gradients, whatever the number of worker threads (one
@@ -593,14 +555,10 @@ fn fnn_train<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     v
 }
 
-/// Runs the tool `args[0]` with the rest of `args` and requires exit code `code`,
-/// `needle` in its stderr, and one line.
+/// Runs the tool `args[0]` with the rest of `args` and requires exit code `code` and one
+/// error line holding `needle`.
 fn refused(args: &[&str], code: i32, needle: &str) {
-    let o = output(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    assert_error_line(&output(args), code, &[needle], &[]);
 }
 
 #[test]

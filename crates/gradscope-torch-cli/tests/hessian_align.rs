@@ -160,15 +160,8 @@ fn density_by_stochastic_lanczos_quadrature() {
             .arg(&out)
             .output()
             .unwrap();
-        assert_eq!(o.status.code(), Some(2));
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(
-            err.starts_with(starts)
-                && needles.iter().all(|n| err.contains(n))
-                && err.lines().count() == 1,
-            "{err}"
-        );
-        assert!(!density_out.exists() && !out.exists());
+        let err = common::assert_error_line(&o, 2, needles, &[&density_out, &out]);
+        assert!(err.starts_with(starts), "{err}");
     };
     let density_arg = density_out.to_str().unwrap();
     refused(
@@ -189,16 +182,11 @@ fn density_by_stochastic_lanczos_quadrature() {
             &["-k 0 asks for none"],
         );
     }
-    bin("hessian-align")
-        .arg("--checkpoint")
-        .arg(&ckpt)
-        .args(["-b", "32", "--grid", "3:1:10", "-o"])
-        .arg(dir.path().join("x.csv"))
-        .arg("--density")
-        .arg(dir.path().join("x-density.csv"))
-        .assert()
-        .code(2)
-        .stderr(predicates::str::starts_with("error: --grid 3:1:10"));
+    refused(
+        &["--grid", "3:1:10", "--density", density_arg],
+        "error: --grid 3:1:10",
+        &[],
+    );
 }
 
 /// The fields of one CSV line (quoted fields may hold commas).

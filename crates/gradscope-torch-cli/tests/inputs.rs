@@ -11,9 +11,8 @@
 mod common;
 
 use clap::Parser;
-use common::{bin, bin_threads};
+use common::{assert_error_line, bin, bin_threads};
 use gradscope_io::{GradReader, Provenance, Sample};
-use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 use tch::{Kind, Tensor};
 
@@ -307,19 +306,13 @@ fn builtin_model_on_inputs_equals_the_dataset() {
 fn fails_with(args: &[&std::ffi::OsStr], code: i32, want: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("g.parquet");
-    let a = bin("dump-grads")
+    let o = bin("dump-grads")
         .args(args)
         .arg("-o")
         .arg(&out)
-        .assert()
-        .failure()
-        .code(code);
-    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
-    assert!(
-        err.starts_with("error: ") && err.lines().count() == 1 && err.contains(want),
-        "expected one error line with {want:?}, got: {err}"
-    );
-    assert!(!out.exists(), "a failed run left {}", out.display());
+        .output()
+        .unwrap();
+    assert_error_line(&o, code, &[want], &[&out]);
 }
 
 fn write_st(path: &Path, tensors: &[(&str, Tensor)]) {
@@ -585,7 +578,7 @@ fn shards_together_are_the_unsharded_run() {
     }
     for bad in ["2/2", "5/3", "1/0", "a/2"] {
         let out = d.join("bad.parquet");
-        bin("dump-grads")
+        let o = bin("dump-grads")
             .args([
                 "--model",
                 "fnn",
@@ -598,10 +591,9 @@ fn shards_together_are_the_unsharded_run() {
             ])
             .args(["--shard", bad, "-o"])
             .arg(&out)
-            .assert()
-            .failure()
-            .code(2)
-            .stderr(predicate::str::starts_with("error: --shard"));
-        assert!(!out.exists());
+            .output()
+            .unwrap();
+        let err = assert_error_line(&o, 2, &[], &[&out]);
+        assert!(err.starts_with(&format!("error: --shard {bad}")), "{err}");
     }
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::bin;
+use common::{assert_error_line, bin};
 use std::path::{Path, PathBuf};
 
 fn exe(name: &str) -> String {
@@ -287,12 +287,6 @@ fn outputs_naming_one_file_or_the_checkpoint_are_refused_before_any_work() {
     ];
     for (tool, args, want) in cases {
         let o = bin(tool).args(&args).output().unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{tool}: {err}");
-        assert!(
-            err.contains(want) && err.lines().count() == 1,
-            "{tool}: {err}"
-        );
-        assert!(!a.exists());
+        assert_error_line(&o, 2, &[want], &[&a]);
     }
 }

@@ -5,7 +5,7 @@
 //! checkpoint, and bad settings are errors.
 
 mod common;
-use common::{bin, step_columns};
+use common::{assert_error_line, bin, step_columns};
 use std::path::Path;
 
 /// SGD of the walk MLP on the 512-image synthetic split, batch 64 (8 steps an epoch), 3
@@ -95,22 +95,31 @@ fn subset_loss_equals_the_full_batch_loss_and_the_target_stops_the_run() {
 fn bad_loss_settings_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     // K = 0, and a target without --loss-every, are usage errors (exit 2).
-    for flags in [&["--loss-every", "0"][..], &["--target-loss", "0.5"][..]] {
-        bin("train")
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for (flags, want) in [
+        (
+            &["--loss-every", "0"][..],
+            "invalid value '0' for '--loss-every <K>'",
+        ),
+        (
+            &["--target-loss", "0.5"][..],
+            "required arguments were not provided: --loss-every",
+        ),
+    ] {
+        let o = bin("train")
             .args(["--model", "mlp", "--dataset", "synthetic", "--epochs", "1"])
             .args(flags)
             .arg("-o")
-            .arg(dir.path().join("a"))
-            .assert()
-            .code(2);
+            .arg(&a)
+            .output()
+            .unwrap();
+        assert_error_line(&o, 2, &[want], &[&a]);
     }
-    let out = bin("train")
+    let o = bin("train")
         .args(["--model", "mlp", "--dataset", "synthetic", "--epochs", "1"])
         .args(["--loss-every", "1", "--loss-samples", "0", "-o"])
-        .arg(dir.path().join("b"))
-        .assert()
-        .code(2);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("--loss-samples 0"), "{err}");
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert_error_line(&o, 2, &["--loss-samples 0"], &[&b]);
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{bin, read_csv};
+use common::{assert_error_line, bin, read_csv};
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -243,15 +243,6 @@ fn interp_loss_window_of_steps_and_the_full_training_set() {
     assert_eq!(n, 3 * 4);
 }
 
-fn one_error_line(a: assert_cmd::assert::Assert) -> String {
-    let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
-    assert!(
-        err.starts_with("error: ") && err.lines().count() == 1,
-        "{err}"
-    );
-    err
-}
-
 #[test]
 fn bad_input_is_one_error_line_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
@@ -259,41 +250,32 @@ fn bad_input_is_one_error_line_and_no_output() {
     let ck = run.join("ckpt/epoch-001.safetensors");
     let out = dir.path().join("x.csv");
     // an epoch that began before the checkpoint
-    let e = one_error_line(
-        bin("interp-loss")
-            .arg("--checkpoint")
-            .arg(&ck)
-            .args(["--epochs", "1", "-o"])
-            .arg(&out)
-            .assert()
-            .failure()
-            .code(1),
-    );
-    assert!(
-        e.contains("before checkpoint") && e.contains("epoch-000"),
-        "{e}"
-    );
+    let o = bin("interp-loss")
+        .arg("--checkpoint")
+        .arg(&ck)
+        .args(["--epochs", "1", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_error_line(&o, 1, &["before checkpoint", "epoch-000"], &[&out]);
     // an unknown output format: a usage error (exit 2), found while parsing the arguments
+    let txt = dir.path().join("x.txt");
     let o = bin("interp-loss")
         .arg("--checkpoint")
         .arg(&ck)
         .args(["--steps", "1", "-o"])
-        .arg(dir.path().join("x.txt"))
+        .arg(&txt)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown output format"));
-    let e = one_error_line(
-        bin("interp-loss")
-            .arg("--checkpoint")
-            .arg(&ck)
-            .args(["--steps", "1", "--eval-samples", "100000", "-o"])
-            .arg(&out)
-            .assert()
-            .failure()
-            .code(1),
-    );
-    assert!(e.contains("exceeds the 512 training examples"), "{e}");
+    assert_error_line(&o, 2, &["unknown output format"], &[&txt]);
+    let o = bin("interp-loss")
+        .arg("--checkpoint")
+        .arg(&ck)
+        .args(["--steps", "1", "--eval-samples", "100000", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_error_line(&o, 1, &["exceeds the 512 training examples"], &[&out]);
     // a checkpoint written before train stored its settings
     let old = dir.path().join("old.safetensors");
     let mut t = tch::Tensor::read_safetensors(&ck).unwrap();
@@ -303,42 +285,38 @@ fn bad_input_is_one_error_line_and_no_output() {
     state.as_object_mut().unwrap().remove("config");
     t[i].1 = tch::Tensor::from_slice(&serde_json::to_vec(&state).unwrap());
     tch::Tensor::write_safetensors(&t, &old).unwrap();
-    let e = one_error_line(
-        bin("interp-loss")
-            .arg("--checkpoint")
-            .arg(&old)
-            .args(["--steps", "1", "-o"])
-            .arg(&out)
-            .assert()
-            .failure()
-            .code(1),
+    let o = bin("interp-loss")
+        .arg("--checkpoint")
+        .arg(&old)
+        .args(["--steps", "1", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_error_line(
+        &o,
+        1,
+        &["old.safetensors", "does not record its optimiser settings"],
+        &[&out],
     );
-    assert!(e.contains("does not record its optimiser settings"), "{e}");
     // not a checkpoint at all
     let junk = dir.path().join("junk.safetensors");
     std::fs::write(&junk, b"not safetensors").unwrap();
-    one_error_line(
-        bin("hessian-align")
-            .arg("--checkpoint")
-            .arg(&junk)
-            .args(["-o"])
-            .arg(&out)
-            .assert()
-            .failure()
-            .code(1),
-    );
-    let e = one_error_line(
-        bin("hessian-align")
-            .arg("--checkpoint")
-            .arg(&ck)
-            .args(["-b", "1000", "-o"])
-            .arg(&out)
-            .assert()
-            .failure()
-            .code(1),
-    );
-    assert!(e.contains("between 1 and the 512 training examples"), "{e}");
-    assert!(!out.exists(), "a failed run left {}", out.display());
+    let o = bin("hessian-align")
+        .arg("--checkpoint")
+        .arg(&junk)
+        .args(["-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_error_line(&o, 1, &["junk.safetensors"], &[&out]);
+    let o = bin("hessian-align")
+        .arg("--checkpoint")
+        .arg(&ck)
+        .args(["-b", "1000", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_error_line(&o, 1, &["between 1 and the 512 training examples"], &[&out]);
 }
 
 #[test]

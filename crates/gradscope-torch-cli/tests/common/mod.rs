@@ -6,6 +6,7 @@
 
 use assert_cmd::Command;
 use std::path::Path;
+use std::process::Output;
 
 /// The tool `name`, run with one thread and without the caller's LD_LIBRARY_PATH.
 pub fn bin(name: &str) -> Command {
@@ -19,6 +20,25 @@ pub fn bin_threads(name: &str, threads: usize) -> Command {
         .arg("--threads")
         .arg(threads.to_string());
     c
+}
+
+/// The contract every tool keeps on bad input: exit code `code` (1 for bad input, 2 for a
+/// command line wrong in itself, as clap's own errors), exactly one stderr line that
+/// starts with `error: ` and contains every needle, and none of `absent` written.
+/// Returns the line, for checks of its own.
+#[track_caller]
+pub fn assert_error_line(o: &Output, code: i32, needles: &[&str], absent: &[&Path]) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(code), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "{err:?} lacks {n:?}");
+    }
+    for p in absent {
+        assert!(!p.exists(), "a failed run left {}", p.display());
+    }
+    err
 }
 
 /// A tool's `--help` as clap renders it 100 columns wide (the width it uses when stdout is
