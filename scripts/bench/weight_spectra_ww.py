@@ -39,8 +39,8 @@ dsyevd / ssyevd without vectors), least wall seconds of three passes each at one
 and at OPENBLAS_NUM_THREADS (OpenBLAS loses time to its threads on matrices this small,
 so the floor takes the better). Prints the float64 seconds, the float32 seconds, and the
 largest distance of a float32 eigenvalue from its float64 value relative to the largest
-eigenvalue of its matrix. It says how far
-the 20x goal lies below exact eigenvalues, and what single precision would buy.
+eigenvalue of its matrix: how far the 20x goal lies below exact eigenvalues, and what
+single precision would buy.
 """
 import logging
 import sys
