@@ -249,33 +249,45 @@ fn bad_input_is_one_error_line_and_no_output() {
     let run = trained(dir.path());
     let ck = run.join("ckpt/epoch-001.safetensors");
     let out = dir.path().join("x.csv");
+    // Runs `TOOL --checkpoint CKPT ARGS -o OUT` and requires the bad-input contract.
+    let refused = |tool: &str, ckpt: &Path, args: &[&str], out: &Path, code, needles: &[&str]| {
+        let o = bin(tool)
+            .arg("--checkpoint")
+            .arg(ckpt)
+            .args(args)
+            .arg("-o")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert_error_line(&o, code, needles, &[out]);
+    };
     // an epoch that began before the checkpoint
-    let o = bin("interp-loss")
-        .arg("--checkpoint")
-        .arg(&ck)
-        .args(["--epochs", "1", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_error_line(&o, 1, &["before checkpoint", "epoch-000"], &[&out]);
+    refused(
+        "interp-loss",
+        &ck,
+        &["--epochs", "1"],
+        &out,
+        1,
+        &["before checkpoint", "epoch-000"],
+    );
     // an unknown output format: a usage error (exit 2), found while parsing the arguments
     let txt = dir.path().join("x.txt");
-    let o = bin("interp-loss")
-        .arg("--checkpoint")
-        .arg(&ck)
-        .args(["--steps", "1", "-o"])
-        .arg(&txt)
-        .output()
-        .unwrap();
-    assert_error_line(&o, 2, &["unknown output format"], &[&txt]);
-    let o = bin("interp-loss")
-        .arg("--checkpoint")
-        .arg(&ck)
-        .args(["--steps", "1", "--eval-samples", "100000", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_error_line(&o, 1, &["exceeds the 512 training examples"], &[&out]);
+    refused(
+        "interp-loss",
+        &ck,
+        &["--steps", "1"],
+        &txt,
+        2,
+        &["unknown output format"],
+    );
+    refused(
+        "interp-loss",
+        &ck,
+        &["--steps", "1", "--eval-samples", "100000"],
+        &out,
+        1,
+        &["exceeds the 512 training examples"],
+    );
     // a checkpoint written before train stored its settings
     let old = dir.path().join("old.safetensors");
     let mut t = tch::Tensor::read_safetensors(&ck).unwrap();
@@ -285,38 +297,26 @@ fn bad_input_is_one_error_line_and_no_output() {
     state.as_object_mut().unwrap().remove("config");
     t[i].1 = tch::Tensor::from_slice(&serde_json::to_vec(&state).unwrap());
     tch::Tensor::write_safetensors(&t, &old).unwrap();
-    let o = bin("interp-loss")
-        .arg("--checkpoint")
-        .arg(&old)
-        .args(["--steps", "1", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_error_line(
-        &o,
+    refused(
+        "interp-loss",
+        &old,
+        &["--steps", "1"],
+        &out,
         1,
         &["old.safetensors", "does not record its optimiser settings"],
-        &[&out],
     );
     // not a checkpoint at all
     let junk = dir.path().join("junk.safetensors");
     std::fs::write(&junk, b"not safetensors").unwrap();
-    let o = bin("hessian-align")
-        .arg("--checkpoint")
-        .arg(&junk)
-        .args(["-o"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_error_line(&o, 1, &["junk.safetensors"], &[&out]);
-    let o = bin("hessian-align")
-        .arg("--checkpoint")
-        .arg(&ck)
-        .args(["-b", "1000", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_error_line(&o, 1, &["between 1 and the 512 training examples"], &[&out]);
+    refused("hessian-align", &junk, &[], &out, 1, &["junk.safetensors"]);
+    refused(
+        "hessian-align",
+        &ck,
+        &["-b", "1000"],
+        &out,
+        1,
+        &["between 1 and the 512 training examples"],
+    );
 }
 
 #[test]
